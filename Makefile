@@ -1,0 +1,45 @@
+# Referwell — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench demo clean chromium
+
+# A fresh environment from the lock file; re-run only when the lock or the project changes.
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/referwell migrate --noinput
+	$(BIN)/referwell demo --if-new
+	$(BIN)/referwell serve
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "Installing Debian's chromium for the browser tests..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || { echo "could not install the Debian package 'chromium'"; exit 1; }; \
+	else echo "The browser tests need Debian's 'chromium' package: sudo apt-get install chromium"; exit 1; fi
+
+test: install chromium
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,18 @@
+"""Test settings: the same as production but fast hashing and an in-memory mail outbox."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Tests never touch the user's database in var/.
+    DATABASES["default"]["TEST"] = {"NAME": None}

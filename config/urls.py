@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from referwell.core import views as core_views
+from referwell.core.api import api
+
+urlpatterns = [
+    path("", core_views.dashboard, name="dashboard"),
+    path("health/", core_views.health, name="health"),
+    path("accounts/", include("referwell.accounts.urls")),
+    path("partners/", include("referwell.directory.urls")),
+    path("clients/", include("referwell.clients.urls")),
+    path("referrals/", include("referwell.referrals.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,135 @@
+"""The tenant (Practice), the people who log in (User, Member) and their API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who logs in with an e-mail address."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("e-mail address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Practice(models.Model):
+    """One therapist's business or one clinic: the tenant everything else belongs to."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    THERAPIST = "therapist", "Therapist"
+    FRONT_DESK = "front_desk", "Front desk"
+
+
+class MemberQuerySet(models.QuerySet["Member"]):
+    def active(self) -> MemberQuerySet:
+        return self.filter(is_active=True, user__is_active=True)
+
+
+class Member(models.Model):
+    """A user's membership of one practice, with a role."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="members")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "practice"], name="member_unique_user_practice")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.practice})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def sees_clinical(self) -> bool:
+        """Front desk sees schedules and contact details, not clinical notes."""
+        return self.role != Role.FRONT_DESK
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A member's API token; only its SHA-256 is stored, the token is shown once."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, default="API token")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.member})"
+
+    @classmethod
+    def issue(cls, *, member: Member, name: str = "API token") -> tuple[ApiToken, str]:
+        token = "rw_" + secrets.token_urlsafe(32)
+        row = cls.objects.create(
+            member=member, name=name, token_hash=hash_token(token), prefix=token[3:11]
+        )
+        return row, token
+
+    def revoke(self) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])

@@ -1,0 +1,116 @@
+"""Clients (health information), their visits and their consents to share."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils import timezone
+
+from referwell.core.models import TenantModel
+from referwell.core.validators import validate_us_zip
+
+
+class Stream(models.TextChoices):
+    """Where new clients come from (article 003's four streams, plus walk-in / web)."""
+
+    CURRENT_CLIENTS = "current_clients", "Current clients"
+    PEOPLE_YOU_KNOW = "people_you_know", "People you know"
+    MEDICAL = "medical", "Medical professionals"
+    BUSINESS = "business", "Business professionals"
+    WALK_IN_WEB = "walk_in_web", "Walk-in / web"
+
+
+class Client(TenantModel):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    zip_code = models.CharField(
+        "ZIP code", max_length=10, blank=True, validators=[validate_us_zip]
+    )
+    # Intake
+    complaints = models.TextField("Main complaints", blank=True)
+    goals = models.TextField(blank=True)
+    history = models.TextField("Health history", blank=True)
+    notes = models.TextField("Intake notes", blank=True, help_text="What the client told you.")
+    # How they found the practice
+    stream = models.CharField(max_length=20, choices=Stream.choices, blank=True)
+    source_partner = models.ForeignKey(
+        "directory.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_clients",
+    )
+    source_client = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_clients"
+    )
+    first_seen = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["practice", "last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def full_name(self) -> str:
+        return str(self)
+
+
+class Visit(TenantModel):
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="visits")
+    date = models.DateField(default=dt.date.today)
+    service = models.CharField(max_length=100, default="Massage, 60 minutes")
+    fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["practice", "client", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.client} on {self.date}"
+
+
+class ConsentScope(models.TextChoices):
+    TALK = "talk", "Talk about the client"
+    REPORT = "report", "Send a written report"
+    RECORDS = "records", "Share records"
+
+
+class Consent(TenantModel):
+    """A client's permission to communicate: with whom, what, until when; revocable."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    partner = models.ForeignKey(
+        "directory.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    profession = models.ForeignKey(
+        "directory.Profession", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    scope = models.CharField(max_length=20, choices=ConsentScope.choices)
+    purpose = models.CharField(max_length=200, blank=True)
+    given_on = models.DateField(default=dt.date.today)
+    expires_on = models.DateField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-given_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(partner__isnull=False) | models.Q(profession__isnull=False),
+                name="consent_names_partner_or_profession",
+            )
+        ]
+
+    def __str__(self) -> str:
+        whom = self.partner or self.profession
+        return f"{self.client}: {self.get_scope_display()} with {whom}"
+
+    def is_active(self, on: dt.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.revoked_at is None and (self.expires_on is None or self.expires_on >= on)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from referwell.clients import views
+
+urlpatterns = [
+    path("", views.client_list, name="client_list"),
+    path("new/", views.client_create, name="client_create"),
+    path("<int:pk>/", views.client_detail, name="client_detail"),
+    path("<int:pk>/edit/", views.client_edit, name="client_edit"),
+    path("<int:pk>/visits/", views.visit_add, name="visit_add"),
+    path("<int:pk>/consents/", views.consent_add, name="consent_add"),
+    path("consents/<int:pk>/revoke/", views.consent_revoke, name="consent_revoke"),
+]

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from referwell.audit.services import log_action
+from referwell.clients import selectors, services
+from referwell.clients.forms import ClientForm, ConsentForm, VisitForm
+from referwell.clients.models import Stream
+from referwell.core.decorators import practice_required
+from referwell.referrals.selectors import referral_list
+
+
+@practice_required
+def client_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    stream = request.GET.get("stream", "")
+    stream = stream if stream in Stream.values else ""
+    clients = selectors.client_list(practice=request.practice, q=q, stream=stream)
+    template = "clients/client_list.html"
+    if request.htmx:
+        template += "#results"
+    return render(
+        request,
+        template,
+        {"clients": clients, "q": q, "stream": stream, "streams": Stream.choices},
+    )
+
+
+def _detail_context(request: HttpRequest, client: object) -> dict[str, object]:
+    practice = request.practice
+    return {
+        "client": client,
+        "visits": selectors.visit_list(practice=practice, client=client),
+        "consents": selectors.consent_list(practice=practice, client=client),
+        "referrals": referral_list(practice=practice, client_id=client.pk),
+        "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),
+        "consent_form": ConsentForm(practice=practice, initial={"given_on": timezone.localdate()}),
+        "today": timezone.localdate(),
+    }
+
+
+@practice_required
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_get(practice=request.practice, pk=pk)
+    log_action(
+        practice=request.practice,
+        actor=request.user,
+        action="referwell.client.viewed",
+        obj=client,
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    return render(request, "clients/client_detail.html", _detail_context(request, client))
+
+
+@practice_required
+def client_create(request: HttpRequest) -> HttpResponse:
+    form = ClientForm(
+        request.POST or None, practice=request.practice, clinical=request.member.sees_clinical
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_create(
+                practice=request.practice, by=request.user, fields=form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{client.full_name} added.")
+            return redirect("client_detail", pk=client.pk)
+    return render(request, "clients/client_form.html", {"form": form, "client": None})
+
+
+@practice_required
+def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_get(practice=request.practice, pk=pk)
+    form = ClientForm(
+        request.POST or None,
+        instance=client,
+        practice=request.practice,
+        clinical=request.member.sees_clinical,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.client_update(client=client, by=request.user, fields=form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("client_detail", pk=client.pk)
+    return render(request, "clients/client_form.html", {"form": form, "client": client})
+
+
+@require_POST
+@practice_required
+def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_get(practice=request.practice, pk=pk)
+    form = VisitForm(request.POST)
+    if form.is_valid():
+        services.visit_create(client=client, by=request.user, **form.cleaned_data)
+        messages.success(request, "Visit recorded.")
+        return redirect("client_detail", pk=client.pk)
+    context = _detail_context(request, client) | {"visit_form": form}
+    return render(request, "clients/client_detail.html", context, status=400)
+
+
+@require_POST
+@practice_required
+def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_get(practice=request.practice, pk=pk)
+    form = ConsentForm(request.POST, practice=request.practice)
+    if form.is_valid():
+        services.consent_create(client=client, by=request.user, fields=form.cleaned_data)
+        messages.success(request, "Consent recorded.")
+        return redirect("client_detail", pk=client.pk)
+    context = _detail_context(request, client) | {"consent_form": form}
+    return render(request, "clients/client_detail.html", context, status=400)
+
+
+@require_POST
+@practice_required
+def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    consent = selectors.consent_get(practice=request.practice, pk=pk)
+    services.consent_revoke(consent=consent, by=request.user)
+    messages.success(request, "Consent revoked: nothing more will be shared under it.")
+    return redirect("client_detail", pk=consent.client_id)

@@ -1,0 +1,39 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandParser
+
+from referwell.core.management.base import ReferwellCommand
+
+
+class Command(ReferwellCommand):
+    help = "Serve Referwell with gunicorn (static files by WhiteNoise)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--threads", type=int, default=4)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        from config.wsgi import application
+
+        bind = f"{options['host']}:{options['port']}"
+
+        class Server(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                self.cfg.set("bind", bind)
+                self.cfg.set("workers", options["workers"])
+                self.cfg.set("threads", options["threads"])
+                self.cfg.set("accesslog", "-" if settings.DEBUG else None)
+                self.cfg.set("proc_name", "referwell")
+
+            def load(self) -> Any:
+                return application
+
+        host = options["host"] if options["host"] not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        self.stdout.write(f"Referwell is at http://{host}:{options['port']}/ (Ctrl+C stops it)")
+        self.stdout.flush()
+        Server().run()

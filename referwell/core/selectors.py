@@ -1,0 +1,74 @@
+"""Reads for the dashboard: a fixed number of queries whatever the size of the practice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from referwell.accounts.models import Practice
+from referwell.clients.models import Client, Stream
+from referwell.directory.models import Partner, Stage
+from referwell.referrals.models import Direction, Referral
+from referwell.referrals.states import FINAL
+
+
+def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> dict[str, Any]:
+    today = today or timezone.localdate()
+    year_ago = today - dt.timedelta(days=365)
+    half_year_ago = today - dt.timedelta(days=183)
+
+    stage_counts = dict(
+        Partner.objects.for_practice(practice)
+        .values_list("stage")
+        .annotate(n=Count("id"))
+        .values_list("stage", "n")
+    )
+    stages = [(value, label, stage_counts.get(value, 0)) for value, label in Stage.choices]
+
+    referrals = Referral.objects.for_practice(practice)
+    counts = referrals.aggregate(
+        open_out=Count("id", filter=Q(direction=Direction.OUT) & ~Q(status__in=FINAL)),
+        out_year=Count("id", filter=Q(direction=Direction.OUT, created_at__date__gte=year_ago)),
+        in_year=Count("id", filter=Q(direction=Direction.IN, created_at__date__gte=year_ago)),
+    )
+    open_out = list(
+        referrals.filter(direction=Direction.OUT)
+        .exclude(status__in=FINAL)
+        .select_related("client", "partner", "profession")
+        .order_by("created_at")[:8]
+    )
+    recent_in = list(
+        referrals.filter(direction=Direction.IN)
+        .select_related("client", "partner")
+        .order_by("-created_at")[:5]
+    )
+    stream_counts = dict(
+        Client.objects.for_practice(practice)
+        .filter(first_seen__gte=year_ago)
+        .values_list("stream")
+        .annotate(n=Count("id"))
+        .values_list("stream", "n")
+    )
+    streams = [(label, stream_counts.get(value, 0)) for value, label in Stream.choices]
+    losing_touch = list(
+        Partner.objects.for_practice(practice)
+        .filter(stage__in=[Stage.MET, Stage.TRUSTED])
+        .annotate(last_contact=Max("touchpoints__date"))
+        .filter(Q(last_contact__lt=half_year_ago) | Q(last_contact__isnull=True))
+        .order_by("last_contact")[:6]
+    )
+    return {
+        "stages": stages,
+        "partner_total": sum(stage_counts.values()),
+        "client_total": Client.objects.for_practice(practice).count(),
+        "counts": counts,
+        "open_out": open_out,
+        "recent_in": recent_in,
+        "streams": streams,
+        "stream_max": max(stream_counts.values(), default=0),
+        "losing_touch": losing_touch,
+        "today": today,
+    }

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from referwell.directory import selectors, services
+from referwell.directory.models import Profession
+from referwell.directory.schemas import PartnerIn, PartnerOut, PartnerPatch
+
+router = Router(tags=["partners"])
+
+
+def _split(payload: PartnerPatch, request: HttpRequest) -> dict[str, Any]:
+    data = payload.dict(exclude_unset=True)
+    kwargs: dict[str, Any] = {}
+    if "professions" in data:
+        slugs = data.pop("professions") or []
+        found = list(Profession.objects.filter(slug__in=slugs))
+        missing = sorted(set(slugs) - {p.slug for p in found})
+        if missing:
+            raise ValidationError({"professions": f"Unknown profession: {', '.join(missing)}."})
+        kwargs["professions"] = found
+    if "niches" in data:
+        kwargs["niches"] = [
+            services.niche_get_or_create(practice=request.practice, name=name)
+            for name in data.pop("niches") or []
+            if name.strip()
+        ]
+    for key, value in list(data.items()):
+        if value is None:
+            data.pop(key)
+        elif key == "state":
+            data[key] = value.upper()
+    kwargs["fields"] = data
+    return kwargs
+
+
+@router.get("", response=list[PartnerOut])
+@paginate(LimitOffsetPagination)
+def list_partners(
+    request: HttpRequest,
+    q: str = "",
+    profession: str = "",
+    stage: str = "",
+    near_zip: str = "",
+    miles: float | None = Query(None, ge=0),  # noqa: B008
+) -> Any:
+    filters = selectors.PartnerFilters(
+        q=q, profession=profession, stage=stage, near_zip=near_zip, miles=miles
+    )
+    return selectors.partner_list(practice=request.practice, filters=filters)
+
+
+@router.post("", response={201: PartnerOut})
+def create_partner(request: HttpRequest, payload: PartnerIn) -> Any:
+    partner = services.partner_create(
+        practice=request.practice, by=request.user, **_split(payload, request)
+    )
+    return 201, selectors.partner_get(practice=request.practice, pk=partner.pk)
+
+
+@router.get("/{int:partner_id}", response=PartnerOut)
+def get_partner(request: HttpRequest, partner_id: int) -> Any:
+    return selectors.partner_get(practice=request.practice, pk=partner_id)
+
+
+@router.patch("/{int:partner_id}", response=PartnerOut)
+def update_partner(request: HttpRequest, partner_id: int, payload: PartnerPatch) -> Any:
+    partner = selectors.partner_get(practice=request.practice, pk=partner_id)
+    services.partner_update(partner=partner, by=request.user, **_split(payload, request))
+    return selectors.partner_get(practice=request.practice, pk=partner_id)

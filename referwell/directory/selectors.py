@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import Http404
+
+from referwell.accounts.models import Practice
+from referwell.core.geo import miles_between, zip_centroid
+from referwell.directory.models import Niche, Partner, Profession, Touchpoint
+
+
+@dataclass(frozen=True)
+class PartnerFilters:
+    q: str = ""
+    profession: str = ""
+    stage: str = ""
+    niche: int | None = None
+    near_zip: str = ""
+    miles: float | None = None
+
+
+def profession_list() -> QuerySet[Profession]:
+    return Profession.objects.all()
+
+
+def niche_list(*, practice: Practice) -> QuerySet[Niche]:
+    return Niche.objects.for_practice(practice)
+
+
+def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -> list[Partner]:
+    """Partners of the practice, filtered; with distance_miles set when a ZIP code is given."""
+    f = filters or PartnerFilters()
+    qs = (
+        Partner.objects.for_practice(practice)
+        .prefetch_related("professions", "niches")
+        .annotate(
+            last_contact=Max("touchpoints__date"),
+            referrals_in=Count("referred_clients", distinct=True),
+        )
+    )
+    if f.q:
+        qs = qs.filter(
+            Q(name__icontains=f.q)
+            | Q(clinic__icontains=f.q)
+            | Q(specialties__icontains=f.q)
+            | Q(city__icontains=f.q)
+        )
+    if f.profession:
+        qs = qs.filter(professions__slug=f.profession)
+    if f.stage:
+        qs = qs.filter(stage=f.stage)
+    if f.niche:
+        qs = qs.filter(niches__id=f.niche)
+    partners = list(qs.order_by("name").distinct())
+    origin = zip_centroid(f.near_zip) if f.near_zip else None
+    if origin:
+        for p in partners:
+            p.distance_miles = (  # type: ignore[attr-defined]
+                round(miles_between(origin, (p.latitude, p.longitude)), 1)
+                if p.latitude is not None and p.longitude is not None
+                else None
+            )
+        if f.miles is not None:
+            partners = [
+                p
+                for p in partners
+                if p.distance_miles is not None and p.distance_miles <= f.miles  # type: ignore[attr-defined]
+            ]
+        partners.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0))  # type: ignore[attr-defined]
+    return partners
+
+
+def partner_get(*, practice: Practice, pk: int | str) -> Partner:
+    """One partner of the practice, or 404: another practice's partner does not exist here."""
+    try:
+        return (
+            Partner.objects.for_practice(practice)
+            .prefetch_related("professions", "niches")
+            .get(pk=int(pk))
+        )
+    except (Partner.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such partner.") from None
+
+
+def touchpoint_list(*, practice: Practice, partner: Partner) -> QuerySet[Touchpoint]:
+    return (
+        Touchpoint.objects.for_practice(practice).filter(partner=partner).select_related("by")
+    )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from referwell.directory import views
+
+urlpatterns = [
+    path("", views.partner_list, name="partner_list"),
+    path("new/", views.partner_create, name="partner_create"),
+    path("<int:pk>/", views.partner_detail, name="partner_detail"),
+    path("<int:pk>/edit/", views.partner_edit, name="partner_edit"),
+    path("<int:pk>/touchpoints/", views.touchpoint_add, name="touchpoint_add"),
+]

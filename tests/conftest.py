@@ -1,0 +1,105 @@
+"""The cast (after healthchecks): alice owns Elm Grove, bob is her front desk,
+charlie owns another practice and must never see Elm Grove's data."""
+
+import os
+
+import pytest
+from django.test import Client as HttpClient
+
+from referwell.accounts.models import ApiToken, Role
+from tests.factories import (
+    ClientFactory,
+    MemberFactory,
+    PartnerFactory,
+    PracticeFactory,
+    ReferralFactory,
+    UserFactory,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM is still used
+# synchronously from that thread by the fixtures.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def elm_grove(db):
+    return PracticeFactory(slug="elm-grove", name="Elm Grove Massage")
+
+
+@pytest.fixture
+def other_practice(db):
+    return PracticeFactory(slug="lakeside", name="Lakeside Bodywork")
+
+
+@pytest.fixture
+def alice(elm_grove):
+    user = UserFactory(email="alice@example.com", first_name="Alice", last_name="Owner")
+    return MemberFactory(user=user, practice=elm_grove, role=Role.OWNER)
+
+
+@pytest.fixture
+def bob(elm_grove):
+    user = UserFactory(email="bob@example.com", first_name="Bob", last_name="Desk")
+    return MemberFactory(user=user, practice=elm_grove, role=Role.FRONT_DESK)
+
+
+@pytest.fixture
+def charlie(other_practice):
+    user = UserFactory(email="charlie@example.com", first_name="Charlie", last_name="Other")
+    return MemberFactory(user=user, practice=other_practice, role=Role.OWNER)
+
+
+def _logged_in(member):
+    http = HttpClient()
+    http.force_login(member.user)
+    return http
+
+
+@pytest.fixture
+def alice_http(alice):
+    return _logged_in(alice)
+
+
+@pytest.fixture
+def bob_http(bob):
+    return _logged_in(bob)
+
+
+@pytest.fixture
+def charlie_http(charlie):
+    return _logged_in(charlie)
+
+
+def _api_client(member):
+    _, token = ApiToken.issue(member=member)
+    return HttpClient(headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def alice_api(alice):
+    return _api_client(alice)
+
+
+@pytest.fixture
+def charlie_api(charlie):
+    return _api_client(charlie)
+
+
+@pytest.fixture
+def partner(elm_grove):
+    return PartnerFactory(practice=elm_grove, name="Dr. Dana Spine", professions=["chiropractor"])
+
+
+@pytest.fixture
+def client_alice_jones(elm_grove):
+    return ClientFactory(
+        practice=elm_grove,
+        first_name="Alice",
+        last_name="Jones",
+        complaints="Low back and neck pain since being rear-ended.",
+    )
+
+
+@pytest.fixture
+def referral(elm_grove, client_alice_jones, partner):
+    return ReferralFactory(practice=elm_grove, client=client_alice_jones, partner=partner)
