@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from referwell.clients import selectors, services
@@ -43,7 +43,7 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
     client = services.client_create(
         practice=request.practice, by=request.user, fields=_fields(payload, request)
     )
-    return 201, client
+    return Status(201, client)
 
 
 @router.get("/{int:client_id}", response=ClientOut)

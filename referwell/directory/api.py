@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from referwell.directory import selectors, services
@@ -60,7 +60,7 @@ def create_partner(request: HttpRequest, payload: PartnerIn) -> Any:
     partner = services.partner_create(
         practice=request.practice, by=request.user, **_split(payload, request)
     )
-    return 201, selectors.partner_get(practice=request.practice, pk=partner.pk)
+    return Status(201, selectors.partner_get(practice=request.practice, pk=partner.pk))
 
 
 @router.get("/{int:partner_id}", response=PartnerOut)

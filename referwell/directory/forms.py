@@ -10,6 +10,14 @@ from referwell.directory.models import Niche, Partner, Stage, Touchpoint
 from referwell.directory.selectors import niche_list, profession_list
 
 
+class HttpsURLField(forms.URLField):
+    """A website typed without a scheme is taken as https://."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
 class PartnerForm(forms.ModelForm):
     class Meta:
         model = Partner
@@ -41,6 +49,7 @@ class PartnerForm(forms.ModelForm):
             "billing_concerns",
             "vetting_notes",
         ]
+        field_classes = {"website": HttpsURLField}
         widgets = {
             "professions": forms.SelectMultiple(attrs={"size": 8}),
             "niches": forms.CheckboxSelectMultiple,

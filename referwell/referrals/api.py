@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from referwell.clients.models import Client
@@ -56,7 +56,7 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
     referral = services.referral_create(
         practice=request.practice, by=request.user, fields=_resolve(payload.dict(), request)
     )
-    return 201, _get(request, referral.pk)
+    return Status(201, _get(request, referral.pk))
 
 
 @router.get("/{int:referral_id}", response=ReferralOut)

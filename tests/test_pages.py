@@ -1,0 +1,245 @@
+import pytest
+from django.core import mail
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from referwell.audit.models import AuditEntry
+from referwell.clients.models import Client, Consent, Visit
+from referwell.directory.models import Partner, Touchpoint
+from referwell.referrals.models import Referral
+from tests.factories import ClientFactory, PartnerFactory, ReferralFactory, VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST_PAGES = ["dashboard", "partner_list", "client_list", "referral_list"]
+FORM_PAGES = ["partner_create", "client_create", "referral_create"]
+
+
+@pytest.mark.parametrize("name", LIST_PAGES + FORM_PAGES)
+def test_anonymous_visitors_are_sent_to_the_login_page(name):
+    response = HttpClient().get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", LIST_PAGES + FORM_PAGES)
+def test_every_page_renders_for_alice(alice_http, referral, name):
+    assert alice_http.get(reverse(name)).status_code == 200
+
+
+def test_login_with_email_and_password(alice):
+    http = HttpClient()
+    response = http.post(reverse("login"), {"username": "alice@example.com", "password": "password"})
+    assert response.status_code == 302
+    assert http.get(reverse("dashboard")).status_code == 200
+    bad = HttpClient().post(reverse("login"), {"username": "alice@example.com", "password": "nope"})
+    assert bad.status_code == 200
+    assert b"correct" in bad.content  # "Please enter a correct e-mail address and password"
+
+
+def test_password_reset_sends_an_email_and_reveals_nothing(alice):
+    http = HttpClient()
+    response = http.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "/accounts/reset/" in mail.outbox[0].body
+    # An unknown address leads to the very same page, and no mail.
+    response = http.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+
+
+def test_add_a_partner_through_the_form(alice_http, alice):
+    response = alice_http.post(
+        reverse("partner_create"),
+        {
+            "name": "Dr. Kim Adjust",
+            "professions": ["chiropractor"],
+            "zip_code": "53045",
+            "stage": "met",
+            "website": "kimadjust.example",
+        },
+    )
+    partner = Partner.objects.get(name="Dr. Kim Adjust")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("partner_detail", args=[partner.pk])
+    assert partner.practice == alice.practice
+    assert partner.latitude is not None
+    assert partner.website == "https://kimadjust.example"
+    assert AuditEntry.objects.filter(
+        action="referwell.partner.created", object_id=str(partner.pk), actor=alice.user
+    ).exists()
+
+
+def test_partner_form_errors_keep_what_was_typed(alice_http):
+    response = alice_http.post(
+        reverse("partner_create"),
+        {"name": "Dr. Typo", "zip_code": "00000", "stage": "not_a_fit", "npi": "12"},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "not a US ZIP code" in body
+    assert "exactly 10 digits" in body
+    assert "Say why this partner is not a fit" in body
+    assert 'value="Dr. Typo"' in body
+    assert not Partner.objects.filter(name="Dr. Typo").exists()
+
+
+def test_partner_list_filters_and_htmx_fragment(alice_http, elm_grove):
+    PartnerFactory(practice=elm_grove, name="Ann Chiro", professions=["chiropractor"])
+    PartnerFactory(practice=elm_grove, name="Pat Therapist", professions=["physical-therapist"])
+    far = PartnerFactory(practice=elm_grove, name="Far Away PT", professions=["physical-therapist"])
+    far.zip_code, far.latitude, far.longitude = "10001", 40.75, -73.99
+    far.save()
+    response = alice_http.get(reverse("partner_list"), {"profession": "physical-therapist"})
+    assert b"Pat Therapist" in response.content and b"Ann Chiro" not in response.content
+    near = alice_http.get(reverse("partner_list"), {"near_zip": "53122", "miles": "25"})
+    assert b"Pat Therapist" in near.content and b"Far Away PT" not in near.content
+    fragment = alice_http.get(reverse("partner_list"), {"q": "ann"}, headers={"HX-Request": "true"})
+    assert b"Ann Chiro" in fragment.content
+    assert b"<html" not in fragment.content and b'id="results"' in fragment.content
+
+
+def test_log_a_touchpoint_with_htmx(alice_http, partner):
+    response = alice_http.post(
+        reverse("touchpoint_add", args=[partner.pk]),
+        {"kind": "thank_you", "date": "2026-11-20", "note": "Card and two business cards"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert b"Card and two business cards" in response.content
+    assert b"<html" not in response.content
+    assert Touchpoint.objects.filter(partner=partner, kind="thank_you").count() == 1
+
+
+def test_add_a_client_record_a_visit_and_a_consent(alice_http, partner):
+    response = alice_http.post(
+        reverse("client_create"),
+        {"first_name": "Maria", "last_name": "Lopez", "stream": "medical", "source_partner": partner.pk},
+    )
+    client = Client.objects.get(last_name="Lopez")
+    assert response["Location"] == reverse("client_detail", args=[client.pk])
+    alice_http.post(
+        reverse("visit_add", args=[client.pk]),
+        {"date": "2026-11-02", "service": "Massage, 60 minutes", "fee": "95.00"},
+    )
+    assert Visit.objects.get(client=client).fee == 95
+    client.refresh_from_db()
+    assert str(client.first_seen) == "2026-11-02"
+    alice_http.post(
+        reverse("consent_add", args=[client.pk]),
+        {"partner": partner.pk, "scope": "report", "given_on": "2026-11-02"},
+    )
+    consent = Consent.objects.get(client=client)
+    alice_http.post(reverse("consent_revoke", args=[consent.pk]))
+    consent.refresh_from_db()
+    assert consent.revoked_at is not None
+    assert AuditEntry.objects.filter(action="referwell.consent.revoked").exists()
+
+
+def test_medical_stream_requires_the_referring_professional(alice_http):
+    response = alice_http.post(
+        reverse("client_create"), {"first_name": "No", "last_name": "Source", "stream": "medical"}
+    )
+    assert response.status_code == 200
+    assert b"Which professional sent this client?" in response.content
+
+
+def test_a_negative_fee_is_refused(alice_http, client_alice_jones):
+    response = alice_http.post(
+        reverse("visit_add", args=[client_alice_jones.pk]),
+        {"date": "2026-11-02", "service": "Massage", "fee": "-5"},
+    )
+    assert response.status_code == 400
+    assert b"cannot be negative" in response.content
+    assert not Visit.objects.filter(client=client_alice_jones).exists()
+
+
+def test_create_and_send_a_referral(alice_http, client_alice_jones, partner):
+    response = alice_http.post(
+        reverse("referral_create"),
+        {"direction": "out", "client": client_alice_jones.pk, "partner": partner.pk, "reasons": "Whiplash"},
+    )
+    referral = Referral.objects.get(client=client_alice_jones)
+    assert response["Location"] == reverse("referral_detail", args=[referral.pk])
+    alice_http.post(reverse("referral_transition", args=[referral.pk]), {"to": "sent"})
+    referral.refresh_from_db()
+    assert referral.status == "sent" and referral.sent_at is not None
+    page = alice_http.get(reverse("referral_detail", args=[referral.pk]))
+    assert page.content.count(b"Draft") >= 1 and b"Sent" in page.content
+
+
+def test_an_illegal_move_is_refused_with_a_message(alice_http, referral):
+    response = alice_http.post(
+        reverse("referral_transition", args=[referral.pk]), {"to": "closed"}, follow=True
+    )
+    referral.refresh_from_db()
+    assert referral.status == "draft"
+    assert b"Choose one of the next steps" in response.content
+
+
+def test_front_desk_sees_contact_details_but_not_the_intake(bob_http, client_alice_jones):
+    client_alice_jones.phone = "262-555-0142"
+    client_alice_jones.save()
+    page = bob_http.get(reverse("client_detail", args=[client_alice_jones.pk])).content.decode()
+    assert "262-555-0142" in page
+    assert "rear-ended" not in page
+    form = bob_http.get(reverse("client_edit", args=[client_alice_jones.pk])).content.decode()
+    assert 'name="complaints"' not in form
+
+
+def test_front_desk_edit_keeps_the_intake(bob_http, client_alice_jones):
+    bob_http.post(
+        reverse("client_edit", args=[client_alice_jones.pk]),
+        {"first_name": "Alice", "last_name": "Jones", "phone": "414-555-0100"},
+    )
+    client_alice_jones.refresh_from_db()
+    assert client_alice_jones.phone == "414-555-0100"
+    assert "rear-ended" in client_alice_jones.complaints
+
+
+def test_viewing_a_client_is_audited(alice_http, alice, client_alice_jones):
+    alice_http.get(reverse("client_detail", args=[client_alice_jones.pk]))
+    entry = AuditEntry.objects.get(action="referwell.client.viewed")
+    assert entry.actor == alice.user and entry.object_id == str(client_alice_jones.pk)
+
+
+def _grow(practice, n):
+    for i in range(n):
+        partner = PartnerFactory(practice=practice, professions=["chiropractor", "podiatrist"])
+        client = ClientFactory(practice=practice, source_partner=partner, stream="medical")
+        VisitFactory(client=client)
+        ReferralFactory(practice=practice, client=client, partner=partner)
+        Touchpoint.objects.create(practice=practice, partner=partner, kind="call", date="2026-01-0%d" % (i % 9 + 1))
+
+
+@pytest.mark.parametrize("name", LIST_PAGES)
+def test_query_count_does_not_grow_with_the_data(alice_http, elm_grove, name, django_assert_max_num_queries):
+    _grow(elm_grove, 3)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert alice_http.get(reverse(name)).status_code == 200
+    _grow(elm_grove, 15)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert alice_http.get(reverse(name)).status_code == 200
+
+
+def test_detail_pages_have_a_fixed_query_budget(alice_http, elm_grove, django_assert_max_num_queries):
+    _grow(elm_grove, 10)
+    partner = Partner.objects.filter(practice=elm_grove).first()
+    client = Client.objects.filter(practice=elm_grove).first()
+    referral = Referral.objects.filter(practice=elm_grove).first()
+    for url in (
+        reverse("partner_detail", args=[partner.pk]),
+        reverse("client_detail", args=[client.pk]),
+        reverse("referral_detail", args=[referral.pk]),
+    ):
+        with django_assert_max_num_queries(20):
+            assert alice_http.get(url).status_code == 200
+
+
+def test_health_check():
+    response = HttpClient().get("/health/")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}

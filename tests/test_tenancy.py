@@ -1,0 +1,185 @@
+"""Practice isolation, made systematic: every URL pattern and API route, walked as charlie
+(owner of another practice) with alice's objects, answers 404 — never 200, never 500.
+
+A new view or route with an id in its path fails here until it is added to OBJECTS below,
+so nothing escapes the sweep."""
+
+import json
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from referwell.clients.models import Consent, ConsentScope
+from referwell.core.api import api
+from tests.factories import ClientFactory, PartnerFactory
+
+pytestmark = pytest.mark.django_db
+
+# URL name → which of alice's objects its <pk> names.
+OBJECTS = {
+    "partner_detail": "partner",
+    "partner_edit": "partner",
+    "touchpoint_add": "partner",
+    "client_detail": "client",
+    "client_edit": "client",
+    "visit_add": "client",
+    "consent_add": "client",
+    "consent_revoke": "consent",
+    "referral_detail": "referral",
+    "referral_transition": "referral",
+}
+# Pages without an id: the lists and forms, where alice's data must simply not appear.
+PAGES_WITHOUT_ID = {
+    "dashboard",
+    "partner_list",
+    "partner_create",
+    "client_list",
+    "client_create",
+    "referral_list",
+    "referral_create",
+}
+# Not tenant data: public pages, auth and the Django admin (staff only).
+EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/")
+
+
+def walk(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            yield prefix + str(p.pattern), p
+
+
+@pytest.fixture
+def alice_objects(elm_grove, partner, client_alice_jones, referral):
+    consent = Consent.objects.create(
+        practice=elm_grove, client=client_alice_jones, partner=partner, scope=ConsentScope.TALK
+    )
+    return {
+        "partner": partner,
+        "client": client_alice_jones,
+        "referral": referral,
+        "consent": consent,
+    }
+
+
+def app_patterns():
+    for route, pattern in walk(get_resolver().url_patterns):
+        if route.startswith(EXEMPT_PREFIXES):
+            continue
+        yield route, pattern
+
+
+def test_every_page_is_known_to_the_sweep():
+    names = {p.name for _, p in app_patterns()}
+    unknown = names - set(OBJECTS) - PAGES_WITHOUT_ID
+    assert not unknown, f"add these views to the tenancy sweep: {sorted(unknown)}"
+
+
+def test_charlie_gets_404_for_every_page_about_alices_objects(
+    charlie_http, alice_objects, alice
+):
+    checked = 0
+    for _route, pattern in app_patterns():
+        if pattern.name not in OBJECTS:
+            continue
+        from django.urls import reverse
+
+        obj = alice_objects[OBJECTS[pattern.name]]
+        url = reverse(pattern.name, kwargs={"pk": obj.pk})
+        for method in ("get", "post"):
+            response = getattr(charlie_http, method)(url)
+            assert response.status_code in (404, 405), (method, url, response.status_code)
+            if response.status_code == 405:
+                continue
+            checked += 1
+            assert alice_objects["client"].last_name.encode() not in response.content
+    assert checked >= len(OBJECTS)
+
+
+def test_charlie_sees_none_of_alices_data_on_pages_without_id(charlie_http, alice_objects):
+    from django.urls import reverse
+
+    for name in PAGES_WITHOUT_ID:
+        response = charlie_http.get(reverse(name))
+        assert response.status_code == 200, name
+        body = response.content.decode()
+        assert "Jones" not in body, name
+        assert "Dana Spine" not in body, name
+
+
+def test_charlie_cannot_point_his_forms_at_alices_objects(charlie_http, charlie, alice_objects):
+    from django.urls import reverse
+
+    from referwell.referrals.models import Referral
+
+    response = charlie_http.post(
+        reverse("referral_create"),
+        {
+            "direction": "out",
+            "client": alice_objects["client"].pk,
+            "partner": alice_objects["partner"].pk,
+            "reasons": "stealing",
+        },
+    )
+    assert response.status_code == 200  # the form again, with errors
+    assert b"Select a valid choice" in response.content
+    assert not Referral.objects.filter(practice=charlie.practice).exists()
+    # Pre-filling the form with alice's ids is a 404, not a leak of her client's name.
+    url = reverse("referral_create") + f"?client={alice_objects['client'].pk}"
+    assert charlie_http.get(url).status_code == 404
+
+
+def api_routes():
+    schema = api.get_openapi_schema()
+    for path, methods in schema["paths"].items():
+        for method in methods:
+            yield path, method
+
+
+API_OBJECTS = {"partner_id": "partner", "client_id": "client", "referral_id": "referral"}
+API_BODIES = {
+    "patch": {},
+    "post": {"to": "sent", "note": ""},
+}
+
+
+def test_every_api_route_with_an_id_answers_404_to_charlie(charlie_api, alice_objects):
+    checked = 0
+    for path, method in api_routes():
+        params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        if not params:
+            continue
+        assert all(p in API_OBJECTS for p in params), f"add {params} to the tenancy sweep"
+        url = path
+        for p in params:
+            url = url.replace("{" + p + "}", str(alice_objects[API_OBJECTS[p]].pk))
+        kwargs = {}
+        if method in API_BODIES:
+            kwargs = {"data": json.dumps(API_BODIES[method]), "content_type": "application/json"}
+        response = getattr(charlie_api, method)(url, **kwargs)
+        assert response.status_code == 404, (method, url, response.status_code, response.content)
+        checked += 1
+    assert checked >= 7
+
+
+def test_api_lists_show_charlie_only_his_own(charlie_api, charlie, alice_objects):
+    PartnerFactory(practice=charlie.practice, name="Charlie's own PT")
+    ClientFactory(practice=charlie.practice, last_name="Charlieson")
+    for path in ("/api/v1/partners", "/api/v1/clients", "/api/v1/referrals"):
+        response = charlie_api.get(path)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "Jones" not in body and "Dana Spine" not in body
+    names = [p["name"] for p in charlie_api.get("/api/v1/partners").json()["items"]]
+    assert names == ["Charlie's own PT"]
+
+
+def test_api_refuses_alices_ids_in_charlies_bodies(charlie_api, alice_objects):
+    response = charlie_api.post(
+        "/api/v1/referrals",
+        data=json.dumps({"client": alice_objects["client"].pk, "reasons": "x", "profession": "chiropractor"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "client" in response.json()["detail"]
