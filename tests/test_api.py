@@ -61,13 +61,17 @@ def test_partner_create_read_update_list(alice_api, alice):
     assert created["latitude"] == pytest.approx(43.01, abs=0.1)  # geocoded from the ZIP code
     pid = created["id"]
     assert alice_api.get(f"/api/v1/partners/{pid}").json()["name"] == "Riverside Physical Therapy"
-    updated = patch(alice_api, f"/api/v1/partners/{pid}", {"stage": "trusted", "phone": "262-555-0100"})
+    updated = patch(
+        alice_api, f"/api/v1/partners/{pid}", {"stage": "trusted", "phone": "262-555-0100"}
+    )
     assert updated.status_code == 200
     assert updated.json()["stage"] == "trusted"
     assert updated.json()["name"] == "Riverside Physical Therapy"  # untouched fields stay
     listed = alice_api.get("/api/v1/partners?stage=trusted").json()
     assert [p["id"] for p in listed["items"]] == [pid]
-    assert AuditEntry.objects.filter(action="referwell.partner.changed", object_id=str(pid)).exists()
+    assert AuditEntry.objects.filter(
+        action="referwell.partner.changed", object_id=str(pid)
+    ).exists()
 
 
 @pytest.mark.parametrize(
@@ -139,7 +143,9 @@ def test_referral_lifecycle_through_the_api(alice_api, client_alice_jones, partn
 
 
 def test_referral_needs_a_partner_or_profession(alice_api, client_alice_jones):
-    response = post(alice_api, "/api/v1/referrals", {"client": client_alice_jones.pk, "reasons": "x"})
+    response = post(
+        alice_api, "/api/v1/referrals", {"client": client_alice_jones.pk, "reasons": "x"}
+    )
     assert response.status_code == 400
     assert "partner" in response.json()["detail"].lower()
 

@@ -29,7 +29,9 @@ def test_every_page_renders_for_alice(alice_http, referral, name):
 
 def test_login_with_email_and_password(alice):
     http = HttpClient()
-    response = http.post(reverse("login"), {"username": "alice@example.com", "password": "password"})
+    response = http.post(
+        reverse("login"), {"username": "alice@example.com", "password": "password"}
+    )
     assert response.status_code == 302
     assert http.get(reverse("dashboard")).status_code == 200
     bad = HttpClient().post(reverse("login"), {"username": "alice@example.com", "password": "nope"})
@@ -115,7 +117,12 @@ def test_log_a_touchpoint_with_htmx(alice_http, partner):
 def test_add_a_client_record_a_visit_and_a_consent(alice_http, partner):
     response = alice_http.post(
         reverse("client_create"),
-        {"first_name": "Maria", "last_name": "Lopez", "stream": "medical", "source_partner": partner.pk},
+        {
+            "first_name": "Maria",
+            "last_name": "Lopez",
+            "stream": "medical",
+            "source_partner": partner.pk,
+        },
     )
     client = Client.objects.get(last_name="Lopez")
     assert response["Location"] == reverse("client_detail", args=[client.pk])
@@ -158,7 +165,12 @@ def test_a_negative_fee_is_refused(alice_http, client_alice_jones):
 def test_create_and_send_a_referral(alice_http, client_alice_jones, partner):
     response = alice_http.post(
         reverse("referral_create"),
-        {"direction": "out", "client": client_alice_jones.pk, "partner": partner.pk, "reasons": "Whiplash"},
+        {
+            "direction": "out",
+            "client": client_alice_jones.pk,
+            "partner": partner.pk,
+            "reasons": "Whiplash",
+        },
     )
     referral = Referral.objects.get(client=client_alice_jones)
     assert response["Location"] == reverse("referral_detail", args=[referral.pk])
@@ -210,11 +222,15 @@ def _grow(practice, n):
         client = ClientFactory(practice=practice, source_partner=partner, stream="medical")
         VisitFactory(client=client)
         ReferralFactory(practice=practice, client=client, partner=partner)
-        Touchpoint.objects.create(practice=practice, partner=partner, kind="call", date="2026-01-0%d" % (i % 9 + 1))
+        Touchpoint.objects.create(
+            practice=practice, partner=partner, kind="call", date=f"2026-01-0{i % 9 + 1}"
+        )
 
 
 @pytest.mark.parametrize("name", LIST_PAGES)
-def test_query_count_does_not_grow_with_the_data(alice_http, elm_grove, name, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_the_data(
+    alice_http, elm_grove, name, django_assert_max_num_queries
+):
     _grow(elm_grove, 3)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -226,7 +242,9 @@ def test_query_count_does_not_grow_with_the_data(alice_http, elm_grove, name, dj
         assert alice_http.get(reverse(name)).status_code == 200
 
 
-def test_detail_pages_have_a_fixed_query_budget(alice_http, elm_grove, django_assert_max_num_queries):
+def test_detail_pages_have_a_fixed_query_budget(
+    alice_http, elm_grove, django_assert_max_num_queries
+):
     _grow(elm_grove, 10)
     partner = Partner.objects.filter(practice=elm_grove).first()
     client = Client.objects.filter(practice=elm_grove).first()

@@ -76,9 +76,7 @@ def test_every_page_is_known_to_the_sweep():
     assert not unknown, f"add these views to the tenancy sweep: {sorted(unknown)}"
 
 
-def test_charlie_gets_404_for_every_page_about_alices_objects(
-    charlie_http, alice_objects, alice
-):
+def test_charlie_gets_404_for_every_page_about_alices_objects(charlie_http, alice_objects, alice):
     checked = 0
     for _route, pattern in app_patterns():
         if pattern.name not in OBJECTS:
@@ -178,7 +176,9 @@ def test_api_lists_show_charlie_only_his_own(charlie_api, charlie, alice_objects
 def test_api_refuses_alices_ids_in_charlies_bodies(charlie_api, alice_objects):
     response = charlie_api.post(
         "/api/v1/referrals",
-        data=json.dumps({"client": alice_objects["client"].pk, "reasons": "x", "profession": "chiropractor"}),
+        data=json.dumps(
+            {"client": alice_objects["client"].pk, "reasons": "x", "profession": "chiropractor"}
+        ),
         content_type="application/json",
     )
     assert response.status_code == 400

@@ -34,7 +34,11 @@ def member_add(
         user=user, practice=practice, defaults={"role": role, "is_active": True}
     )
     log_action(
-        practice=practice, actor=by, action="referwell.member.added", obj=member, data={"role": role}
+        practice=practice,
+        actor=by,
+        action="referwell.member.added",
+        obj=member,
+        data={"role": role},
     )
     return member
 

@@ -27,9 +27,7 @@ class Client(TenantModel):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
-    zip_code = models.CharField(
-        "ZIP code", max_length=10, blank=True, validators=[validate_us_zip]
-    )
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True, validators=[validate_us_zip])
     # Intake
     complaints = models.TextField("Main complaints", blank=True)
     goals = models.TextField(blank=True)

@@ -32,7 +32,8 @@ def zip_place(zip_code: str) -> tuple[str, str] | None:
 def miles_between(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance in miles (haversine)."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 3958.8 * 2 * math.asin(math.sqrt(h))

@@ -8,9 +8,7 @@ from referwell.core.selectors import dashboard_summary
 
 @practice_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "core/dashboard.html", dashboard_summary(practice=request.practice)
-    )
+    return render(request, "core/dashboard.html", dashboard_summary(practice=request.practice))
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -64,13 +64,47 @@ class PartnerForm(forms.ModelForm):
         self.fields["niches"].queryset = niche_list(practice=practice)
 
     FIELDSETS = (
-        ("Who", ("name", "credentials", "professions", "specialties", "niches", "stage",
-                 "not_a_fit_reason")),
-        ("Where and how to reach them", ("clinic", "street", "city", "state", "zip_code",
-                                         "phone", "email", "website", "npi", "languages",
-                                         "insurance_accepted", "how_met", "how_met_detail")),
-        ("Vetting", ("website_reviewed", "values_fit", "would_send_mother",
-                     "visited_as_client", "billing_concerns", "vetting_notes")),
+        (
+            "Who",
+            (
+                "name",
+                "credentials",
+                "professions",
+                "specialties",
+                "niches",
+                "stage",
+                "not_a_fit_reason",
+            ),
+        ),
+        (
+            "Where and how to reach them",
+            (
+                "clinic",
+                "street",
+                "city",
+                "state",
+                "zip_code",
+                "phone",
+                "email",
+                "website",
+                "npi",
+                "languages",
+                "insurance_accepted",
+                "how_met",
+                "how_met_detail",
+            ),
+        ),
+        (
+            "Vetting",
+            (
+                "website_reviewed",
+                "values_fit",
+                "would_send_mother",
+                "visited_as_client",
+                "billing_concerns",
+                "vetting_notes",
+            ),
+        ),
     )
 
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
@@ -81,7 +115,10 @@ class PartnerForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("stage") == Stage.NOT_A_FIT and not (data.get("not_a_fit_reason") or "").strip():
+        if (
+            data.get("stage") == Stage.NOT_A_FIT
+            and not (data.get("not_a_fit_reason") or "").strip()
+        ):
             self.add_error("not_a_fit_reason", "Say why this partner is not a fit.")
         return data
 

@@ -75,9 +75,7 @@ class Partner(TenantModel):
     street = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=2, blank=True)
-    zip_code = models.CharField(
-        "ZIP code", max_length=10, blank=True, validators=[validate_us_zip]
-    )
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True, validators=[validate_us_zip])
     latitude = models.FloatField(null=True, blank=True, editable=False)
     longitude = models.FloatField(null=True, blank=True, editable=False)
     phone = models.CharField(max_length=40, blank=True)

@@ -84,6 +84,4 @@ def partner_get(*, practice: Practice, pk: int | str) -> Partner:
 
 
 def touchpoint_list(*, practice: Practice, partner: Partner) -> QuerySet[Touchpoint]:
-    return (
-        Touchpoint.objects.for_practice(practice).filter(partner=partner).select_related("by")
-    )
+    return Touchpoint.objects.for_practice(practice).filter(partner=partner).select_related("by")

@@ -75,5 +75,7 @@ def update_referral(request: HttpRequest, referral_id: int, payload: ReferralPat
 @router.post("/{int:referral_id}/transitions", response=ReferralOut)
 def transition_referral(request: HttpRequest, referral_id: int, payload: TransitionIn) -> Any:
     referral = _get(request, referral_id)
-    services.referral_transition(referral=referral, to=payload.to, by=request.user, note=payload.note)
+    services.referral_transition(
+        referral=referral, to=payload.to, by=request.user, note=payload.note
+    )
     return _get(request, referral_id)

@@ -24,10 +24,9 @@ class OneLineParser(CommandParser):
 
 class ReferwellCommand(BaseCommand):
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
-        kwargs.setdefault("parser_class", OneLineParser)
-        prog = f"{'referwell' if prog_name == 'referwell' else prog_name} {subcommand.replace('_', '-')}"
         parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.prog = prog
+        parser.__class__ = OneLineParser
+        parser.prog = f"{prog_name} {subcommand.replace('_', '-')}"
         return parser
 
     def print_json(self, payload: dict[str, Any]) -> None:

@@ -29,4 +29,6 @@ class Command(ReferwellCommand):
         verb = "Created" if result["created"] else "Found"
         self.stdout.write(f"{verb} the demo practice '{result['practice']}'. Log in with:")
         for login in result["logins"]:
-            self.stdout.write(f"  {login['role']:<11} {login['email']}  password: {login['password']}")
+            self.stdout.write(
+                f"  {login['role']:<11} {login['email']}  password: {login['password']}"
+            )
