@@ -1,0 +1,203 @@
+"""Browser tests: a real Chromium (Debian's) driven by Playwright against the live server.
+
+Run with: .venv/bin/pytest tests/test_browser.py -q
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from referwell.clients.models import Client
+from referwell.directory.models import Partner
+from referwell.referrals.models import Referral, ReferralEvent
+from referwell.referrals.states import Status
+from tests.factories import PartnerFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "password"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Playwright cannot download browsers here: use Debian's Chromium, headless."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
+    """Log in through the real login form and wait for the dashboard."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+
+
+def test_login_lands_on_dashboard_and_wrong_password_is_refused(page: Page, live_server, alice):
+    # A wrong password: an error, and still on the login page.
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("E-mail").fill("alice@example.com")
+    page.get_by_label("Password").fill("not-her-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".errorlist")).to_contain_text("correct")
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_role("heading", name="Log in to Referwell")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+
+    # The right one: the dashboard of her practice.
+    log_in(page, live_server, "alice@example.com")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Elm Grove Massage")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    expect(page.get_by_role("link", name="New referral")).to_be_visible()
+
+
+def test_add_partner_then_find_it_with_the_htmx_search(page: Page, live_server, alice, elm_grove):
+    PartnerFactory(practice=elm_grove, name="Dr. Dana Spine", professions=["chiropractor"])
+    log_in(page, live_server, "alice@example.com")
+
+    page.get_by_role("link", name="Add partner").first.click()
+    expect(page.get_by_role("heading", name="Add a partner")).to_be_visible()
+    page.locator("#id_name").fill("Dr. Maple Adjust")
+    page.locator("#id_professions").select_option(label="Chiropractor")
+    page.locator("#id_zip_code").fill("53122")
+    page.locator("#id_stage").select_option(label="Met")
+    page.get_by_role("button", name="Save partner").click()
+
+    # The detail page of the new partner.
+    expect(page).to_have_url(re.compile(r"/partners/\d+/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dr. Maple Adjust")
+    facts = page.locator("dl.facts")
+    expect(facts.locator("dt", has_text="Profession").locator("+ dd")).to_have_text("Chiropractor")
+    expect(facts.locator("dt", has_text="Stage").locator("+ dd")).to_contain_text("Met")
+    expect(page.locator(".messages")).to_contain_text("Dr. Maple Adjust is now in your network.")
+
+    # The list shows both partners.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Partners").click()
+    results = page.locator("#results")
+    expect(results.get_by_role("link", name="Dr. Maple Adjust")).to_be_visible()
+    expect(results.get_by_role("link", name="Dr. Dana Spine")).to_be_visible()
+    expect(results).to_contain_text("2 partners")
+
+    # Typing in the search box swaps only #results (htmx), not the whole page.
+    search_box = page.get_by_role("textbox", name="Search", exact=True)
+    page.evaluate("window.__notReloaded = true")
+    with page.expect_response(
+        lambda r: (
+            "/partners/" in r.url
+            and "q=Maple" in r.url
+            and r.request.headers.get("hx-request") == "true"
+        )
+    ):
+        search_box.press_sequentially("Maple")
+    expect(results.get_by_role("link", name="Dr. Dana Spine")).to_have_count(0)
+    expect(results.get_by_role("link", name="Dr. Maple Adjust")).to_be_visible()
+    expect(results).to_contain_text("1 partner")
+    # The swap replaces the container rather than nesting a second #results inside it.
+    expect(results).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"[?&]q=Maple"))
+    assert page.evaluate("window.__notReloaded") is True
+    expect(search_box).to_have_value("Maple")
+
+
+def test_add_client(page: Page, live_server, alice):
+    log_in(page, live_server, "alice@example.com")
+    page.get_by_role("link", name="Add client").click()
+    expect(page.get_by_role("heading", name="Add a client")).to_be_visible()
+    page.locator("#id_first_name").fill("Rosa")
+    page.locator("#id_last_name").fill("Marquez")
+    page.locator("#id_phone").fill("414-555-0134")
+    page.get_by_role("button", name="Save client").click()
+
+    expect(page).to_have_url(re.compile(r"/clients/\d+/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rosa Marquez")
+    expect(page.locator(".messages")).to_contain_text("Rosa Marquez added.")
+    expect(page.locator("dl.facts").first).to_contain_text("414-555-0134")
+    assert Client.objects.filter(first_name="Rosa", last_name="Marquez").count() == 1
+
+
+def test_create_referral_then_send_it(page: Page, live_server, alice, client_alice_jones, partner):
+    log_in(page, live_server, "alice@example.com")
+    page.get_by_role("link", name="New referral").click()
+    expect(page.get_by_role("heading", name="New referral")).to_be_visible()
+    page.locator("#id_client").select_option(label="Alice Jones")
+    page.locator("#id_partner").select_option(label="Dr. Dana Spine")
+    page.locator("#id_reasons").fill("Neck pain after a car accident; wants an assessment.")
+    page.get_by_role("button", name="Save draft").click()
+
+    expect(page).to_have_url(re.compile(r"/referrals/\d+/$"))
+    badge = page.locator(".actions .badge")
+    expect(badge).to_have_text("Draft")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Alice Jones → Dr. Dana Spine")
+    timeline = page.locator("ol.timeline > li")
+    expect(timeline).to_have_count(1)
+    expect(timeline.first).to_contain_text("Draft")
+    referral_pk = int(re.search(r"/referrals/(\d+)/$", page.url).group(1))
+
+    page.get_by_label("Move to").select_option(label="Sent")
+    page.get_by_role("button", name="Update").click()
+
+    expect(badge).to_have_text("Sent")
+    expect(page.locator(".messages")).to_contain_text("Referral marked Sent.")
+    expect(timeline).to_have_count(2)
+    expect(timeline.nth(0)).to_contain_text("Draft")
+    expect(timeline.nth(1)).to_contain_text("Sent")
+    # Sent can only be closed or cancelled now.
+    expect(page.get_by_label("Move to").locator("option")).to_have_text(["Closed", "Cancelled"])
+
+    referral = Referral.objects.get(pk=referral_pk)
+    assert referral.status == Status.SENT
+    assert referral.client_id == client_alice_jones.pk
+    assert referral.partner_id == partner.pk
+    assert referral.sent_at is not None
+    events = list(ReferralEvent.objects.filter(referral=referral).order_by("at", "id"))
+    assert [(e.from_status, e.to_status) for e in events] == [
+        ("", Status.DRAFT),
+        (Status.DRAFT, Status.SENT),
+    ]
+    assert events[-1].by_id == alice.user_id
+
+
+def test_partner_form_error_keeps_what_was_typed(page: Page, live_server, alice):
+    log_in(page, live_server, "alice@example.com")
+    page.goto(f"{live_server.url}/partners/new/")
+    page.locator("#id_name").fill("Dr. Zed Wrongzip")
+    page.locator("#id_professions").select_option(label="Chiropractor")
+    page.locator("#id_zip_code").fill("00000")
+    page.get_by_role("button", name="Save partner").click()
+
+    zip_error = page.locator("#id_zip_code_error")
+    expect(zip_error).to_be_visible()
+    expect(zip_error).to_contain_text("'00000' is not a US ZIP code we know.")
+    expect(page).to_have_url(re.compile(r"/partners/new/$"))
+    expect(page.locator("#id_name")).to_have_value("Dr. Zed Wrongzip")
+    expect(page.locator("#id_zip_code")).to_have_value("00000")
+    expect(page.locator("#id_professions option:checked")).to_have_text(["Chiropractor"])
+    assert not Partner.objects.filter(name="Dr. Zed Wrongzip").exists()
+
+
+def test_dashboard_has_no_horizontal_scroll_on_a_phone(page: Page, live_server, alice, referral):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, "alice@example.com")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Elm Grove Massage")
+    # The open referral makes the dashboard render its table too.
+    expect(page.get_by_role("link", name="Alice Jones")).to_be_visible()
+    assert page.evaluate("window.innerWidth") == 390
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= page.evaluate("window.innerWidth") + 1, (
+        f"the dashboard is {scroll_width}px wide on a 390px-wide phone"
+    )
