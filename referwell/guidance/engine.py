@@ -1,0 +1,644 @@
+"""The guidance engine: from what a client said to which professions could help, why, how
+urgently and when to bring it up. Pure Python over the knowledge base; no database.
+
+    >>> result = suggest(Intake(notes="Rear-ended three weeks ago, neck pain."))
+    >>> result.suggestions[0].profession
+    'chiropractor'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from typing import Any
+
+from referwell.guidance.kb import (
+    MAX_GAP,
+    URGENCY_RANK,
+    CompiledFinding,
+    KnowledgeBase,
+    Pattern,
+    Slot,
+    load,
+)
+from referwell.guidance.text import Speller, Token, sentences, tokenize
+
+# Modalities a practice offers when it has not said (the CLI has no practice).
+DEFAULT_MODALITIES = (
+    "swedish",
+    "deep tissue",
+    "relaxation",
+    "sports massage",
+    "prenatal massage",
+    "pregnancy massage",
+    "trigger point",
+)
+RETURNING_CLIENT = 2
+FIRST_VISIT = 1
+
+NEGATION_CUES = frozenset(
+    "no not denies denied deny denying without never nor none neither negative dont doesnt "
+    "didnt isnt wasnt arent werent hasnt havent hadnt wont aint non".split()
+)
+PSEUDO_NEGATIONS = {
+    ("not", "only"),
+    ("not", "just"),
+    ("no", "doubt"),
+    ("not", "sure"),
+    ("or", "not"),
+    ("no", "matter"),
+    ("not", "certain"),
+    ("no", "idea"),
+}
+POST_NEGATIONS = frozenset("ruled denied resolved negative absent".split())
+FAMILY_CUES = frozenset(
+    "mother mom mum mommy mama father dad daddy papa sister brother sibling siblings grandmother "
+    "grandfather grandma grandpa granny aunt uncle cousin parent parents son daughter kid kids "
+    "child children husband wife spouse boyfriend girlfriend friend friends neighbor neighbour "
+    "coworker colleague family relative relatives niece nephew fiance fiancee fhx fh "
+    "hereditary".split()
+)
+SCOPE_BREAKERS = frozenset(
+    "but however although though except yet still which who whose because while apart aside "
+    "currently now today lately recently whereas since then".split()
+)
+CLAUSE_STARTERS = frozenset(
+    "wants want wanted has have had is was are were reports reported complains complained feels "
+    "felt says said notes noted mentions mentioned states stated would will plans hopes asks "
+    "asked likes needs gets got describes shows seems presents admits she he they i we client pt "
+    "patient her his also just".split()
+)
+RESOLVED = [
+    ("fully", "recovered"),
+    ("completely", "recovered"),
+    ("recovered",),
+    ("resolved",),
+    ("healed",),
+    ("cleared", "up"),
+    ("went", "away"),
+    ("no", "longer"),
+    ("used", "to"),
+    ("all", "better"),
+    ("back", "to", "normal"),
+    ("no", "problems", "since"),
+    ("no", "issues", "since"),
+    ("no", "pain", "since"),
+    ("fine", "since"),
+    ("fine", "now"),
+    ("better", "now"),
+    ("gone", "now"),
+    ("long", "ago"),
+    ("childhood",),
+    ("in", "remission"),
+    ("no", "lasting"),
+    ("no", "residual"),
+    ("fine", "ever", "since"),
+    ("behind", "her"),
+    ("behind", "him"),
+    ("rehabbed",),
+    ("rehabilitated",),
+]
+STILL_RELEVANT = frozenset(
+    "still lingering ongoing continues continuing persists persistent persisting recurring "
+    "recurs flares flare flared again lately worse worsening".split()
+)
+NOT_OFFERED = [
+    ("dont", "offer"),
+    ("do", "not", "offer"),
+    ("not", "offer"),
+    ("doesnt", "offer"),
+    ("dont", "do"),
+    ("do", "not", "do"),
+    ("not", "trained"),
+    ("isnt", "something"),
+    ("not", "something"),
+    ("dont", "provide"),
+    ("not", "offered"),
+    ("no", "one", "here"),
+    ("outside", "my"),
+    ("outside", "our"),
+    ("not", "my", "specialty"),
+    ("cant", "offer"),
+    ("we", "dont"),
+    ("i", "dont"),
+    ("not", "certified"),
+]
+NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "few": 3,
+    "several": 3,
+    "many": 5,
+    "couple": 2,
+}
+_NUM = (
+    r"(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+    r"|thirty|a few|few|several|many|a couple of|couple of|a couple)"
+)
+_UNITS = r"(day|days|week|weeks|wk|wks|month|months|mo|mos|year|years|yr|yrs|decade|decades)"
+_WHEN = re.compile(
+    _NUM + r"\s+" + _UNITS + r"\s+(ago|back|prior)"
+    r"|\b(last|this past)\s+(week|weekend|month|year|night|spring|summer|fall|winter)\b"
+    r"|\byesterday\b",
+    re.I,
+)
+_LONG_AGO = re.compile(
+    _NUM + r"\s+(year|years|yr|yrs|decade|decades)\s+(ago|back|prior)"
+    r"|\bas an? (child|kid|teen|teenager|toddler|baby)\b"
+    r"|\bin (high school|college|her twenties|his twenties)\b"
+    r"|\byears (ago|back)\b|\bback in (19|20)\d\d\b|\bin (19|20)\d\d\b",
+    re.I,
+)
+SENSITIVE_ADVICE = (
+    "Sensitive: build trust first and choose the moment with care. Raise it with diplomacy, "
+    "after the session when the client is dressed and seated — never while they are on the "
+    "table. Coming from someone they do not trust yet, this suggestion is hard to hear."
+)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the engine reads: free-text notes and the structured intake fields."""
+
+    notes: str = ""
+    complaints: str = ""
+    goals: str = ""
+    history: str = ""
+    visit_number: int = RETURNING_CLIENT
+    needs_assessment: bool = False
+    offered_modalities: tuple[str, ...] = DEFAULT_MODALITIES
+    today: dt.date | None = None
+
+    def texts(self) -> list[tuple[str, str]]:
+        return [
+            (name, value)
+            for name, value in (
+                ("complaints", self.complaints),
+                ("goals", self.goals),
+                ("history", self.history),
+                ("notes", self.notes),
+            )
+            if value and value.strip()
+        ]
+
+
+@dataclass(frozen=True)
+class Match:
+    finding: str
+    label: str
+    quote: str
+    field: str
+    when: str
+    urgency: str
+    professions: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True)
+class Ignored:
+    finding: str
+    label: str
+    quote: str
+    why: str
+
+
+@dataclass
+class Suggestion:
+    profession: str
+    name: str
+    reasons: list[str]
+    urgency: str
+    sensitive: bool
+    timing: str
+    timing_reason: str
+    findings: list[str] = field(default_factory=list)
+    non_invasive: bool = False
+    position: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """The documented JSON shape of one suggestion."""
+        return {
+            "profession": self.profession,
+            "reasons": self.reasons,
+            "urgency": self.urgency,
+            "sensitive": self.sensitive,
+            "timing": self.timing,
+            "timing_reason": self.timing_reason,
+        }
+
+
+@dataclass
+class Result:
+    suggestions: list[Suggestion]
+    findings: list[Match]
+    ignored: list[Ignored]
+    kb_version: str
+
+    @property
+    def emergency(self) -> bool:
+        return any(s.urgency == "emergency" for s in self.suggestions)
+
+    def to_dict(self, *, detail: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"suggestions": [s.public() for s in self.suggestions]}
+        if detail:
+            out["findings"] = [asdict(m) for m in self.findings]
+            out["ignored"] = [asdict(i) for i in self.ignored]
+            out["knowledge_base_version"] = self.kb_version
+        return out
+
+
+# --- Matching --------------------------------------------------------------------------------
+
+
+class _Index:
+    """Patterns indexed by their first word, so a note is scanned once, not once per phrase."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.by_word: dict[str, list[tuple[CompiledFinding, Pattern]]] = defaultdict(list)
+        self.by_prefix: dict[str, list[tuple[CompiledFinding, Pattern]]] = defaultdict(list)
+        for cf in kb.findings:
+            for pattern in cf.patterns:
+                first = pattern.slots[0]
+                assert first is not None
+                for word in first.words:
+                    self.by_word[word].append((cf, pattern))
+                for prefix in first.prefixes:
+                    self.by_prefix[prefix].append((cf, pattern))
+        self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
+        self.speller = Speller(
+            kb.vocabulary,
+            kb.stems,
+            keep=NEGATION_CUES | FAMILY_CUES | SCOPE_BREAKERS | CLAUSE_STARTERS | STILL_RELEVANT,
+        )
+
+    def candidates(self, token: str) -> list[tuple[CompiledFinding, Pattern]]:
+        found = list(self.by_word.get(token, ()))
+        for n in self.prefix_lengths:
+            if n > len(token):
+                break
+            found.extend(self.by_prefix.get(token[:n], ()))
+        return found
+
+
+@cache
+def _index() -> _Index:
+    return _Index(load())
+
+
+def _match_at(slots: tuple[Slot | None, ...], words: list[str], si: int, ti: int) -> int:
+    """Index just past the match of slots[si:] starting at token ti, or -1."""
+    if si == len(slots):
+        return ti
+    slot = slots[si]
+    if slot is None:
+        for skip in range(MAX_GAP + 1):
+            if ti + skip > len(words):
+                break
+            end = _match_at(slots, words, si + 1, ti + skip)
+            if end >= 0:
+                return end
+        return -1
+    if ti < len(words) and words[ti] != "," and slot.matches(words[ti]):
+        end = _match_at(slots, words, si + 1, ti + 1)
+        if end >= 0:
+            return end
+    if slot.optional:
+        return _match_at(slots, words, si + 1, ti)
+    return -1
+
+
+def _find(pattern: Pattern, words: list[str]) -> tuple[int, int] | None:
+    for start in range(len(words)):
+        end = _match_at(pattern.slots, words, 0, start)
+        if end > start:
+            return start, end
+    return None
+
+
+def _has_sequence(words: list[str], seqs: list[tuple[str, ...]]) -> int:
+    """Position of the first of seqs found in words, or -1."""
+    for i in range(len(words)):
+        for seq in seqs:
+            if tuple(words[i : i + len(seq)]) == seq:
+                return i
+    return -1
+
+
+def _is_cue(word: str, cues: frozenset[str]) -> bool:
+    # "dad's side" is normalised to "dads": possessives and plurals count too.
+    return word in cues or (word.endswith("s") and word[:-1] in cues)
+
+
+def _in_scope(words: list[str], cues: frozenset[str], start: int, window: int) -> bool:
+    """Whether a cue before `start` reaches it: NegEx-style scope ending at clause breaks."""
+    for i in range(start - 1, max(-1, start - window - 1), -1):
+        word = words[i]
+        if word in SCOPE_BREAKERS:
+            return False
+        if _is_cue(word, cues):
+            if i + 1 < len(words) and (word, words[i + 1]) in PSEUDO_NEGATIONS:
+                return False
+            return True
+        if word == "," and i + 1 < start and words[i + 1] in CLAUSE_STARTERS:
+            return False
+        if word in ("and", "or") and i + 1 < start and words[i + 1] in CLAUSE_STARTERS:
+            return False
+    return False
+
+
+def _negated(words: list[str], start: int, end: int) -> bool:
+    if _in_scope(words, NEGATION_CUES, start, window=6):
+        return True
+    return any(w in POST_NEGATIONS for w in words[end : end + 3])
+
+
+def _someone_else(words: list[str], start: int) -> bool:
+    if _in_scope(words, FAMILY_CUES, start, window=10):
+        return True
+    if "runs" in words and any(_is_cue(w, FAMILY_CUES) for w in words):
+        return True
+    return (
+        _has_sequence(
+            words,
+            [
+                ("runs", "in", "the", "family"),
+                ("runs", "in", "her", "family"),
+                ("runs", "in", "his", "family"),
+                ("in", "the", "family"),
+                ("family", "history"),
+            ],
+        )
+        >= 0
+    )
+
+
+def _resolved(words: list[str], sentence: str, acute: bool) -> bool:
+    if any(
+        w in STILL_RELEVANT and (i == 0 or words[i - 1] not in NEGATION_CUES)
+        for i, w in enumerate(words)
+    ):
+        return False
+    if (
+        _has_sequence(
+            words,
+            [
+                ("not", "fully"),
+                ("never", "fully"),
+                ("hasnt", "fully"),
+                ("havent", "fully"),
+                ("ever", "since"),
+                ("since", "then"),
+                ("not", "recovered"),
+                ("hasnt", "recovered"),
+            ],
+        )
+        >= 0
+    ):
+        return False
+    if _has_sequence(words, RESOLVED) >= 0:
+        return True
+    if acute:
+        m = _LONG_AGO.search(sentence)
+        if m:
+            number = (
+                (m.group(1) or "")
+                .lower()
+                .replace("a couple of", "couple")
+                .replace("couple of", "couple")
+                .replace("a couple", "couple")
+                .replace("a few", "few")
+            )
+            amount = int(number) if number.isdigit() else NUMBER_WORDS.get(number, 2)
+            unit = (m.group(2) or "").lower()
+            if not unit or unit.startswith("decade") or amount >= 2:
+                return True
+    return False
+
+
+def _offered(quote: str, offered: tuple[str, ...]) -> bool:
+    q = quote.lower().replace("-", " ")
+    return any(mod.lower() in q or q in mod.lower() for mod in offered)
+
+
+REFERS_BACK = frozenset("it its that this which both they these those".split())
+
+
+@dataclass
+class _Sentence:
+    field: str
+    text: str  # the whole field's text, for quoting
+    sentence: str
+    tokens: list[Token]
+    words: list[str]
+
+
+def _sentences(intake: Intake, index: _Index) -> list[_Sentence]:
+    out = []
+    for field_name, text in intake.texts():
+        for offset, sentence in sentences(text):
+            tokens = tokenize(sentence, offset)
+            words = [index.speller.correct(t.text) for t in tokens]
+            if words:
+                out.append(_Sentence(field_name, text, sentence, tokens, words))
+    return out
+
+
+def _why_ignored(
+    cf: CompiledFinding,
+    sent: _Sentence,
+    following: _Sentence | None,
+    ti: int,
+    end: int,
+    quote: str,
+    intake: Intake,
+) -> str:
+    f, words = cf.finding, sent.words
+    if any(_find(p, words) for p in cf.excludes):
+        return "the sentence says it is something else"
+    if f.negatable and _negated(words, ti, end):
+        return "negated"
+    if f.experiencer and _someone_else(words, ti):
+        return "about someone else (family history)"
+    if f.resolvable:
+        context, text = words, sent.sentence
+        # "Had plantar fasciitis last year; it's gone now." — the next sentence may close it.
+        if following is not None and following.words[0] in REFERS_BACK:
+            context, text = words + [","] + following.words, text + " " + following.sentence
+        if _resolved(context, text, f.acute):
+            return "in the past, resolved"
+    if (
+        f.id == "massage-modality"
+        and _offered(quote, intake.offered_modalities)
+        and _has_sequence(words, NOT_OFFERED) < 0
+    ):
+        return "the practice offers it"
+    return ""
+
+
+def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
+    index = _index()
+    matches: dict[str, Match] = {}
+    ignored: list[Ignored] = []
+    emergency_sentences: set[int] = set()
+    found_in: dict[str, int] = {}
+    position = 0
+    sents = _sentences(intake, index)
+    for si, sent in enumerate(sents):
+        following = (
+            sents[si + 1] if si + 1 < len(sents) and sents[si + 1].field == sent.field else None
+        )
+        tried: set[tuple[str, str]] = set()
+        for ti, word in enumerate(sent.words):
+            for cf, pattern in index.candidates(word):
+                key = (cf.finding.id, pattern.text)
+                if key in tried:
+                    continue
+                end = _match_at(pattern.slots, sent.words, 0, ti)
+                if end <= ti:
+                    continue
+                tried.add(key)
+                f = cf.finding
+                quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
+                why = _why_ignored(cf, sent, following, ti, end, quote, intake)
+                if why:
+                    ignored.append(Ignored(f.id, f.label, quote, why))
+                    continue
+                if f.urgency == "emergency":
+                    emergency_sentences.add(si)
+                if f.id in matches:
+                    continue
+                when = _WHEN.search(sent.sentence)
+                found_in[f.id] = si
+                matches[f.id] = Match(
+                    finding=f.id,
+                    label=f.label,
+                    quote=quote,
+                    field=sent.field,
+                    when=when.group(0) if when else "",
+                    urgency=f.urgency,
+                    professions=tuple(f.professions),
+                    position=position + ti,
+                )
+        position += len(sent.tokens) + 1
+    # In a sentence that describes an emergency, the other words are its symptoms
+    # ("pressure in her chest going up into her jaw" is not a dental problem).
+    for fid, si in list(found_in.items()):
+        if si in emergency_sentences and matches[fid].urgency == "routine":
+            m = matches.pop(fid)
+            ignored.append(Ignored(fid, m.label, m.quote, "part of an emergency's description"))
+    overridden = {o for fid in matches for o in _finding(fid).overrides}
+    for fid in overridden & set(matches):
+        m = matches.pop(fid)
+        ignored.append(Ignored(fid, m.label, m.quote, "covered by a more specific finding"))
+    # A finding ignored in one sentence but found in another is found.
+    ignored = [i for i in ignored if i.finding not in matches]
+    unique: dict[tuple[str, str], Ignored] = {(i.finding, i.why): i for i in ignored}
+    return sorted(matches.values(), key=lambda m: m.position), list(unique.values())
+
+
+# --- From findings to suggestions -----------------------------------------------------------
+
+
+def _timing(s: Suggestion, intake: Intake, small_one: str | None) -> tuple[str, str]:
+    if s.urgency in ("emergency", "soon"):
+        return "now", (
+            "Red flag: it overrides every timing rule. Raise it today"
+            + (" and get help now." if s.urgency == "emergency" else "; a visit within days.")
+        )
+    first_day = intake.visit_number <= FIRST_VISIT or intake.needs_assessment
+    day = (
+        "the first appointment"
+        if intake.visit_number <= FIRST_VISIT
+        else "the needs-assessment day"
+    )
+    if first_day:
+        if s.profession == small_one:
+            return "now", (
+                f"On {day} hold back referral talk, except one small, non-invasive suggestion: "
+                "this one. Offer it after the session and see how the client takes it."
+            )
+        return "later", (
+            f"Not on {day}: get to know the client's needs first and raise it at a later visit"
+            " (red flags excepted)."
+        )
+    if s.sensitive:
+        return "now", SENSITIVE_ADVICE
+    return (
+        "now",
+        "A returning client: suggest it after the session, when the client is dressed"
+        " — never on the table.",
+    )
+
+
+def suggest(intake: Intake) -> Result:
+    """Which professions could help this client, why, how urgently, and when to say so."""
+    kb = load()
+    matches, ignored = _scan(intake)
+    suppressed = {slug for m in matches for slug in _finding(m.finding).suppresses}
+    by_profession: dict[str, Suggestion] = {}
+    for m in matches:
+        finding = _finding(m.finding)
+        for slug in m.professions:
+            if slug in suppressed and m.urgency == "routine":
+                continue
+            prof = kb.professions[slug]
+            s = by_profession.get(slug)
+            if s is None:
+                s = by_profession[slug] = Suggestion(
+                    profession=slug,
+                    name=prof.name,
+                    reasons=[],
+                    urgency=m.urgency,
+                    sensitive=prof.sensitive,
+                    timing="",
+                    timing_reason="",
+                    non_invasive=prof.non_invasive,
+                    position=m.position,
+                )
+            when = f" ({m.when})" if m.when and m.when.lower() not in m.quote.lower() else ""
+            s.reasons.append(f"“{m.quote}”{when} → {m.label.lower()}: {finding.reason}")
+            s.findings.append(m.finding)
+            if URGENCY_RANK[m.urgency] < URGENCY_RANK[s.urgency]:
+                s.urgency = m.urgency
+    suggestions = sorted(
+        by_profession.values(),
+        key=lambda s: (URGENCY_RANK[s.urgency], -len(s.reasons), s.position),
+    )
+    small_one = next(
+        (
+            s.profession
+            for s in suggestions
+            if s.urgency == "routine" and s.non_invasive and not s.sensitive
+        ),
+        None,
+    )
+    for s in suggestions:
+        s.timing, s.timing_reason = _timing(s, intake, small_one)
+    return Result(suggestions, matches, ignored, kb.version)
+
+
+@cache
+def _findings_by_id() -> dict[str, Any]:
+    return {cf.finding.id: cf.finding for cf in load().findings}
+
+
+def _finding(finding_id: str) -> Any:
+    return _findings_by_id()[finding_id]

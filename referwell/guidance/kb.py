@@ -1,0 +1,192 @@
+"""The knowledge base: professions and findings, read from data/ and validated at load.
+
+Phrases are compiled once into small token patterns (see the header of data/findings.toml).
+Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DATA = Path(__file__).resolve().parent / "data"
+Urgency = Literal["routine", "soon", "emergency"]
+URGENCY_RANK = {"emergency": 0, "soon": 1, "routine": 2}
+MAX_GAP = 5
+
+
+class KnowledgeBaseError(ValueError):
+    """The knowledge base files are inconsistent; the message names the entry."""
+
+
+class Profession(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slug: str
+    name: str
+    nucc: list[str] = Field(default_factory=list)
+    summary: str
+    does: str
+    may_not: str = ""
+    reasons: list[str] = Field(min_length=1)
+    is_provider: bool = True
+    non_invasive: bool = False
+    sensitive: bool = False
+
+    @field_validator("nucc")
+    @classmethod
+    def _nucc_codes(cls, codes: list[str]) -> list[str]:
+        for code in codes:
+            if len(code) != 10 or not code.endswith("X") or not code[:9].isalnum():
+                raise ValueError(f"'{code}' is not a NUCC taxonomy code")
+        return codes
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    label: str
+    professions: list[str] = Field(min_length=1)
+    reason: str
+    phrases: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    urgency: Urgency = "routine"
+    negatable: bool = True
+    experiencer: bool = True
+    acute: bool = False
+    resolvable: bool = True
+    suppresses: list[str] = Field(default_factory=list)
+    overrides: list[str] = Field(default_factory=list)
+    niche_words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _red_flags_go_somewhere(self) -> Finding:
+        if self.urgency == "emergency" and self.professions != ["emergency-care"]:
+            raise ValueError("an emergency red flag sends to emergency-care only")
+        return self
+
+
+# --- Token patterns --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One position of a pattern: literal words, word prefixes, optionally empty."""
+
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    optional: bool
+
+    def matches(self, token: str) -> bool:
+        return token in self.words or any(token.startswith(p) for p in self.prefixes)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str
+    # Each element is a Slot, or None for a gap of up to MAX_GAP tokens.
+    slots: tuple[Slot | None, ...]
+
+
+def _slot(spec: str) -> Slot:
+    words, prefixes, optional = set(), [], False
+    for alt in spec.split("|"):
+        alt = alt.strip().lower().replace("?", "")
+        if alt == "_":
+            optional = True
+        elif alt.endswith("*"):
+            prefixes.append(alt[:-1])
+        elif alt:
+            words.add(alt)
+    if not words and not prefixes:
+        raise KnowledgeBaseError(f"empty word in pattern part '{spec}'")
+    return Slot(frozenset(words), tuple(prefixes), optional)
+
+
+def compile_pattern(text: str) -> Pattern:
+    from referwell.guidance.text import normalise_pattern
+
+    parts = normalise_pattern(text).split()
+    if not parts or parts[0] == ".." or parts[-1] == "..":
+        raise KnowledgeBaseError(f"pattern '{text}' must start and end with a word")
+    slots: list[Slot | None] = [None if p == ".." else _slot(p) for p in parts]
+    if slots[0] is not None and slots[0].optional:
+        raise KnowledgeBaseError(f"pattern '{text}' must not start with an optional word")
+    return Pattern(text, tuple(slots))
+
+
+@dataclass(frozen=True)
+class CompiledFinding:
+    finding: Finding
+    patterns: tuple[Pattern, ...]
+    excludes: tuple[Pattern, ...]
+
+
+@dataclass
+class KnowledgeBase:
+    version: str
+    professions: dict[str, Profession]
+    findings: list[CompiledFinding]
+    vocabulary: frozenset[str] = field(default_factory=frozenset)
+    stems: tuple[str, ...] = ()
+
+
+def _load_professions() -> tuple[int, dict[str, Profession]]:
+    raw = json.loads((DATA / "professions.json").read_text(encoding="utf-8"))
+    professions: dict[str, Profession] = {}
+    for row in raw["professions"]:
+        try:
+            p = Profession(**row)
+        except ValueError as exc:
+            raise KnowledgeBaseError(f"profession {row.get('slug')}: {exc}") from exc
+        if p.slug in professions:
+            raise KnowledgeBaseError(f"profession {p.slug} is listed twice")
+        professions[p.slug] = p
+    return raw["version"], professions
+
+
+@cache
+def load() -> KnowledgeBase:
+    """Read and validate the knowledge base once per process."""
+    prof_version, professions = _load_professions()
+    raw = tomllib.loads((DATA / "findings.toml").read_text(encoding="utf-8"))
+    compiled: list[CompiledFinding] = []
+    seen: set[str] = set()
+    words: set[str] = set()
+    stems: set[str] = set()
+    for row in raw["finding"]:
+        try:
+            finding = Finding(**row)
+        except ValueError as exc:
+            raise KnowledgeBaseError(f"finding {row.get('id')}: {exc}") from exc
+        if finding.id in seen:
+            raise KnowledgeBaseError(f"finding {finding.id} is listed twice")
+        seen.add(finding.id)
+        for slug in finding.professions + finding.suppresses:
+            if slug not in professions:
+                raise KnowledgeBaseError(f"finding {finding.id}: unknown profession '{slug}'")
+        for other in finding.overrides:
+            if other not in {r["id"] for r in raw["finding"]}:
+                raise KnowledgeBaseError(f"finding {finding.id}: unknown finding '{other}'")
+        patterns = tuple(compile_pattern(p) for p in finding.phrases)
+        excludes = tuple(compile_pattern(p) for p in finding.exclude)
+        for pattern in patterns:
+            for slot in pattern.slots:
+                if slot is not None:
+                    words.update(slot.words)
+                    stems.update(slot.prefixes)
+        compiled.append(CompiledFinding(finding, patterns, excludes))
+    return KnowledgeBase(
+        version=f"{raw['version']}.{prof_version}",
+        professions=professions,
+        findings=compiled,
+        vocabulary=frozenset(words),
+        stems=tuple(sorted(stems, key=len, reverse=True)),
+    )
