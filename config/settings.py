@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "referwell.directory",
     "referwell.clients",
     "referwell.referrals",
+    "referwell.guidance",
 ]
 
 MIDDLEWARE = [

@@ -58,10 +58,20 @@ class Practice(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=2, blank=True)
     zip_code = models.CharField("ZIP code", max_length=10, blank=True)
+    modalities = models.CharField(
+        max_length=300,
+        blank=True,
+        default="Swedish, deep tissue, relaxation, sports massage, prenatal massage, trigger point",
+        help_text="Massage modalities the practice offers, comma-separated.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def modality_list(self) -> tuple[str, ...]:
+        return tuple(m.strip().lower() for m in self.modalities.split(",") if m.strip())
 
 
 class Role(models.TextChoices):

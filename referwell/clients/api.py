@@ -24,7 +24,16 @@ def _fields(payload: ClientPatch, request: HttpRequest) -> dict[str, Any]:
             if obj is None:
                 raise ValidationError({key: f"No {key.replace('_', ' ')} {data[key]} here."})
             data[key] = obj
-    for text in ("email", "phone", "zip_code", "complaints", "goals", "history", "notes"):
+    for text in (
+        "email",
+        "phone",
+        "zip_code",
+        "insurance",
+        "complaints",
+        "goals",
+        "history",
+        "notes",
+    ):
         if text in data and data[text] is None:
             data[text] = ""
     if "stream" in data and data["stream"] is None:

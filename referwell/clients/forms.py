@@ -20,6 +20,7 @@ class ClientForm(forms.ModelForm):
             "phone",
             "date_of_birth",
             "zip_code",
+            "insurance",
             "complaints",
             "goals",
             "history",
@@ -52,7 +53,15 @@ class ClientForm(forms.ModelForm):
         self.fields["source_client"].queryset = others
         self.fields["source_client"].label = "Referred by (client)"
 
-    CONTACT = ("first_name", "last_name", "email", "phone", "date_of_birth", "zip_code")
+    CONTACT = (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "date_of_birth",
+        "zip_code",
+        "insurance",
+    )
     INTAKE = ("complaints", "goals", "history", "notes")
     SOURCE = ("stream", "source_partner", "source_client")
 

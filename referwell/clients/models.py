@@ -28,6 +28,9 @@ class Client(TenantModel):
     phone = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     zip_code = models.CharField("ZIP code", max_length=10, blank=True, validators=[validate_us_zip])
+    insurance = models.CharField(
+        max_length=100, blank=True, help_text="Plan or program, e.g. workers' compensation."
+    )
     # Intake
     complaints = models.TextField("Main complaints", blank=True)
     goals = models.TextField(blank=True)

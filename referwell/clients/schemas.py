@@ -16,6 +16,7 @@ class ClientOut(Schema):
     phone: str
     date_of_birth: dt.date | None
     zip_code: str
+    insurance: str
     complaints: str
     goals: str
     history: str
@@ -35,6 +36,7 @@ class ClientPatch(Schema):
     phone: str | None = Field(None, max_length=40)
     date_of_birth: dt.date | None = None
     zip_code: str | None = Field(None, max_length=10)
+    insurance: str | None = Field(None, max_length=100)
     complaints: str | None = None
     goals: str | None = None
     history: str | None = None

@@ -10,8 +10,9 @@ from django.views.decorators.http import require_POST
 from referwell.audit.services import log_action
 from referwell.clients import selectors, services
 from referwell.clients.forms import ClientForm, ConsentForm, VisitForm
-from referwell.clients.models import Stream
+from referwell.clients.models import Client, Stream
 from referwell.core.decorators import practice_required
+from referwell.guidance.selectors import guidance_for_client
 from referwell.referrals.selectors import referral_list
 
 
@@ -31,11 +32,16 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, client: object) -> dict[str, object]:
+def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     practice = request.practice
+    visits = list(selectors.visit_list(practice=practice, client=client))
+    guidance = None
+    if request.member.sees_clinical:
+        guidance = guidance_for_client(practice=practice, client=client, visit_count=len(visits))
     return {
         "client": client,
-        "visits": selectors.visit_list(practice=practice, client=client),
+        "guidance": guidance,
+        "visits": visits,
         "consents": selectors.consent_list(practice=practice, client=client),
         "referrals": referral_list(practice=practice, client_id=client.pk),
         "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),

@@ -63,8 +63,10 @@ def on_transition_error(request: HttpRequest, exc: TransitionError) -> HttpRespo
 
 from referwell.clients.api import router as clients_router  # noqa: E402
 from referwell.directory.api import router as directory_router  # noqa: E402
+from referwell.guidance.api import router as guidance_router  # noqa: E402
 from referwell.referrals.api import router as referrals_router  # noqa: E402
 
 api.add_router("/partners", directory_router)
 api.add_router("/clients", clients_router)
 api.add_router("/referrals", referrals_router)
+api.add_router("/guidance", guidance_router)

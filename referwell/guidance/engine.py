@@ -433,9 +433,11 @@ def _resolved(words: list[str], sentence: str, acute: bool) -> bool:
     return False
 
 
-def _offered(quote: str, offered: tuple[str, ...]) -> bool:
-    q = quote.lower().replace("-", " ")
-    return any(mod.lower() in q or q in mod.lower() for mod in offered)
+def _offered(quote: str, sentence: str, offered: tuple[str, ...]) -> bool:
+    """Whether the modality asked for (in the quote) is one the practice offers."""
+    q = set(quote.lower().replace("-", " ").split()) - {"massage", "therapy"}
+    text = " ".join(sentence.lower().replace("-", " ").split())
+    return any(mod.lower() in text and q & set(mod.lower().split()) for mod in offered)
 
 
 REFERS_BACK = frozenset("it its that this which both they these those".split())
@@ -486,7 +488,7 @@ def _why_ignored(
             return "in the past, resolved"
     if (
         f.id == "massage-modality"
-        and _offered(quote, intake.offered_modalities)
+        and _offered(quote, sent.sentence, intake.offered_modalities)
         and _has_sequence(words, NOT_OFFERED) < 0
     ):
         return "the practice offers it"

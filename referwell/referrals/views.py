@@ -61,6 +61,11 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         initial["client"] = client_get(practice=request.practice, pk=client_id)
     if partner_id := request.GET.get("partner"):
         initial["partner"] = partner_get(practice=request.practice, pk=partner_id)
+    # A suggestion from the guidance engine arrives with its profession and reason filled in.
+    if profession := request.GET.get("profession"):
+        initial["profession"] = profession
+    if reasons := request.GET.get("reasons"):
+        initial["reasons"] = reasons[:2000]
     form = ReferralForm(request.POST or None, practice=request.practice, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

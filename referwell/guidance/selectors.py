@@ -1,0 +1,129 @@
+"""Reads that feed the guidance engine from the database; the engine itself stays pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from referwell.accounts.models import Practice
+from referwell.clients.models import Client
+from referwell.core.geo import zip_centroid
+from referwell.directory.models import Niche, Partner, Stage
+from referwell.guidance.engine import Intake, Result, suggest
+from referwell.guidance.ranking import ClientContext, PartnerFacts, RankedPartner, rank
+from referwell.referrals.models import Direction
+from referwell.referrals.states import Status
+
+ANSWERED = [
+    Status.RECEIVED,
+    Status.ACCEPTED,
+    Status.DECLINED,
+    Status.SEEN,
+    Status.REPORTED,
+    Status.CLOSED,
+]
+SENT_OR_LATER = [*ANSWERED, Status.SENT, Status.NO_RESPONSE]
+
+
+def _split(text: str) -> frozenset[str]:
+    return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+
+
+def partner_facts(*, practice: Practice, professions: list[str]) -> list[PartnerFacts]:
+    """Everything ranking needs about the partners of these professions: 3 queries."""
+    if not professions:
+        return []
+    out_ = Q(referrals__direction=Direction.OUT)
+    partners = (
+        Partner.objects.for_practice(practice)
+        .filter(professions__slug__in=professions)
+        .exclude(stage=Stage.NOT_A_FIT)
+        .annotate(
+            sent=Count(
+                "referrals", filter=out_ & Q(referrals__status__in=SENT_OR_LATER), distinct=True
+            ),
+            answered=Count(
+                "referrals", filter=out_ & Q(referrals__status__in=ANSWERED), distinct=True
+            ),
+            received=Count("referrals", filter=Q(referrals__direction=Direction.IN), distinct=True),
+        )
+        .prefetch_related("professions", "niches")
+        .distinct()
+    )
+    return [
+        PartnerFacts(
+            id=p.pk,
+            name=p.name,
+            professions=frozenset(x.slug for x in p.professions.all()),
+            stage=p.stage,
+            latitude=p.latitude,
+            longitude=p.longitude,
+            niches=frozenset(n.name for n in p.niches.all()),
+            modalities=_split(p.specialties),
+            insurance=_split(p.insurance_accepted),
+            vetting_done=p.vetting_done,
+            referrals_sent=p.sent,
+            referrals_answered=p.answered,
+            referrals_received=p.received,
+        )
+        for p in partners
+    ]
+
+
+def _client_niches(practice: Practice, text: str) -> frozenset[str]:
+    """Practice niches whose words (runners, fertility, office…) appear in the client's text."""
+    stems = {w[:5] for w in text.lower().replace("-", " ").split() if len(w) >= 5}
+    found = set()
+    for niche in Niche.objects.for_practice(practice):
+        words = [w for w in niche.name.lower().replace("-", " ").split() if len(w) >= 5]
+        if any(w[:5] in stems for w in words):
+            found.add(niche.name)
+    return frozenset(found)
+
+
+@dataclass
+class Guidance:
+    result: Result
+    partners: dict[str, list[RankedPartner]]
+
+
+def guidance_for(
+    *,
+    practice: Practice,
+    intake: Intake,
+    zip_code: str = "",
+    insurance: str = "",
+    limit: int = 3,
+) -> Guidance:
+    """Suggestions for an intake, with this practice's partners ranked for each profession."""
+    result = suggest(intake)
+    slugs = [s.profession for s in result.suggestions if s.profession != "emergency-care"]
+    facts = partner_facts(practice=practice, professions=slugs)
+    point = zip_centroid(zip_code) if zip_code else None
+    text = " ".join(value for _, value in intake.texts())
+    wanted = frozenset(m.quote.lower() for m in result.findings if m.finding == "massage-modality")
+    ctx = ClientContext(
+        latitude=point[0] if point else None,
+        longitude=point[1] if point else None,
+        niches=_client_niches(practice, text),
+        insurance=insurance,
+        wanted_modalities=wanted,
+        practice_modalities=frozenset(practice.modality_list),
+    )
+    partners = {slug: rank(facts, slug, ctx, limit=limit) for slug in slugs}
+    return Guidance(result, partners)
+
+
+def guidance_for_client(*, practice: Practice, client: Client, visit_count: int) -> Guidance:
+    intake = Intake(
+        notes=client.notes,
+        complaints=client.complaints,
+        goals=client.goals,
+        history=client.history,
+        visit_number=max(1, visit_count),
+        offered_modalities=practice.modality_list,
+    )
+    return guidance_for(
+        practice=practice, intake=intake, zip_code=client.zip_code, insurance=client.insurance
+    )

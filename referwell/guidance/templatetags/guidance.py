@@ -1,0 +1,26 @@
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+
+register = template.Library()
+
+
+@register.simple_tag
+def draft_referral_url(client, suggestion, partner=None) -> str:  # type: ignore[no-untyped-def]
+    """The "New referral" form, filled in from a suggestion (and a ranked partner)."""
+    params = {"client": client.pk, "profession": suggestion.profession}
+    params["reasons"] = "\n".join(r.split(": ", 1)[0] for r in suggestion.reasons)
+    if partner is not None:
+        params["partner"] = partner.partner_id
+    return reverse("referral_create") + "?" + urlencode(params)
+
+
+@register.filter
+def percent(value: float) -> int:
+    return round(value * 100)
+
+
+@register.filter
+def get_item(mapping: dict, key: str):  # type: ignore[no-untyped-def]
+    return mapping.get(key, [])

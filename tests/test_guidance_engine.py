@@ -1,0 +1,194 @@
+"""The guidance engine as a therapist relies on it: findings, negation, family history,
+past vs present, typos, red flags, sensitivity and timing. No database needed."""
+
+import pytest
+
+from referwell.guidance.engine import Intake, suggest
+
+
+def professions(notes, **kw):
+    return [s.profession for s in suggest(Intake(notes=notes, **kw)).suggestions]
+
+
+def by_profession(notes, **kw):
+    return {s.profession: s for s in suggest(Intake(notes=notes, **kw)).suggestions}
+
+
+def test_alice_gets_the_articles_referrals():
+    notes = (
+        "Rear-ended three weeks ago; low back and neck pain and she limps. Her marriage is in "
+        "trouble. She wants to get fit and lose weight. She has seen a boatload of doctors and "
+        "does not trust them."
+    )
+    assert set(professions(notes)) == {
+        "chiropractor",
+        "physical-therapist",
+        "psychotherapist",
+        "personal-trainer",
+        "nutritionist",
+        "naturopath",
+    }
+
+
+def test_each_reason_cites_the_words_it_matched_and_when():
+    s = by_profession("Client was rear-ended 3 weeks ago, neck is stiff.")["chiropractor"]
+    assert "rear-ended”" in s.reasons[0]
+    assert "3 weeks ago" in s.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("notes", "absent"),
+    [
+        ("Denies numbness or tingling.", "neurologist"),
+        ("No chest pain, no shortness of breath.", "emergency-care"),
+        ("Not pregnant. Wants deep relaxation.", "obstetrician-gynecologist"),
+        ("Never smoked.", "hypnotherapist"),
+        ("No history of an eating disorder.", "psychologist"),
+    ],
+)
+def test_negated_findings_are_not_suggested(notes, absent):
+    assert absent not in professions(notes)
+
+
+def test_negation_scope_stops_at_a_new_clause():
+    found = professions("No numbness, but she wants to lose weight.")
+    assert "neurologist" not in found and "personal-trainer" in found
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Her mother had a stroke last year.",
+        "Dad died of a heart attack; she is fine.",
+        "Type 2 diabetes runs in the family; her own labs are normal.",
+        "Sister has an eating disorder.",
+    ],
+)
+def test_family_history_is_not_the_clients_finding(notes):
+    assert professions(notes) == []
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        ("Car accident 15 years ago, fully recovered.", []),
+        ("Quit smoking in 2010.", []),
+        ("Hurt her back in a fall 10 years ago and it still flares up.", ["chiropractor"]),
+        ("Wants to quit smoking.", ["hypnotherapist"]),
+    ],
+)
+def test_past_and_resolved_versus_still_present(notes, expected):
+    assert professions(notes) == expected
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        ("pt was rearended last wk", "chiropractor"),
+        ("Numbnes in her left hand", "neurologist"),
+        ("She is 20 weeks pregnent", "obstetrician-gynecologist"),
+        ("wants help with wieght loss", "nutritionist"),
+        ("MVA 2 wks ago", "chiropractor"),
+    ],
+)
+def test_typos_and_abbreviations(notes, expected):
+    assert expected in professions(notes)
+
+
+def test_ordinary_words_are_not_corrected_into_findings():
+    # "tamping" (espresso) is one letter from "taping" (athletic trainer).
+    assert "athletic-trainer" not in professions("Barista, sore forearms from tamping coffee.")
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Crushing chest pain spreading to her left arm, sweating.",
+        "Her face is drooping on one side and her speech is slurred.",
+        "After the long flight one calf is swollen, red and warm.",
+        "He said he wants to die and has a plan.",
+        "Low back pain and since this morning he has lost control of his bladder.",
+    ],
+)
+def test_emergencies_override_everything_even_on_the_first_visit(notes):
+    result = suggest(Intake(notes=notes, visit_number=1))
+    first = result.suggestions[0]
+    assert first.profession == "emergency-care"
+    assert first.urgency == "emergency" and first.timing == "now"
+    assert result.emergency
+
+
+def test_soon_red_flags_go_to_a_physician_within_days():
+    s = by_profession("She has lost 20 pounds without trying.")["primary-care-physician"]
+    assert s.urgency == "soon" and s.timing == "now"
+    mole = by_profession("A mole on her back has grown and changed colour.")["dermatologist"]
+    assert mole.urgency == "soon"
+
+
+def test_a_symptom_of_an_emergency_is_not_a_separate_referral():
+    found = professions("Pressure in her chest that goes up into her jaw, clammy and short of breath.")
+    assert found == ["emergency-care"]
+
+
+def test_sensitive_referrals_are_flagged_with_advice():
+    s = by_profession("Going through a divorce and crying a lot.")["psychotherapist"]
+    assert s.sensitive
+    assert "never while they are on the table" in s.timing_reason
+    assert "trust" in s.timing_reason
+
+
+def test_first_appointment_allows_one_small_non_invasive_referral_only():
+    notes = "Rear-ended last week. Wants to lose weight. Going through a divorce."
+    result = {s.profession: s for s in suggest(Intake(notes=notes, visit_number=1)).suggestions}
+    now = [slug for slug, s in result.items() if s.timing == "now"]
+    assert len(now) == 1 and now[0] in {"personal-trainer", "nutritionist"}
+    assert result["chiropractor"].timing == "later"
+    assert "first appointment" in result["chiropractor"].timing_reason
+    assert result["psychotherapist"].timing == "later"
+
+
+def test_needs_assessment_day_follows_the_same_rule():
+    result = suggest(Intake(notes="Rear-ended last week.", visit_number=4, needs_assessment=True))
+    assert result.suggestions[0].timing == "later"
+    assert "needs-assessment" in result.suggestions[0].timing_reason
+
+
+def test_a_returning_client_hears_it_now():
+    assert by_profession("Rear-ended last week.")["chiropractor"].timing == "now"
+
+
+def test_chiropractic_that_did_not_help_points_to_an_orthopedist_not_back_to_chiro():
+    found = professions("Six months of adjustments for her low back and they haven't helped.")
+    assert found == ["orthopedic-surgeon"]
+
+
+def test_exercise_with_a_heart_condition_is_for_an_exercise_physiologist():
+    found = professions("Had a stent last year; wants to start exercising safely.")
+    assert found == ["exercise-physiologist"]
+
+
+def test_a_modality_the_practice_offers_is_not_referred_out():
+    assert professions("Asks for hot stone massage.", offered_modalities=("hot stone",)) == []
+    assert professions("Asks for hot stone massage.") == ["massage-therapist"]
+    assert professions("Wants Swedish, which we don't offer.") == ["massage-therapist"]
+
+
+def test_nothing_to_find_gives_nothing():
+    assert professions("Tight shoulders from desk work, wants to relax.") == []
+    assert professions("") == []
+
+
+def test_best_first_emergency_then_by_weight_of_evidence():
+    notes = "Wants to lose weight. Slurred speech and a drooping face since this morning."
+    assert professions(notes)[0] == "emergency-care"
+
+
+def test_ignored_findings_are_explained():
+    result = suggest(Intake(notes="Denies numbness. Her mother had breast cancer."))
+    assert any(i.why == "negated" and i.finding == "numbness-tingling" for i in result.ignored)
+
+
+def test_structured_intake_fields_are_read_too():
+    result = suggest(Intake(goals="Lose 15 pounds", history="Type 2 diabetes"))
+    assert {"nutritionist", "personal-trainer"} <= {s.profession for s in result.suggestions}
+    assert {m.field for m in result.findings} == {"goals", "history"}

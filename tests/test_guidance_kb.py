@@ -1,0 +1,87 @@
+"""The knowledge base is data: it must be complete, consistent and validated at load."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from referwell.guidance import kb
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PRODUCT_SLUGS = [
+    "massage-therapist", "chiropractor", "physical-therapist", "occupational-therapist",
+    "athletic-trainer", "orthopedic-surgeon", "sports-medicine-physician",
+    "primary-care-physician", "neurologist", "dermatologist", "podiatrist", "dentist",
+    "osteopath", "naturopath", "homeopath", "acupuncturist", "nutritionist", "personal-trainer",
+    "exercise-physiologist", "psychotherapist", "psychologist", "psychiatrist",
+    "fertility-specialist", "obstetrician-gynecologist", "midwife-doula", "reflexologist",
+    "hypnotherapist", "emergency-care",
+]  # fmt: skip
+
+
+def test_every_profession_of_the_product_is_described():
+    base = kb.load()
+    assert sorted(base.professions) == sorted(PRODUCT_SLUGS)
+    for p in base.professions.values():
+        assert p.does and p.reasons and p.summary
+
+
+def test_nucc_codes_exist_in_the_official_code_set():
+    path = SHARED / "data" / "nucc_taxonomy_251.csv"
+    with path.open(encoding="utf-8") as fh:
+        codes = {row["Code"] for row in csv.DictReader(fh)}
+    base = kb.load()
+    for p in base.professions.values():
+        assert set(p.nucc) <= codes, p.slug
+    assert "225700000X" in base.professions["massage-therapist"].nucc
+    assert "111N00000X" in base.professions["chiropractor"].nucc
+    assert base.professions["personal-trainer"].nucc == []
+    assert base.professions["emergency-care"].is_provider is False
+
+
+def test_every_profession_but_emergency_is_reachable_from_a_finding():
+    base = kb.load()
+    reachable = {slug for cf in base.findings for slug in cf.finding.professions}
+    assert reachable == set(PRODUCT_SLUGS)
+
+
+def test_red_flags_cover_the_issue_list():
+    ids = {cf.finding.id: cf.finding.urgency for cf in kb.load().findings}
+    for emergency in ("heart-attack-signs", "stroke-signs", "dvt-signs", "suicidal"):
+        assert ids[emergency] == "emergency"
+    for soon in ("unexplained-weight-loss", "changing-mole"):
+        assert ids[soon] == "soon"
+
+
+def test_sensitive_professions_are_the_mental_health_ones():
+    sensitive = {p.slug for p in kb.load().professions.values() if p.sensitive}
+    assert sensitive == {"psychotherapist", "psychologist", "psychiatrist"}
+
+
+def test_a_finding_naming_an_unknown_profession_is_refused(monkeypatch, tmp_path):
+    bad = tmp_path / "findings.toml"
+    bad.write_text(
+        'version = 1\n[[finding]]\nid = "x"\nlabel = "X"\nprofessions = ["wizard"]\n'
+        'reason = "r"\nphrases = ["magic"]\n'
+    )
+    (tmp_path / "professions.json").write_text((kb.DATA / "professions.json").read_text())
+    monkeypatch.setattr(kb, "DATA", tmp_path)
+    kb.load.cache_clear()
+    try:
+        with pytest.raises(kb.KnowledgeBaseError, match="unknown profession 'wizard'"):
+            kb.load()
+    finally:
+        monkeypatch.undo()
+        kb.load.cache_clear()
+
+
+@pytest.mark.parametrize("pattern", [".. pain", "pain ..", "_|a word"])
+def test_malformed_patterns_are_refused(pattern):
+    with pytest.raises(kb.KnowledgeBaseError):
+        kb.compile_pattern(pattern)
+
+
+def test_an_emergency_must_send_to_emergency_care():
+    with pytest.raises(ValueError, match="emergency-care"):
+        kb.Finding(id="x", label="X", professions=["chiropractor"], reason="r",
+                   phrases=["p"], urgency="emergency")
