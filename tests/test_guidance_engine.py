@@ -126,7 +126,9 @@ def test_soon_red_flags_go_to_a_physician_within_days():
 
 
 def test_a_symptom_of_an_emergency_is_not_a_separate_referral():
-    found = professions("Pressure in her chest that goes up into her jaw, clammy and short of breath.")
+    found = professions(
+        "Pressure in her chest that goes up into her jaw, clammy and short of breath."
+    )
     assert found == ["emergency-care"]
 
 

@@ -83,5 +83,11 @@ def test_malformed_patterns_are_refused(pattern):
 
 def test_an_emergency_must_send_to_emergency_care():
     with pytest.raises(ValueError, match="emergency-care"):
-        kb.Finding(id="x", label="X", professions=["chiropractor"], reason="r",
-                   phrases=["p"], urgency="emergency")
+        kb.Finding(
+            id="x",
+            label="X",
+            professions=["chiropractor"],
+            reason="r",
+            phrases=["p"],
+            urgency="emergency",
+        )
