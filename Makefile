@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench demo clean chromium
+.PHONY: install run test lint bench eval-guidance demo clean chromium
 
 # A fresh environment from the lock file; re-run only when the lock or the project changes.
 install: $(STAMP)
@@ -40,6 +40,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Precision and recall of the referral guidance on the labelled intake notes in bench/guidance/.
+eval-guidance: install
+	$(BIN)/python bench/guidance_eval.py bench/guidance/cases.jsonl
+	@if [ -f bench/guidance/holdout.jsonl ]; then $(BIN)/python bench/guidance_eval.py bench/guidance/holdout.jsonl; fi
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

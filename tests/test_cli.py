@@ -176,3 +176,45 @@ def test_serve_answers_http(env, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_suggest_needs_no_database_and_prints_the_documented_json(tmp_path):
+    environ = {
+        **os.environ,
+        # A database that does not exist: `suggest` must not touch one.
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/nowhere",
+        "REFERWELL_VAR_DIR": str(tmp_path),
+    }
+    notes = "Rear-ended 3 weeks ago, neck pain. Denies numbness. Marriage in trouble."
+    out = run(environ, "suggest", "--notes", notes, "--json").stdout
+    payload = json.loads(out)
+    assert list(payload) == ["suggestions"]
+    by = {s["profession"]: s for s in payload["suggestions"]}
+    assert set(by) == {"chiropractor", "psychotherapist"}
+    for s in payload["suggestions"]:
+        assert list(s) == [
+            "profession",
+            "reasons",
+            "urgency",
+            "sensitive",
+            "timing",
+            "timing_reason",
+        ]
+        assert s["urgency"] in ("emergency", "soon", "routine") and s["timing"] in ("now", "later")
+    assert by["psychotherapist"]["sensitive"] is True
+    assert by["chiropractor"]["timing"] == "now"  # default: a returning client
+    first = json.loads(
+        run(environ, "suggest", "--notes", notes, "--visit-number", "1", "--json").stdout
+    )
+    assert {s["timing"] for s in first["suggestions"]} == {"later"}
+    emergency = json.loads(
+        run(environ, "suggest", "--notes", "slurred speech and a drooping face", "--json").stdout
+    )
+    assert emergency["suggestions"][0] == {
+        **emergency["suggestions"][0],
+        "profession": "emergency-care",
+        "urgency": "emergency",
+        "timing": "now",
+    }
+    bad = run(environ, "suggest", "--notes", "x", "--visit-number", "0", check=False)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1

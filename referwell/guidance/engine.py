@@ -65,6 +65,11 @@ SCOPE_BREAKERS = frozenset(
     "but however although though except yet still which who whose because while apart aside "
     "currently now today lately recently whereas since then".split()
 )
+# In "her son, who made the soccer team", the relative clause is still about the son.
+SUBJECT_CHANGE = frozenset(
+    "but however although though whereas since then she he i client pt patient".split()
+)
+DOUBLE_NEGATIVE = frozenset("cant cannot couldnt never".split())
 CLAUSE_STARTERS = frozenset(
     "wants want wanted has have had is was are were reports reported complains complained feels "
     "felt says said notes noted mentions mentioned states stated would will plans hopes asks "
@@ -72,35 +77,21 @@ CLAUSE_STARTERS = frozenset(
     "patient her his also just".split()
 )
 RESOLVED = [
-    ("fully", "recovered"),
-    ("completely", "recovered"),
-    ("recovered",),
-    ("resolved",),
-    ("healed",),
-    ("cleared", "up"),
-    ("went", "away"),
-    ("no", "longer"),
-    ("used", "to"),
-    ("all", "better"),
-    ("back", "to", "normal"),
-    ("no", "problems", "since"),
-    ("no", "issues", "since"),
-    ("no", "pain", "since"),
-    ("fine", "since"),
-    ("fine", "now"),
-    ("better", "now"),
-    ("gone", "now"),
-    ("long", "ago"),
-    ("childhood",),
-    ("in", "remission"),
-    ("no", "lasting"),
-    ("no", "residual"),
-    ("fine", "ever", "since"),
-    ("behind", "her"),
-    ("behind", "him"),
-    ("rehabbed",),
-    ("rehabilitated",),
-]
+    ("fully", "recovered"), ("completely", "recovered"), ("recovered",), ("resolved",),
+    ("healed",), ("cleared", "up"), ("went", "away"), ("no", "longer"), ("used", "to"),
+    ("all", "better"), ("back", "to", "normal"), ("no", "problems", "since"),
+    ("no", "issues", "since"), ("no", "pain", "since"), ("fine", "since"), ("fine", "now"),
+    ("better", "now"), ("gone", "now"), ("long", "ago"), ("childhood",), ("in", "remission"),
+    ("no", "lasting"), ("no", "residual"), ("fine", "ever", "since"), ("behind", "her"),
+    ("behind", "him"), ("rehabbed",), ("rehabilitated",), ("made", "peace"), ("at", "peace"),
+    ("come", "to", "terms"), ("turned", "out"), ("turns", "out"), ("nothing", "since"),
+    ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
+    ("completely", "gone"), ("all", "clear"),
+]  # fmt: skip
+# Said in the next sentence, these close what the previous one opened.
+STRONG_RESOLVED = [
+    seq for seq in RESOLVED if seq not in {("used", "to"), ("no", "longer"), ("long", "ago")}
+] + [("gone",), ("fine",), ("cleared",)]
 STILL_RELEVANT = frozenset(
     "still lingering ongoing continues continuing persists persistent persisting recurring "
     "recurs flares flare flared again lately worse worsening".split()
@@ -347,14 +338,31 @@ def _is_cue(word: str, cues: frozenset[str]) -> bool:
     return word in cues or (word.endswith("s") and word[:-1] in cues)
 
 
-def _in_scope(words: list[str], cues: frozenset[str], start: int, window: int) -> bool:
-    """Whether a cue before `start` reaches it: NegEx-style scope ending at clause breaks."""
-    for i in range(start - 1, max(-1, start - window - 1), -1):
+def _in_scope(
+    words: list[str],
+    cues: frozenset[str],
+    start: int,
+    window: int,
+    breakers: frozenset[str] = SCOPE_BREAKERS,
+) -> bool:
+    """Whether a cue before `start` reaches it: NegEx-style scope ending at clause breaks.
+
+    The window counts words, not commas, so "denies CP, SOB, numbness, tingling" negates all.
+    """
+    seen = 0
+    for i in range(start - 1, -1, -1):
         word = words[i]
-        if word in SCOPE_BREAKERS:
+        if word != ",":
+            seen += 1
+            if seen > window:
+                return False
+        if word in breakers:
             return False
         if _is_cue(word, cues):
             if i + 1 < len(words) and (word, words[i + 1]) in PSEUDO_NEGATIONS:
+                return False
+            # "can't talk about him without falling apart": the falling apart happens.
+            if word == "without" and any(w in DOUBLE_NEGATIVE for w in words[max(0, i - 8) : i]):
                 return False
             return True
         if word == "," and i + 1 < start and words[i + 1] in CLAUSE_STARTERS:
@@ -371,7 +379,7 @@ def _negated(words: list[str], start: int, end: int) -> bool:
 
 
 def _someone_else(words: list[str], start: int) -> bool:
-    if _in_scope(words, FAMILY_CUES, start, window=10):
+    if _in_scope(words, FAMILY_CUES, start, window=10, breakers=SUBJECT_CHANGE):
         return True
     if "runs" in words and any(_is_cue(w, FAMILY_CUES) for w in words):
         return True
@@ -390,7 +398,14 @@ def _someone_else(words: list[str], start: int) -> bool:
     )
 
 
-def _resolved(words: list[str], sentence: str, acute: bool) -> bool:
+def _resolved(
+    words: list[str],
+    sentence: str,
+    acute: bool,
+    start: int = 0,
+    cues: list[tuple[str, ...]] | None = None,
+    end: int = 0,
+) -> bool:
     if any(
         w in STILL_RELEVANT and (i == 0 or words[i - 1] not in NEGATION_CUES)
         for i, w in enumerate(words)
@@ -413,8 +428,13 @@ def _resolved(words: list[str], sentence: str, acute: bool) -> bool:
         >= 0
     ):
         return False
-    if _has_sequence(words, RESOLVED) >= 0:
-        return True
+    # A cue inside the matched words is part of the finding ("can no longer do up buttons").
+    outside = words[:start] + ["|"] * (end - start) + words[end:] if end > start else words
+    at = _has_sequence(outside, cues or RESOLVED)
+    if at >= 0:
+        # "used to" speaks of what came after it: "used to smoke", not "reflexology, which
+        # he used to enjoy".
+        return not (tuple(words[at : at + 2]) == ("used", "to") and at > start)
     if acute:
         m = _LONG_AGO.search(sentence)
         if m:
@@ -440,7 +460,9 @@ def _offered(quote: str, sentence: str, offered: tuple[str, ...]) -> bool:
     return any(mod.lower() in text and q & set(mod.lower().split()) for mod in offered)
 
 
-REFERS_BACK = frozenset("it its that this which both they these those".split())
+REFERS_BACK = frozenset(
+    "it its that this which both they these those she he shes hes gone all".split()
+)
 
 
 @dataclass
@@ -471,20 +493,28 @@ def _why_ignored(
     end: int,
     quote: str,
     intake: Intake,
+    note: list[_Sentence],
 ) -> str:
     f, words = cf.finding, sent.words
     if any(_find(p, words) for p in cf.excludes):
         return "the sentence says it is something else"
+    # A smoker is only referred when they want to stop: the wish must be somewhere in the note.
+    if cf.requires and not any(_find(p, other.words) for p in cf.requires for other in note):
+        return "nothing says the client wants to change it"
     if f.negatable and _negated(words, ti, end):
         return "negated"
     if f.experiencer and _someone_else(words, ti):
         return "about someone else (family history)"
     if f.resolvable:
-        context, text = words, sent.sentence
+        if _resolved(words, sent.sentence, f.acute, start=ti, end=end):
+            return "in the past, resolved"
         # "Had plantar fasciitis last year; it's gone now." — the next sentence may close it.
-        if following is not None and following.words[0] in REFERS_BACK:
-            context, text = words + [","] + following.words, text + " " + following.sentence
-        if _resolved(context, text, f.acute):
+        if (
+            following is not None
+            and following.words[0] in REFERS_BACK
+            and not any(w in STILL_RELEVANT for w in words)
+            and _has_sequence(following.words[:6], STRONG_RESOLVED) >= 0
+        ):
             return "in the past, resolved"
     if (
         f.id == "massage-modality"
@@ -519,11 +549,11 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
                 tried.add(key)
                 f = cf.finding
                 quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
-                why = _why_ignored(cf, sent, following, ti, end, quote, intake)
+                why = _why_ignored(cf, sent, following, ti, end, quote, intake, sents)
                 if why:
                     ignored.append(Ignored(f.id, f.label, quote, why))
                     continue
-                if f.urgency == "emergency":
+                if f.urgency != "routine":
                     emergency_sentences.add(si)
                 if f.id in matches:
                     continue
@@ -543,9 +573,17 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
     # In a sentence that describes an emergency, the other words are its symptoms
     # ("pressure in her chest going up into her jaw" is not a dental problem).
     for fid, si in list(found_in.items()):
-        if si in emergency_sentences and matches[fid].urgency == "routine":
+        if si in emergency_sentences and _finding(fid).symptom:
             m = matches.pop(fid)
             ignored.append(Ignored(fid, m.label, m.quote, "part of an emergency's description"))
+    # Findings that only mean something together ("a heart condition" + "wants to exercise").
+    for fid in list(matches):
+        needs = _finding(fid).with_findings
+        if needs and not any(n in matches for n in needs):
+            m = matches.pop(fid)
+            ignored.append(
+                Ignored(fid, m.label, m.quote, "only relevant together with another finding")
+            )
     overridden = {o for fid in matches for o in _finding(fid).overrides}
     for fid in overridden & set(matches):
         m = matches.pop(fid)

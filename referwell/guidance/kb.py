@@ -64,6 +64,9 @@ class Finding(BaseModel):
     resolvable: bool = True
     suppresses: list[str] = Field(default_factory=list)
     overrides: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(default_factory=list)
+    with_findings: list[str] = Field(default_factory=list)
+    symptom: bool = False
     niche_words: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -127,6 +130,7 @@ class CompiledFinding:
     finding: Finding
     patterns: tuple[Pattern, ...]
     excludes: tuple[Pattern, ...]
+    requires: tuple[Pattern, ...] = ()
 
 
 @dataclass
@@ -172,17 +176,18 @@ def load() -> KnowledgeBase:
         for slug in finding.professions + finding.suppresses:
             if slug not in professions:
                 raise KnowledgeBaseError(f"finding {finding.id}: unknown profession '{slug}'")
-        for other in finding.overrides:
+        for other in finding.overrides + finding.with_findings:
             if other not in {r["id"] for r in raw["finding"]}:
                 raise KnowledgeBaseError(f"finding {finding.id}: unknown finding '{other}'")
         patterns = tuple(compile_pattern(p) for p in finding.phrases)
         excludes = tuple(compile_pattern(p) for p in finding.exclude)
+        requires = tuple(compile_pattern(p) for p in finding.requires)
         for pattern in patterns:
             for slot in pattern.slots:
                 if slot is not None:
                     words.update(slot.words)
                     stems.update(slot.prefixes)
-        compiled.append(CompiledFinding(finding, patterns, excludes))
+        compiled.append(CompiledFinding(finding, patterns, excludes, requires))
     return KnowledgeBase(
         version=f"{raw['version']}.{prof_version}",
         professions=professions,

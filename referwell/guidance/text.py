@@ -47,7 +47,9 @@ def tokenize(sentence: str, offset: int = 0) -> list[Token]:
     lowered = sentence.lower().replace("’", "'").replace("‘", "'")
     tokens = []
     for m in _TOKEN.finditer(lowered):
-        word = m.group().replace("'", "")
+        word = m.group()
+        # "chest's" is "chest", "dad's" is "dad"; "doesn't" stays "doesnt".
+        word = word[:-2] if word.endswith("'s") else word.replace("'", "")
         tokens.append(Token(word, offset + m.start(), offset + m.end()))
     return tokens
 
