@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -531,6 +531,7 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
     ignored: list[Ignored] = []
     emergency_sentences: set[int] = set()
     found_in: dict[str, int] = {}
+    spans: dict[str, tuple[int, int, int]] = {}
     position = 0
     sents = _sentences(intake, index)
     for si, sent in enumerate(sents):
@@ -539,6 +540,9 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
         )
         tried: set[tuple[str, str]] = set()
         for ti, word in enumerate(sent.words):
+            # The longest phrase of each finding starting here: "crushing chest pain",
+            # not "crushing chest".
+            hits: dict[str, tuple[CompiledFinding, int]] = {}
             for cf, pattern in index.candidates(word):
                 key = (cf.finding.id, pattern.text)
                 if key in tried:
@@ -547,6 +551,10 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
                 if end <= ti:
                     continue
                 tried.add(key)
+                best = hits.get(cf.finding.id)
+                if best is None or end > best[1]:
+                    hits[cf.finding.id] = (cf, end)
+            for cf, end in hits.values():
                 f = cf.finding
                 quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
                 why = _why_ignored(cf, sent, following, ti, end, quote, intake, sents)
@@ -556,7 +564,14 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
                 if f.urgency != "routine":
                     emergency_sentences.add(si)
                 if f.id in matches:
+                    # Overlapping phrases of one finding widen its quote.
+                    first_si, first_ti, first_end = spans[f.id]
+                    if first_si == si and ti <= first_end and end > first_end:
+                        spans[f.id] = (si, first_ti, end)
+                        wide = sent.text[sent.tokens[first_ti].start : sent.tokens[end - 1].end]
+                        matches[f.id] = replace(matches[f.id], quote=wide)
                     continue
+                spans[f.id] = (si, ti, end)
                 when = _WHEN.search(sent.sentence)
                 found_in[f.id] = si
                 matches[f.id] = Match(
