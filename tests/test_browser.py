@@ -95,6 +95,8 @@ def test_add_partner_then_find_it_with_the_htmx_search(page: Page, live_server, 
 
     # Typing in the search box swaps only #results (htmx), not the whole page.
     search_box = page.get_by_role("textbox", name="Search", exact=True)
+    # htmx is a deferred script: type only once it is listening.
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.evaluate("window.__notReloaded = true")
     with page.expect_response(
         lambda r: (
