@@ -41,7 +41,7 @@ FIRST_VISIT = 1
 
 NEGATION_CUES = frozenset(
     "no not denies denied deny denying without never nor none neither negative dont doesnt "
-    "didnt isnt wasnt arent werent hasnt havent hadnt wont aint non".split()
+    "didnt isnt wasnt arent werent hasnt havent hadnt wont aint non ruledout nil".split()
 )
 PSEUDO_NEGATIONS = {
     ("not", "only"),
@@ -54,8 +54,10 @@ PSEUDO_NEGATIONS = {
     ("no", "idea"),
 }
 POST_NEGATIONS = frozenset("ruled denied resolved negative absent".split())
+FORM_ANSWERS_NO = frozenset("no none nil nope negative denies denied n".split())
 FAMILY_CUES = frozenset(
     "mother mom mum mommy mama father dad daddy papa sister brother sibling siblings grandmother "
+    "nan nana nanna gran grandad granddad grampa gramps missus hubby partner bf gf "
     "grandfather grandma grandpa granny aunt uncle cousin parent parents son daughter kid kids "
     "child children husband wife spouse boyfriend girlfriend friend friends neighbor neighbour "
     "coworker colleague family relative relatives niece nephew fiance fiancee fhx fh "
@@ -67,7 +69,9 @@ SCOPE_BREAKERS = frozenset(
 )
 # In "her son, who made the soccer team", the relative clause is still about the son.
 SUBJECT_CHANGE = frozenset(
-    "but however although though whereas since then she he i client pt patient".split()
+    "but however although though whereas since then she he i ive im id client pt patient "
+    # "the hubby reckons I've got a gammy leg": the relative reports, the client has it.
+    "says said reckons reckoned thinks thought told tells noticed mentioned worries worried".split()
 )
 DOUBLE_NEGATIVE = frozenset("cant cannot couldnt never".split())
 CLAUSE_STARTERS = frozenset(
@@ -86,12 +90,15 @@ RESOLVED = [
     ("behind", "him"), ("rehabbed",), ("rehabilitated",), ("made", "peace"), ("at", "peace"),
     ("come", "to", "terms"), ("turned", "out"), ("turns", "out"), ("nothing", "since"),
     ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
-    ("completely", "gone"), ("all", "clear"),
+    ("completely", "gone"), ("all", "clear"), ("has", "cleared"), ("it", "cleared"),
+    ("cleared", "completely"), ("rash", "cleared"), ("benign",), ("been", "clear"),
+    ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
+    ("mood", "good"), ("off", "meds"),
 ]  # fmt: skip
 # Said in the next sentence, these close what the previous one opened.
 STRONG_RESOLVED = [
     seq for seq in RESOLVED if seq not in {("used", "to"), ("no", "longer"), ("long", "ago")}
-] + [("gone",), ("fine",), ("cleared",)]
+] + [("gone",), ("settled",)]
 STILL_RELEVANT = frozenset(
     "still lingering ongoing continues continuing persists persistent persisting recurring "
     "recurs flares flare flared again lately worse worsening".split()
@@ -372,9 +379,20 @@ def _in_scope(
     return False
 
 
-def _negated(words: list[str], start: int, end: int) -> bool:
-    if _in_scope(words, NEGATION_CUES, start, window=6):
+def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = None) -> bool:
+    # A phrase that opens with its own negation ("couldn't find his words") starts a new scope.
+    if words[start] not in NEGATION_CUES | DOUBLE_NEGATIVE and _in_scope(
+        words, NEGATION_CUES, start, window=6
+    ):
         return True
+    # "Pregnant: no", "Numbness - none".
+    if end < len(words) and words[end] in FORM_ANSWERS_NO:
+        return True
+    # A negation inside the phrase, matched by a gap: "periods regular, no pain".
+    if pattern is not None:
+        literal = {w for slot in pattern.slots if slot is not None for w in slot.words}
+        if any(w in NEGATION_CUES and w not in literal for w in words[start + 1 : end]):
+            return True
     return any(w in POST_NEGATIONS for w in words[end : end + 3])
 
 
@@ -460,6 +478,8 @@ def _offered(quote: str, sentence: str, offered: tuple[str, ...]) -> bool:
     return any(mod.lower() in text and q & set(mod.lower().split()) for mod in offered)
 
 
+# "thought it was gone" means it is back.
+HOPED = frozenset("thought thinks hoped believed assumed".split())
 REFERS_BACK = frozenset(
     "it its that this which both they these those she he shes hes gone all".split()
 )
@@ -485,6 +505,27 @@ def _sentences(intake: Intake, index: _Index) -> list[_Sentence]:
     return out
 
 
+def _required(cf: CompiledFinding, note: list[_Sentence]) -> bool:
+    for other in note:
+        for p in cf.requires:
+            hit = _find(p, other.words)
+            if hit and not _negated(other.words, hit[0], hit[1], p):
+                return True
+    return False
+
+
+OFFERED = [("we", "offer"), ("we", "do", "offer"), ("do", "offer"), ("we", "do", "it"),
+           ("we", "provide"), ("we", "have", "it")]  # fmt: skip
+
+
+def _says_offered(words: list[str]) -> bool:
+    """ "yes, we offer it" — but not "asked if we offer Rolfing"."""
+    at = _has_sequence(words, OFFERED)
+    return at >= 0 and not any(
+        w in {"if", "whether", "asked", "asks", "ask"} for w in words[max(0, at - 2) : at]
+    )
+
+
 def _why_ignored(
     cf: CompiledFinding,
     sent: _Sentence,
@@ -494,14 +535,19 @@ def _why_ignored(
     quote: str,
     intake: Intake,
     note: list[_Sentence],
+    pattern: Pattern | None = None,
 ) -> str:
     f, words = cf.finding, sent.words
     if any(_find(p, words) for p in cf.excludes):
         return "the sentence says it is something else"
     # A smoker is only referred when they want to stop: the wish must be somewhere in the note.
-    if cf.requires and not any(_find(p, other.words) for p in cf.requires for other in note):
+    if cf.requires and not _required(cf, note):
         return "nothing says the client wants to change it"
-    if f.negatable and _negated(words, ti, end):
+    if f.negatable and (
+        _negated(words, ti, end, pattern)
+        # "Numbness? No."
+        or (following is not None and set(following.words) <= FORM_ANSWERS_NO)
+    ):
         return "negated"
     if f.experiencer and _someone_else(words, ti):
         return "about someone else (family history)"
@@ -511,15 +557,15 @@ def _why_ignored(
         # "Had plantar fasciitis last year; it's gone now." — the next sentence may close it.
         if (
             following is not None
-            and following.words[0] in REFERS_BACK
-            and not any(w in STILL_RELEVANT for w in words)
-            and _has_sequence(following.words[:6], STRONG_RESOLVED) >= 0
+            and not any(w in STILL_RELEVANT | HOPED for w in words + following.words)
+            and _has_sequence(following.words[:8], STRONG_RESOLVED) >= 0
         ):
             return "in the past, resolved"
     if (
         f.id == "massage-modality"
-        and _offered(quote, sent.sentence, intake.offered_modalities)
+        and (_offered(quote, sent.sentence, intake.offered_modalities) or _says_offered(words))
         and _has_sequence(words, NOT_OFFERED) < 0
+        and not (following is not None and _has_sequence(following.words, NOT_OFFERED) >= 0)
     ):
         return "the practice offers it"
     return ""
@@ -542,7 +588,7 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
         for ti, word in enumerate(sent.words):
             # The longest phrase of each finding starting here: "crushing chest pain",
             # not "crushing chest".
-            hits: dict[str, tuple[CompiledFinding, int]] = {}
+            hits: dict[str, tuple[CompiledFinding, int, Pattern]] = {}
             for cf, pattern in index.candidates(word):
                 key = (cf.finding.id, pattern.text)
                 if key in tried:
@@ -553,11 +599,11 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
                 tried.add(key)
                 best = hits.get(cf.finding.id)
                 if best is None or end > best[1]:
-                    hits[cf.finding.id] = (cf, end)
-            for cf, end in hits.values():
+                    hits[cf.finding.id] = (cf, end, pattern)
+            for cf, end, pattern in hits.values():
                 f = cf.finding
                 quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
-                why = _why_ignored(cf, sent, following, ti, end, quote, intake, sents)
+                why = _why_ignored(cf, sent, following, ti, end, quote, intake, sents, pattern)
                 if why:
                     ignored.append(Ignored(f.id, f.label, quote, why))
                     continue

@@ -11,12 +11,16 @@ from rapidfuzz.process import extractOne
 
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?=\s|$)|\n|(?<=[a-z])\.(?=[A-Z])")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|,")
-_SYNONYMS = {
-    # Abbreviations and spellings normalised before matching.
-    "w/": "with",
-    "b/c": "because",
-    "pt's": "patient",
+# Clinical shorthand written with a slash: r/o DVT, h/o MI, s/p TKA, c/o LBP, 30/40, 3/52.
+_SLASH_FORMS = {
+    ("r", "o"): ("ruledout",),
+    ("h", "o"): ("history", "of"),
+    ("s", "p"): ("status", "post"),
+    ("c", "o"): ("complains", "of"),
+    ("n", "a"): ("none",),
+    ("w", "o"): ("without",),
 }
+_SLASH_UNITS = {"40": ("weeks", "pregnant"), "52": ("weeks",), "12": ("months",), "7": ("days",)}
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,24 @@ def sentences(text: str) -> list[tuple[int, str]]:
 
 def tokenize(sentence: str, offset: int = 0) -> list[Token]:
     lowered = sentence.lower().replace("’", "'").replace("‘", "'")
-    tokens = []
+    tokens: list[Token] = []
     for m in _TOKEN.finditer(lowered):
         word = m.group()
         # "chest's" is "chest", "dad's" is "dad"; "doesn't" stays "doesnt".
         word = word[:-2] if word.endswith("'s") else word.replace("'", "")
-        tokens.append(Token(word, offset + m.start(), offset + m.end()))
+        token = Token(word, offset + m.start(), offset + m.end())
+        prev = tokens[-1] if tokens else None
+        if prev is not None and prev.end == token.start - 1 and lowered[m.start() - 1] == "/":
+            if (prev.text, word) in _SLASH_FORMS:
+                tokens.pop()
+                tokens.extend(
+                    Token(w, prev.start, token.end) for w in _SLASH_FORMS[(prev.text, word)]
+                )
+                continue
+            if prev.text.isdigit() and word in _SLASH_UNITS:
+                tokens.extend(Token(w, prev.start, token.end) for w in _SLASH_UNITS[word])
+                continue
+        tokens.append(token)
     return tokens
 
 
@@ -99,7 +115,7 @@ class Speller:
     ) -> None:
         self.vocabulary = vocabulary
         self.keep = self.KEEP | keep | english_words()
-        self.long_words = sorted(w for w in vocabulary if len(w) >= 6)
+        self.long_words = sorted(w for w in vocabulary if len(w) >= 5)
         self.stems = tuple(s for s in stems if len(s) >= 5)
 
     def known(self, word: str) -> bool:
@@ -107,13 +123,17 @@ class Speller:
 
     @lru_cache(maxsize=20_000)  # noqa: B019 - one Speller per process, built once
     def correct(self, word: str) -> str:
-        if len(word) < 6 or word.isdigit() or word in self.keep or self.known(word):
+        if len(word) < 5 or word.isdigit() or word in self.keep or self.known(word):
             return word
         limit = 1 if len(word) < 9 else 2
         candidates = [w for w in self.long_words if w[0] == word[0]]
         best = extractOne(word, candidates, scorer=OSA.distance, score_cutoff=limit)
         if best is not None:
-            return best[0]
+            # Between equally close words prefer the one with the same letters ("wirst" is
+            # "wrist", not "worst").
+            ties = [w for w in candidates if OSA.distance(word, w) == best[1]]
+            same = [w for w in ties if sorted(w) == sorted(word)]
+            return (same or ties)[0]
         for stem in self.stems:
             if stem[0] == word[0] and len(word) >= len(stem):
                 if OSA.distance(word[: len(stem)], stem) <= 1:

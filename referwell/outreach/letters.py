@@ -1,0 +1,307 @@
+"""Letters a massage therapist sends to the people in their referral network.
+
+Pure Python plus Django's template engine: no database, no models. The caller builds a
+context of plain dicts, strings, numbers, booleans and dates, for example::
+
+    {
+        "practice": {"name", "phone", "email", "address"},
+        "therapist": {"name"},
+        "partner": {"name", "clinic"},
+        "client": {"first_name", "last_name"},
+        "referral": {"reasons", "date"},
+        "report": {"text", "visits", "period"},
+        "referrer": {"name", "is_professional": bool},
+        "client_agreed_to_be_named": bool,
+        "today": date,
+    }
+
+Templates (the defaults in ``letter_templates/<kind>.txt`` or ones a practice edited) use a
+safe subset of the Django template language: plain text (no autoescaping), unknown
+variables render as "", and tags that reach outside the template (``load``, ``include``,
+``extends``, ``url``, ``static``, ...) are refused by :func:`validate_template`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template.base import Lexer, TokenType
+
+LETTER_KINDS: dict[str, str] = {
+    "referral": "Referral letter to a partner about a client",
+    "thanks_received": "Thank-you to whoever referred a new client to us",
+    "thanks_care": "Thank-you to a partner for taking care of our client",
+    "progress_report": "Progress report to the referring health-care professional",
+    "introduction": "Introduction and request for a 10-minute meeting",
+    "what_is_massage": "One page on what massage therapy is, for doctors' offices",
+}
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "letter_templates"
+
+# Tags that read files, reverse URLs, dump the context or otherwise reach outside the letter.
+FORBIDDEN_TAGS = frozenset(
+    {"load", "include", "extends", "debug", "ssi", "csrf_token", "url", "static", "lorem"}
+)
+MAX_TEMPLATE_CHARS = 20_000  # per template; a letter is a page or two
+MAX_FOR_DEPTH = 2  # nested {% for %} loops allowed
+_BIG_NUMBER = re.compile(r"\d{5,}")  # e.g. {{ x|ljust:"99999999" }} would eat memory
+
+# Built once: strings only (no loaders), plain text, Django's default builtins only.
+# debug=True makes syntax errors carry the line they occurred on.
+_ENGINE = Engine(
+    loaders=[],
+    app_dirs=False,
+    debug=True,
+    autoescape=False,
+    string_if_invalid="",
+    libraries={},
+    builtins=[],
+)
+
+
+class LetterTemplateError(ValueError):
+    """A letter template is unknown, unsafe or invalid. ``line`` is 1-based when known."""
+
+    def __init__(self, message: str, *, part: str | None = None, line: int | None = None):
+        self.part = part
+        self.line = line
+        prefix = ""
+        if part and line:
+            prefix = f"{part.capitalize()} template, line {line}: "
+        elif part:
+            prefix = f"{part.capitalize()} template: "
+        super().__init__(prefix + message)
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    subject: str
+    body: str
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in LETTER_KINDS:
+        known = ", ".join(LETTER_KINDS)
+        raise LetterTemplateError(f"Unknown letter kind {kind!r}; expected one of: {known}.")
+
+
+@lru_cache(maxsize=len(LETTER_KINDS))
+def default_template(kind: str) -> tuple[str, str]:
+    """(subject_template, body_template) from ``letter_templates/<kind>.txt``.
+
+    The file's first line is ``Subject: ...``, then a blank line, then the body.
+    """
+    _check_kind(kind)
+    text = (TEMPLATE_DIR / f"{kind}.txt").read_text(encoding="utf-8")
+    first, _, rest = text.partition("\n")
+    if not first.startswith("Subject:"):
+        raise LetterTemplateError(f"{kind}.txt must start with a 'Subject:' line.", line=1)
+    subject = first.removeprefix("Subject:").strip()
+    body = rest.removeprefix("\n").removeprefix("\r\n")
+    return subject, body.rstrip() + "\n"
+
+
+def _scan(source: str, part: str) -> None:
+    """Refuse unsafe tags and runaway constructs, with the line they are on."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise LetterTemplateError(
+            f"is {len(source)} characters long; the limit is {MAX_TEMPLATE_CHARS}.", part=part
+        )
+    depth = 0
+    for token in Lexer(source).tokenize():
+        if token.token_type not in (TokenType.BLOCK, TokenType.VAR):
+            continue
+        line = token.lineno
+        if _BIG_NUMBER.search(token.contents):
+            raise LetterTemplateError(
+                "numbers of more than 4 digits are not allowed in tags or variables.",
+                part=part,
+                line=line,
+            )
+        if token.token_type is not TokenType.BLOCK:
+            continue
+        name = token.contents.split()[0] if token.contents.split() else ""
+        if name in FORBIDDEN_TAGS:
+            raise LetterTemplateError(
+                f"the {{% {name} %}} tag is not allowed in letter templates.",
+                part=part,
+                line=line,
+            )
+        if name == "for":
+            depth += 1
+            if depth > MAX_FOR_DEPTH:
+                raise LetterTemplateError(
+                    f"{{% for %}} loops may be nested at most {MAX_FOR_DEPTH} deep.",
+                    part=part,
+                    line=line,
+                )
+        elif name == "endfor":
+            depth = max(0, depth - 1)
+
+
+def _line_of(exc: Exception) -> int | None:
+    info = getattr(exc, "template_debug", None)
+    return info.get("line") if isinstance(info, dict) else None
+
+
+@lru_cache(maxsize=256)
+def _compile(source: str, part: str) -> Template:
+    _scan(source, part)
+    try:
+        return _ENGINE.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise LetterTemplateError(str(exc), part=part, line=_line_of(exc)) from exc
+
+
+def validate_template(subject_template: str, body_template: str) -> None:
+    """Raise LetterTemplateError if either template is unsafe or does not compile."""
+    _compile(subject_template, "subject")
+    _compile(body_template, "body")
+
+
+def _render(source: str, part: str, context: dict) -> str:
+    template = _compile(source, part)
+    try:
+        return template.render(Context(context, autoescape=False))
+    except LetterTemplateError:
+        raise
+    except (TemplateSyntaxError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise LetterTemplateError(
+            f"could not be rendered: {exc}", part=part, line=_line_of(exc)
+        ) from exc
+
+
+def _tidy_body(text: str) -> str:
+    """Trailing spaces off, at most one blank line in a row (tags leave empty lines)."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip("\n") + "\n"
+
+
+def render_letter(
+    *,
+    kind: str,
+    context: dict,
+    subject_template: str | None = None,
+    body_template: str | None = None,
+) -> RenderedLetter:
+    """Render a letter of ``kind``; missing templates fall back to the kind's defaults."""
+    _check_kind(kind)
+    if subject_template is None or body_template is None:
+        default_subject, default_body = default_template(kind)
+        subject_template = default_subject if subject_template is None else subject_template
+        body_template = default_body if body_template is None else body_template
+    subject = " ".join(_render(subject_template, "subject", context).split())
+    body = _tidy_body(_render(body_template, "body", context))
+    return RenderedLetter(subject=subject, body=body)
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+_TRANSLITERATIONS = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-", "\u2192": "->", "\u2190": "<-", "\u2194": "<->", "\u21d2": "=>",
+    "\u2026": "...", "\u2022": "-", "\u2023": "-", "\u2043": "-", "\u00a0": " ",
+    "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u202f": " ", "\u20ac": "EUR",
+    "\u2122": "(TM)", "\u2264": "<=", "\u2265": ">=", "\u2260": "!=", "\u2248": "~",
+    "\t": "    ",
+}  # fmt: skip
+_DROP = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\r"}
+
+
+def _latin1(text: str) -> str:
+    """Make any text printable with a core PDF font (Latin-1 only)."""
+    out = []
+    for char in text:
+        if char in _TRANSLITERATIONS:
+            out.append(_TRANSLITERATIONS[char])
+        elif char in _DROP:
+            continue
+        elif char == "\n" or (ord(char) < 256 and unicodedata.category(char) != "Cc"):
+            out.append(char)
+        else:
+            # "ő" -> "o", "ﬁ" -> "fi"; anything else that Latin-1 cannot show becomes "?".
+            base = unicodedata.normalize("NFKD", char)
+            base = "".join(c for c in base if not unicodedata.combining(c))
+            ok = base and all(ord(c) < 256 and unicodedata.category(c) != "Cc" for c in base)
+            out.append(base if ok else "?")
+    return "".join(out)
+
+
+def _format_date(value: object) -> str:
+    if isinstance(value, date):
+        return f"{value:%B} {value.day}, {value.year}"
+    return str(value or "")
+
+
+def letter_pdf(*, letter: RenderedLetter, letterhead: dict) -> bytes:
+    """An A4 PDF of ``letter`` under a letterhead (keys: name, address, phone, email).
+
+    An optional ``date`` key (a date or a string) replaces today's date.
+    """
+    from fpdf import FPDF  # imported here so the rest of the module works without fpdf2
+
+    def field(key: str) -> str:
+        return _latin1(str(letterhead.get(key) or "")).strip()
+
+    name = field("name")
+
+    class _LetterPDF(FPDF):
+        def footer(self) -> None:
+            if self.page_no() > 1:  # continuation pages carry who and which page
+                self.set_y(-15)
+                self.set_font("Helvetica", "", 8)
+                self.set_text_color(120, 120, 120)
+                self.cell(0, 5, f"{name}  -  page {self.page_no()}".strip(" -"), align="C")
+                self.set_text_color(0, 0, 0)
+
+    pdf = _LetterPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_margins(left=22, top=20, right=22)
+    pdf.set_auto_page_break(auto=True, margin=22)
+    pdf.set_title(_latin1(letter.subject))
+    if name:
+        pdf.set_author(name)
+    pdf.set_creator("Referwell")
+    pdf.add_page()
+
+    width = pdf.epw
+    if name:
+        pdf.set_font("Helvetica", "B", 16)
+        pdf.multi_cell(width, 8, name, new_x="LMARGIN", new_y="NEXT", align="L")
+    pdf.set_font("Helvetica", "", 10)
+    contact_lines = [line.strip() for line in field("address").splitlines() if line.strip()]
+    contact_lines += [value for value in (field("phone"), field("email")) if value]
+    for line in contact_lines:
+        pdf.multi_cell(width, 5, line, new_x="LMARGIN", new_y="NEXT", align="L")
+    if name or contact_lines:
+        pdf.ln(2)
+        pdf.set_draw_color(150, 150, 150)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+        pdf.ln(8)
+
+    pdf.set_font("Helvetica", "", 11)
+    when = letterhead.get("date") or date.today()
+    pdf.cell(width, 6, _latin1(_format_date(when)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+
+    if letter.subject:
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.multi_cell(width, 6, _latin1(letter.subject), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.ln(5)
+
+    pdf.set_font("Helvetica", "", 11)
+    paragraphs = re.split(r"\n\s*\n", _latin1(letter.body).strip())
+    for paragraph in paragraphs:
+        pdf.multi_cell(width, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.ln(3.5)
+
+    return bytes(pdf.output())
