@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "referwell.clients",
     "referwell.referrals",
     "referwell.guidance",
+    "referwell.outreach",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from referwell.core import views as core_views
 from referwell.core.api import api
+from referwell.referrals.public import partner_link
 
 urlpatterns = [
     path("", core_views.dashboard, name="dashboard"),
@@ -11,6 +12,8 @@ urlpatterns = [
     path("partners/", include("referwell.directory.urls")),
     path("clients/", include("referwell.clients.urls")),
     path("referrals/", include("referwell.referrals.urls")),
+    path("l/<str:token>/", partner_link, name="partner_link"),
+    path("outreach/", include("referwell.outreach.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -128,10 +128,20 @@ def test_referral_lifecycle_through_the_api(alice_api, client_alice_jones, partn
     assert ref["status"] == "draft"
     assert ref["profession"] == "chiropractor"  # taken from the partner
     rid = ref["id"]
-    moved = post(alice_api, f"/api/v1/referrals/{rid}/transitions", {"to": "sent", "note": "faxed"})
-    assert moved.status_code == 200
-    assert moved.json()["status"] == "sent"
-    assert [e["to_status"] for e in moved.json()["events"]] == ["draft", "sent"]
+    no_consent = post(alice_api, f"/api/v1/referrals/{rid}/transitions", {"to": "consented"})
+    assert no_consent.status_code == 409
+    assert "consent" in no_consent.json()["detail"]
+    consent = post(
+        alice_api,
+        f"/api/v1/clients/{client_alice_jones.pk}/consents",
+        {"partner": partner.pk, "scope": "talk", "purpose": "referral"},
+    )
+    assert consent.status_code == 201, consent.content
+    for step in ("discussed", "consented", "sent", "received", "accepted", "seen", "reported"):
+        moved = post(alice_api, f"/api/v1/referrals/{rid}/transitions", {"to": step, "note": step})
+        assert moved.status_code == 200, (step, moved.content)
+        assert moved.json()["status"] == step
+    assert moved.json()["fhir_task_status"] == "in-progress"
     refused = post(alice_api, f"/api/v1/referrals/{rid}/transitions", {"to": "draft"})
     assert refused.status_code == 409
     assert "cannot move" in refused.json()["detail"]
@@ -139,7 +149,11 @@ def test_referral_lifecycle_through_the_api(alice_api, client_alice_jones, partn
     assert unknown.status_code == 409
     closed = post(alice_api, f"/api/v1/referrals/{rid}/transitions", {"to": "closed"})
     assert closed.json()["status"] == "closed"
+    assert [e["to_status"] for e in closed.json()["events"]][0] == "draft"
     assert Referral.objects.get(pk=rid).closed_at is not None
+    # Marking it sent by hand (a fax) is still a disclosure, under the consent.
+    disclosures = alice_api.get(f"/api/v1/clients/{client_alice_jones.pk}/disclosures").json()
+    assert len(disclosures) == 1 and disclosures[0]["consent"] == consent.json()["id"]
 
 
 def test_referral_needs_a_partner_or_profession(alice_api, client_alice_jones):

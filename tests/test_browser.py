@@ -150,16 +150,30 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
     expect(timeline.first).to_contain_text("Draft")
     referral_pk = int(re.search(r"/referrals/(\d+)/$", page.url).group(1))
 
-    page.get_by_label("Move to").select_option(label="Sent")
+    # No consent yet: the move is refused with the reason.
+    page.get_by_label("Move to").select_option(label="Client consented")
     page.get_by_role("button", name="Update").click()
+    expect(page.locator(".messages")).to_contain_text("has not given consent")
+    expect(badge).to_have_text("Draft")
+
+    # Record the client's permission on her page, then come back and send.
+    page.get_by_role("link", name="Alice Jones").first.click()
+    page.get_by_text("Record a consent").click()
+    page.locator("#id_partner").select_option(label="Dr. Dana Spine")
+    page.locator("#id_scope").select_option(value="talk")
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.locator(".messages")).to_contain_text("Consent recorded.")
+    page.goto(f"{live_server.url}/referrals/{referral_pk}/")
+    page.get_by_label("Move to").select_option(label="Client consented")
+    page.get_by_role("button", name="Update").click()
+    expect(badge).to_have_text("Client consented")
+    page.get_by_role("button", name=re.compile("Send the referral")).click()
 
     expect(badge).to_have_text("Sent")
-    expect(page.locator(".messages")).to_contain_text("Referral marked Sent.")
-    expect(timeline).to_have_count(2)
-    expect(timeline.nth(0)).to_contain_text("Draft")
-    expect(timeline.nth(1)).to_contain_text("Sent")
-    # Sent can only be closed or cancelled now.
-    expect(page.get_by_label("Move to").locator("option")).to_have_text(["Closed", "Cancelled"])
+    expect(page.locator(".messages")).to_contain_text("Referral sent")
+    expect(page.get_by_label("Partner link")).to_have_value(re.compile(r"/l/[\w-]+/$"))
+    expect(timeline).to_have_count(3)
+    expect(timeline.nth(2)).to_contain_text("Sent")
 
     referral = Referral.objects.get(pk=referral_pk)
     assert referral.status == Status.SENT
@@ -169,9 +183,62 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
     events = list(ReferralEvent.objects.filter(referral=referral).order_by("at", "id"))
     assert [(e.from_status, e.to_status) for e in events] == [
         ("", Status.DRAFT),
-        (Status.DRAFT, Status.SENT),
+        (Status.DRAFT, Status.CONSENTED),
+        (Status.CONSENTED, Status.SENT),
     ]
     assert events[-1].by_id == alice.user_id
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_partner_answers_through_the_link_without_an_account(
+    page: Page, live_server, alice, client_alice_jones, partner
+):
+    from referwell.clients.services import consent_create
+    from referwell.referrals.services import referral_create, referral_send, referral_transition
+
+    partner.email = "dana@spine.example"
+    partner.save()
+    consent_create(
+        client=client_alice_jones, by=alice.user, fields={"partner": partner, "scope": "talk"}
+    )
+    referral = referral_create(
+        practice=alice.practice,
+        by=alice.user,
+        fields={"client": client_alice_jones, "partner": partner, "reasons": "Whiplash, 3 weeks"},
+    )
+    referral_transition(referral=referral, to="consented", by=alice.user)
+    url = referral_send(referral=referral, by=alice.user, base_url=live_server.url)["url"]
+
+    # The partner, on a phone, with no account.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Referral from Elm Grove Massage")
+    expect(page.locator("dl")).to_contain_text("Alice Jones")
+    expect(page.locator("dl")).to_contain_text("Whiplash, 3 weeks")
+    expect(page.locator("dl")).not_to_contain_text("rear-ended")  # minimum necessary
+    expect(page.locator(".badge")).to_have_text("Received")
+    page.get_by_role("button", name="I can see Alice").click()
+    expect(page.locator(".messages")).to_contain_text("has your answer")
+    expect(page.locator(".badge")).to_have_text("Accepted")
+    page.get_by_label("A short note to Elm Grove Massage").fill("First visit booked for Monday.")
+    page.get_by_role("button", name="Send the note").click()
+    page.get_by_role("button", name="I have seen Alice").click()
+    expect(page.locator(".badge")).to_have_text("Client seen")
+
+    referral.refresh_from_db()
+    assert referral.status == Status.SEEN
+    notes = [e.note for e in ReferralEvent.objects.filter(referral=referral)]
+    assert any("First visit booked for Monday." in n for n in notes)
+
+    # The therapist revokes the link: it is gone, with nothing to tell why.
+    from referwell.referrals.services import link_revoke
+
+    for link in referral.links.all():
+        link_revoke(link=link, by=alice.user)
+    response = page.goto(url)
+    assert response.status == 404
+    expect(page.locator("body")).not_to_contain_text("Alice")
 
 
 def test_partner_form_error_keeps_what_was_typed(page: Page, live_server, alice):

@@ -174,11 +174,22 @@ def test_create_and_send_a_referral(alice_http, client_alice_jones, partner):
     )
     referral = Referral.objects.get(client=client_alice_jones)
     assert response["Location"] == reverse("referral_detail", args=[referral.pk])
-    alice_http.post(reverse("referral_transition", args=[referral.pk]), {"to": "sent"})
+    # Without the client's consent it cannot move on.
+    page = alice_http.post(
+        reverse("referral_transition", args=[referral.pk]), {"to": "consented"}, follow=True
+    )
+    assert b"has not given consent" in page.content
+    alice_http.post(
+        reverse("consent_add", args=[client_alice_jones.pk]),
+        {"partner": partner.pk, "scope": "talk", "given_on": "2026-01-01"},
+    )
+    alice_http.post(reverse("referral_transition", args=[referral.pk]), {"to": "consented"})
+    alice_http.post(reverse("referral_send", args=[referral.pk]))
     referral.refresh_from_db()
     assert referral.status == "sent" and referral.sent_at is not None
     page = alice_http.get(reverse("referral_detail", args=[referral.pk]))
     assert page.content.count(b"Draft") >= 1 and b"Sent" in page.content
+    assert b"Referral letter" in page.content  # the disclosure
 
 
 def test_an_illegal_move_is_refused_with_a_message(alice_http, referral):

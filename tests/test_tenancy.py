@@ -27,6 +27,13 @@ OBJECTS = {
     "consent_revoke": "consent",
     "referral_detail": "referral",
     "referral_transition": "referral",
+    "referral_send": "referral",
+    "referral_link_new": "referral",
+    "referral_link_revoke": "referral",
+    "referral_report": "referral",
+    "referral_thank": "referral",
+    "referral_followup_done": "referral",
+    "outbox_pdf": "message",
 }
 # Pages without an id: the lists and forms, where alice's data must simply not appear.
 PAGES_WITHOUT_ID = {
@@ -37,7 +44,11 @@ PAGES_WITHOUT_ID = {
     "client_create",
     "referral_list",
     "referral_create",
+    "outbox",
+    "letters",
 }
+# Pages whose parameter is not an object id, checked on their own.
+OTHER_PARAMS = {"letter_edit", "partner_link"}
 # Not tenant data: public pages, auth and the Django admin (staff only).
 EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/")
 
@@ -55,11 +66,22 @@ def alice_objects(elm_grove, partner, client_alice_jones, referral):
     consent = Consent.objects.create(
         practice=elm_grove, client=client_alice_jones, partner=partner, scope=ConsentScope.TALK
     )
+    from referwell.outreach.models import OutgoingMessage
+
+    message = OutgoingMessage.objects.create(
+        practice=elm_grove,
+        kind="referral",
+        subject="Referral: Alice Jones",
+        body="Dear Dr. Dana Spine, Jones",
+        status="printed",
+        referral=referral,
+    )
     return {
         "partner": partner,
         "client": client_alice_jones,
         "referral": referral,
         "consent": consent,
+        "message": message,
     }
 
 
@@ -72,7 +94,7 @@ def app_patterns():
 
 def test_every_page_is_known_to_the_sweep():
     names = {p.name for _, p in app_patterns()}
-    unknown = names - set(OBJECTS) - PAGES_WITHOUT_ID
+    unknown = names - set(OBJECTS) - PAGES_WITHOUT_ID - OTHER_PARAMS
     assert not unknown, f"add these views to the tenancy sweep: {sorted(unknown)}"
 
 
@@ -135,10 +157,15 @@ def api_routes():
             yield path, method
 
 
-API_OBJECTS = {"partner_id": "partner", "client_id": "client", "referral_id": "referral"}
+API_OBJECTS = {
+    "partner_id": "partner",
+    "client_id": "client",
+    "referral_id": "referral",
+    "consent_id": "consent",
+}
 API_BODIES = {
     "patch": {},
-    "post": {"to": "sent", "note": ""},
+    "post": {"to": "sent", "note": "", "scope": "talk", "text": "report"},
 }
 
 

@@ -64,10 +64,23 @@ class Practice(models.Model):
         default="Swedish, deep tissue, relaxation, sports massage, prenatal massage, trigger point",
         help_text="Massage modalities the practice offers, comma-separated.",
     )
+    no_response_business_days = models.PositiveSmallIntegerField(
+        default=5, help_text="Business days without an answer before a referral is 'no response'."
+    )
+    treats = models.TextField(
+        blank=True, help_text="What the practice treats, for the public referral page."
+    )
+    does_not_treat = models.TextField(blank=True, help_text="What it does not treat.")
+    how_to_refer = models.TextField(blank=True, help_text="How professionals can refer a client.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def address(self) -> str:
+        place = " ".join(x for x in (self.city, self.state, self.zip_code) if x)
+        return ", ".join(x for x in (self.street, place) if x)
 
     @property
     def modality_list(self) -> tuple[str, ...]:

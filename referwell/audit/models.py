@@ -29,3 +29,49 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    LETTER = "letter", "Letter (PDF)"
+    LINK = "link", "Partner link"
+    REPORT = "report", "Progress report"
+    EXPORT = "export", "Export"
+
+
+class Disclosure(models.Model):
+    """Client information that left the practice: to whom, what, when, under which consent."""
+
+    practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        "clients.Client", on_delete=models.CASCADE, related_name="disclosures"
+    )
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner = models.ForeignKey(
+        "directory.Partner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient = models.CharField(max_length=300)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    what = models.CharField(max_length=300, help_text="What was disclosed, in a few words.")
+    consent = models.ForeignKey(
+        "clients.Consent",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="disclosures",
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = PracticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["practice", "client", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.what} to {self.recipient}"

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.db import models
 
-from referwell.audit.models import AuditEntry
+from referwell.audit.models import AuditEntry, Disclosure
 
-SENSITIVE_KEYS = {"password", "token", "notes", "history", "complaints", "goals"}
+SENSITIVE_KEYS = {"password", "token", "notes", "history", "complaints", "goals", "text"}
 
 
 def _mask(data: dict[str, Any]) -> dict[str, Any]:
@@ -30,3 +30,37 @@ def log_action(
         data=_mask(data or {}),
         ip_address=ip_address,
     )
+
+
+def disclosure_record(
+    *,
+    client: Any,
+    recipient: str,
+    channel: str,
+    what: str,
+    by: Any,
+    consent: Any = None,
+    referral: Any = None,
+    partner: Any = None,
+) -> Disclosure:
+    """Every letter, e-mail, link or report that carries client information is recorded here,
+    by the service that sends it."""
+    disclosure = Disclosure.objects.create(
+        practice=client.practice,
+        client=client,
+        referral=referral,
+        partner=partner,
+        recipient=recipient[:300],
+        channel=channel,
+        what=what[:300],
+        consent=consent,
+        by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    log_action(
+        practice=client.practice,
+        actor=by,
+        action="referwell.disclosure.recorded",
+        obj=disclosure,
+        data={"client": client.pk, "channel": channel},
+    )
+    return disclosure

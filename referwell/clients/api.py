@@ -9,8 +9,15 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from referwell.clients import selectors, services
 from referwell.clients.models import Client
-from referwell.clients.schemas import ClientIn, ClientOut, ClientPatch
-from referwell.directory.models import Partner
+from referwell.clients.schemas import (
+    ClientIn,
+    ClientOut,
+    ClientPatch,
+    ConsentIn,
+    ConsentOut,
+    DisclosureOut,
+)
+from referwell.directory.models import Partner, Profession
 
 router = Router(tags=["clients"])
 
@@ -70,3 +77,42 @@ def get_client(request: HttpRequest, client_id: int) -> Any:
 def update_client(request: HttpRequest, client_id: int, payload: ClientPatch) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     return services.client_update(client=client, by=request.user, fields=_fields(payload, request))
+
+
+@router.get("/{int:client_id}/consents", response=list[ConsentOut])
+def list_consents(request: HttpRequest, client_id: int) -> Any:
+    client = selectors.client_get(practice=request.practice, pk=client_id)
+    return list(selectors.consent_list(practice=request.practice, client=client))
+
+
+@router.post("/{int:client_id}/consents", response={201: ConsentOut})
+def create_consent(request: HttpRequest, client_id: int, payload: ConsentIn) -> Any:
+    client = selectors.client_get(practice=request.practice, pk=client_id)
+    data = payload.dict()
+    if data["partner"] is not None:
+        partner = Partner.objects.for_practice(request.practice).filter(pk=data["partner"]).first()
+        if partner is None:
+            raise ValidationError({"partner": f"No partner {data['partner']} here."})
+        data["partner"] = partner
+    if data["profession"] is not None:
+        data["profession"] = Profession.objects.filter(pk=data["profession"]).first()
+        if data["profession"] is None:
+            raise ValidationError({"profession": f"Unknown profession '{payload.profession}'."})
+    if data["given_on"] is None:
+        data.pop("given_on")
+    if data["partner"] is None and data["profession"] is None:
+        raise ValidationError("Name the partner or the kind of professional.")
+    return Status(201, services.consent_create(client=client, by=request.user, fields=data))
+
+
+@router.post("/consents/{int:consent_id}/revoke", response=ConsentOut)
+def revoke_consent(request: HttpRequest, consent_id: int) -> Any:
+    consent = selectors.consent_get(practice=request.practice, pk=consent_id)
+    return services.consent_revoke(consent=consent, by=request.user)
+
+
+@router.get("/{int:client_id}/disclosures", response=list[DisclosureOut])
+def list_disclosures(request: HttpRequest, client_id: int) -> Any:
+    """The accounting of disclosures: every time this client's information left the practice."""
+    client = selectors.client_get(practice=request.practice, pk=client_id)
+    return list(selectors.disclosure_list(practice=request.practice, client=client))

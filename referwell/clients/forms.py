@@ -28,6 +28,8 @@ class ClientForm(forms.ModelForm):
             "stream",
             "source_partner",
             "source_client",
+            "source_name",
+            "may_tell_referrer",
         ]
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}),
@@ -63,7 +65,7 @@ class ClientForm(forms.ModelForm):
         "insurance",
     )
     INTAKE = ("complaints", "goals", "history", "notes")
-    SOURCE = ("stream", "source_partner", "source_client")
+    SOURCE = ("stream", "source_partner", "source_client", "source_name", "may_tell_referrer")
 
     def contact_fields(self) -> list[forms.BoundField]:
         return [self[n] for n in self.CONTACT]

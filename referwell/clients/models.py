@@ -48,7 +48,18 @@ class Client(TenantModel):
     source_client = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_clients"
     )
+    source_name = models.CharField(
+        "Referred by (someone else)",
+        max_length=200,
+        blank=True,
+        help_text="A friend, a business… when not a partner or a client.",
+    )
     first_seen = models.DateField(null=True, blank=True)
+    may_tell_referrer = models.BooleanField(
+        "The person who referred them may know they came",
+        default=False,
+        help_text="Never tell a referrer that someone became a client without this.",
+    )
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -83,6 +94,10 @@ class ConsentScope(models.TextChoices):
     RECORDS = "records", "Share records"
 
 
+# A wider scope covers the narrower ones: records ⊃ report ⊃ talk.
+SCOPE_RANK = {ConsentScope.TALK: 1, ConsentScope.REPORT: 2, ConsentScope.RECORDS: 3}
+
+
 class Consent(TenantModel):
     """A client's permission to communicate: with whom, what, until when; revocable."""
 
@@ -114,4 +129,11 @@ class Consent(TenantModel):
 
     def is_active(self, on: dt.date | None = None) -> bool:
         on = on or timezone.localdate()
-        return self.revoked_at is None and (self.expires_on is None or self.expires_on >= on)
+        return (
+            self.revoked_at is None
+            and self.given_on <= on
+            and (self.expires_on is None or self.expires_on >= on)
+        )
+
+    def covers_scope(self, scope: str) -> bool:
+        return SCOPE_RANK[self.scope] >= SCOPE_RANK[scope]

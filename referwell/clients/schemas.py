@@ -49,3 +49,40 @@ class ClientPatch(Schema):
 class ClientIn(ClientPatch):
     first_name: str = Field(..., min_length=1, max_length=100)  # type: ignore[assignment]
     last_name: str = Field(..., min_length=1, max_length=100)  # type: ignore[assignment]
+
+
+class ConsentIn(Schema):
+    partner: int | None = None
+    profession: str | None = None
+    scope: str = Field(..., description="talk, report or records")
+    purpose: str = Field("", max_length=200)
+    given_on: dt.date | None = None
+    expires_on: dt.date | None = None
+
+
+class ConsentOut(Schema):
+    id: int
+    client: int = Field(..., alias="client_id")
+    partner: int | None = Field(None, alias="partner_id")
+    profession: str | None = Field(None, alias="profession_id")
+    scope: str
+    purpose: str
+    given_on: dt.date
+    expires_on: dt.date | None
+    revoked_at: dt.datetime | None
+
+
+class DisclosureOut(Schema):
+    id: int
+    at: dt.datetime
+    recipient: str
+    channel: str
+    what: str
+    referral: int | None = Field(None, alias="referral_id")
+    consent: int | None = Field(None, alias="consent_id")
+    by: str | None = None
+
+    @staticmethod
+    def resolve_by(obj: object) -> str | None:
+        by = getattr(obj, "by", None)
+        return by.email if by is not None else None

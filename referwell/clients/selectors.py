@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from referwell.accounts.models import Practice
 from referwell.clients.models import Client, Consent, Visit
@@ -53,3 +56,43 @@ def consent_get(*, practice: Practice, pk: int | str) -> Consent:
         return Consent.objects.for_practice(practice).select_related("client").get(pk=int(pk))
     except (Consent.DoesNotExist, ValueError, TypeError):
         raise Http404("No such consent.") from None
+
+
+def consent_covering(
+    *,
+    client: Client,
+    scope: str,
+    partner: object | None = None,
+    profession_slugs: set[str] | None = None,
+    on: dt.date | None = None,
+) -> Consent | None:
+    """An active consent of this client that covers this partner (or its profession) and scope.
+
+    A consent naming the partner covers it; a consent naming only a kind of professional covers
+    every partner of that profession.
+    """
+    on = on or timezone.localdate()
+    slugs = set(profession_slugs or ())
+    if partner is not None:
+        slugs |= {p.slug for p in partner.professions.all()}
+    candidates = Consent.objects.for_practice(client.practice).filter(
+        client=client, revoked_at__isnull=True
+    )
+    for consent in candidates.order_by("-given_on", "-id"):
+        if not consent.is_active(on) or not consent.covers_scope(scope):
+            continue
+        if partner is not None and consent.partner_id == getattr(partner, "pk", None):
+            return consent
+        if consent.partner_id is None and consent.profession_id in slugs:
+            return consent
+    return None
+
+
+def disclosure_list(*, practice: Practice, client: Client) -> QuerySet:
+    from referwell.audit.models import Disclosure
+
+    return (
+        Disclosure.objects.for_practice(practice)
+        .filter(client=client)
+        .select_related("by", "partner", "consent")
+    )

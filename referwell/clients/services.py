@@ -28,7 +28,29 @@ def client_create(*, practice: Practice, by: User | None, fields: dict[str, Any]
     client.full_clean(exclude=["practice"])
     client.save()
     log_action(practice=practice, actor=by, action="referwell.client.created", obj=client)
+    if client.source_partner or client.source_client or client.source_name:
+        referral_in_record(client=client, by=by)
     return client
+
+
+def referral_in_record(*, client: Client, by: User | None, reasons: str = "") -> Any:
+    """A new client someone sent us: a referral in, which the thank-you and reports follow."""
+    from referwell.referrals.models import Direction
+    from referwell.referrals.services import referral_create
+
+    who = client.source_partner or client.source_client or client.source_name
+    return referral_create(
+        practice=client.practice,
+        by=by,
+        fields={
+            "direction": Direction.IN,
+            "client": client,
+            "partner": client.source_partner,
+            "referrer_client": client.source_client,
+            "referrer_name": client.source_name,
+            "reasons": reasons or f"New client referred by {who}.",
+        },
+    )
 
 
 @transaction.atomic

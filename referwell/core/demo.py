@@ -739,7 +739,7 @@ def _build(today: dt.date) -> None:
     from referwell.directory.professions import professions_sync
     from referwell.directory.services import niche_get_or_create, partner_create, touchpoint_create
     from referwell.referrals.models import Direction, Referral, ReferralEvent
-    from referwell.referrals.services import referral_create, referral_transition
+    from referwell.referrals.services import referral_create
     from referwell.referrals.states import Status
 
     rng = random.Random(SEED)
@@ -889,38 +889,30 @@ def _build(today: dt.date) -> None:
         created = dates[0] - dt.timedelta(days=rng.randint(1, 7)) if dates else ago(3)
         Client.objects.filter(pk=client.pk).update(created_at=_aware(created, rng))
 
-        # --- the referral that brought them, and a thank-you to whoever sent it
+        # --- the referral that brought them (recorded with the client), and the thank-you
         if spec.source_partner:
             partner = partners[spec.source_partner]
             sent_day = created - dt.timedelta(days=rng.randint(0, 5))
-            referral = referral_create(
-                practice=practice,
-                by=desk,
-                fields={
-                    "direction": Direction.IN,
-                    "client": client,
-                    "partner": partner,
-                    "reasons": spec.in_reason,
-                },
-            )
+            referral = Referral.objects.get(client=client, direction=Direction.IN)
+            Referral.objects.filter(pk=referral.pk).update(reasons=spec.in_reason)
             _backdate(Referral, ReferralEvent, referral, _aware(sent_day, rng, 8, 10))
-            referral_transition(
-                referral=referral,
-                to=Status.SENT,
-                by=desk,
-                at=_aware(sent_day, rng, 11, 17),
-                note="Referral received by phone and fax.",
-            )
-            if dates:
-                referral_transition(
-                    referral=referral,
-                    to=Status.CLOSED,
+            in_path = IN_PATHS[len(visits) % len(IN_PATHS)] if dates else []
+            if "reported" in in_path:
+                consent_create(
+                    client=client,
                     by=owner,
-                    at=_aware(dates[0], rng, 17, 19),
-                    note="First session done.",
+                    fields={
+                        "partner": partner,
+                        "scope": "report",
+                        "purpose": f"Progress reports to {partner.name}",
+                        "given_on": sent_day,
+                    },
                 )
+                Referral.objects.filter(pk=referral.pk).update(report_interval_days=30)
+            _walk(referral, in_path, by=owner, start=sent_day, today=today, rng=rng)
+            if dates:
                 thanks = dates[0] + dt.timedelta(days=rng.randint(1, 4))
-                if thanks < today:
+                if thanks < today and len(visits) % 4:
                     touchpoint_create(
                         partner=partner,
                         by=owner,
@@ -928,9 +920,12 @@ def _build(today: dt.date) -> None:
                         date=thanks,
                         note=rng.choice(_TOUCH_NOTES["thank_you"]),
                     )
+                    Referral.objects.filter(pk=referral.pk).update(
+                        thanked_at=_aware(thanks, rng, 9, 17)
+                    )
 
     # --- referrals out, with consent before anything is sent
-    for spec in REFERRALS_OUT:
+    for index, spec in enumerate(REFERRALS_OUT):
         client, partner = clients[spec.client], partners[spec.partner]
         later_visits = visits[spec.client][1:] or visits[spec.client]
         target = ago(spec.days_ago)
@@ -949,16 +944,8 @@ def _build(today: dt.date) -> None:
         if spec.status == Status.DRAFT:
             continue
         if spec.status == Status.CANCELLED and rng.random() < 0.5:
-            referral_transition(
-                referral=referral,
-                to=Status.CANCELLED,
-                by=owner,
-                note=spec.note,
-                at=_aware(day + dt.timedelta(days=rng.randint(2, 10)), rng),
-            )
+            _walk(referral, [Status.CANCELLED], by=owner, start=day, today=today, rng=rng)
             continue
-        send_day = max(day, min(day + dt.timedelta(days=rng.randint(0, 2)), ago(1)))
-        sent_at = _aware(send_day, rng, 18, 20)
         consent_create(
             client=client,
             by=owner,
@@ -971,32 +958,77 @@ def _build(today: dt.date) -> None:
                 "expires_on": day + dt.timedelta(days=365),
             },
         )
-        referral_transition(
-            referral=referral,
-            to=Status.SENT,
-            by=owner,
-            at=sent_at,
-            note=rng.choice(
-                (
-                    "Letter faxed with intake summary.",
-                    "Secure e-mail sent.",
-                    "Letter handed to the client and e-mailed to the clinic.",
-                )
-            ),
-        )
-        if spec.status in (Status.CLOSED, Status.CANCELLED):
-            end = min(send_day + dt.timedelta(days=rng.randint(7, 35)), ago(1))
-            referral_transition(
-                referral=referral,
-                to=spec.status,
-                by=owner,
-                note=spec.note,
-                at=max(_aware(end, rng, 9, 17), sent_at + dt.timedelta(hours=2)),
-            )
+        if spec.status == Status.CLOSED:
+            path = OUT_CLOSED_PATHS[index % len(OUT_CLOSED_PATHS)]
+        elif spec.status == Status.CANCELLED:
+            path = [Status.DISCUSSED, Status.CONSENTED, Status.SENT, Status.CANCELLED]
+        else:
+            path = OUT_OPEN_PATHS[index % len(OUT_OPEN_PATHS)]
+        _walk(referral, path, by=owner, start=day, today=today, rng=rng, note=spec.note)
 
     # --- partners and clients look like they were added over the year
     for key, since in partner_since.items():
         Partner.objects.filter(pk=partners[key].pk).update(created_at=_aware(since, rng))
+
+
+# Paths through the state machine, so the demo shows a referral in every state.
+IN_PATHS = (
+    ["accepted", "seen", "closed"],
+    ["accepted", "seen", "reported", "closed"],
+    ["accepted", "seen"],
+    ["accepted"],
+    [],
+    ["accepted", "seen", "reported"],
+)
+OUT_CLOSED_PATHS = (
+    ["discussed", "consented", "sent", "received", "accepted", "seen", "reported", "closed"],
+    ["consented", "sent", "accepted", "seen", "closed"],
+    ["consented", "sent", "declined", "closed"],
+    ["consented", "sent", "no-response", "closed"],
+)
+OUT_OPEN_PATHS = (
+    ["discussed"],
+    ["discussed", "consented"],
+    ["consented", "sent"],
+    ["consented", "sent", "received"],
+    ["consented", "sent", "accepted"],
+    ["consented", "sent", "received", "accepted", "seen"],
+    ["consented", "sent", "accepted", "seen", "reported"],
+    ["consented", "sent", "no-response"],
+    ["consented", "sent", "declined"],
+)
+
+
+def _walk(
+    referral: Any,
+    path: list[str],
+    *,
+    by: Any,
+    start: dt.date,
+    today: dt.date,
+    rng: random.Random,
+    note: str = "",
+) -> None:
+    """Move a referral along `path`, a few days a step, never past yesterday."""
+    from referwell.referrals.services import referral_transition
+
+    day = start
+    last = None
+    for i, status in enumerate(path):
+        day = min(
+            day + dt.timedelta(days=rng.randint(0, 6) if i else 0), today - dt.timedelta(days=1)
+        )
+        at = _aware(day, rng, 9, 18)
+        if last is not None and at <= last:
+            at = last + dt.timedelta(minutes=rng.randint(5, 90))
+        last = at
+        referral = referral_transition(
+            referral=referral,
+            to=status,
+            by=None if status in ("received", "no-response") else by,
+            at=at,
+            note=note if i == len(path) - 1 else "",
+        )
 
 
 def _backdate(referral_model: Any, event_model: Any, referral: Any, at: dt.datetime) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 
@@ -62,6 +64,10 @@ class Niche(TenantModel):
         return self.name
 
 
+def new_referral_code() -> str:
+    return secrets.token_urlsafe(9)
+
+
 class Partner(TenantModel):
     """A professional in the network, or a prospect not met yet."""
 
@@ -100,6 +106,13 @@ class Partner(TenantModel):
         blank=True, help_text="Over-treatment or billing worries, if any."
     )
     vetting_notes = models.TextField(blank=True)
+    referral_code = models.CharField(
+        max_length=16,
+        unique=True,
+        default=new_referral_code,
+        editable=False,
+        help_text="Names the partner's public referral page.",
+    )
 
     class Meta:
         ordering = ["name"]

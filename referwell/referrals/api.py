@@ -5,12 +5,22 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Status
+from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from referwell.clients.models import Client
 from referwell.directory.models import Partner, Profession
 from referwell.referrals import selectors, services
-from referwell.referrals.schemas import ReferralIn, ReferralOut, ReferralPatch, TransitionIn
+from referwell.referrals.schemas import (
+    LinkOut,
+    MessageOut,
+    ReferralIn,
+    ReferralOut,
+    ReferralPatch,
+    ReportIn,
+    SendOut,
+    TransitionIn,
+)
 
 router = Router(tags=["referrals"])
 
@@ -79,3 +89,55 @@ def transition_referral(request: HttpRequest, referral_id: int, payload: Transit
         referral=referral, to=payload.to, by=request.user, note=payload.note
     )
     return _get(request, referral_id)
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+@router.post("/{int:referral_id}/send", response=SendOut)
+def send_referral(request: HttpRequest, referral_id: int) -> Any:
+    """Send a consented referral: letter by e-mail (or PDF), partner link, disclosure."""
+    referral = _get(request, referral_id)
+    result = services.referral_send(referral=referral, by=request.user, base_url=_base_url(request))
+    message = result["message"]
+    return {
+        "referral": referral.pk,
+        "status": "sent",
+        "message": message.pk,
+        "sent_by": "email" if message.to_email else "letter",
+        "to_email": message.to_email,
+        "link": result["url"],
+    }
+
+
+@router.post("/{int:referral_id}/link", response={201: LinkOut})
+def new_link(request: HttpRequest, referral_id: int) -> Any:
+    referral = _get(request, referral_id)
+    if referral.sent_at is None or not referral.is_open:
+        raise HttpError(409, "A link is for a referral that has been sent and is still open.")
+    link, token = services.link_issue(referral=referral, by=request.user)
+    return Status(
+        201,
+        {"link": _base_url(request).rstrip("/") + f"/l/{token}/", "expires_at": link.expires_at},
+    )
+
+
+@router.delete("/{int:referral_id}/link", response={204: None})
+def revoke_links(request: HttpRequest, referral_id: int) -> Any:
+    referral = _get(request, referral_id)
+    for link in selectors.referral_links(practice=request.practice, referral=referral):
+        services.link_revoke(link=link, by=request.user)
+    return Status(204, None)
+
+
+@router.post("/{int:referral_id}/report", response=MessageOut)
+def send_report(request: HttpRequest, referral_id: int, payload: ReportIn) -> Any:
+    referral = _get(request, referral_id)
+    return services.report_send(referral=referral, text=payload.text, by=request.user)
+
+
+@router.post("/{int:referral_id}/thank-you", response=MessageOut)
+def send_thank_you(request: HttpRequest, referral_id: int) -> Any:
+    referral = _get(request, referral_id)
+    return services.thank_you_send(referral=referral, by=request.user)

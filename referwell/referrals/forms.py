@@ -15,8 +15,21 @@ from referwell.referrals.states import Status, allowed_next
 class ReferralForm(forms.ModelForm):
     class Meta:
         model = Referral
-        fields = ["direction", "client", "partner", "profession", "reasons"]
-        widgets = {"reasons": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "direction",
+            "client",
+            "partner",
+            "profession",
+            "reasons",
+            "valid_until",
+            "valid_visits",
+            "report_interval_days",
+        ]
+        widgets = {
+            "reasons": forms.Textarea(attrs={"rows": 3}),
+            "valid_until": forms.DateInput(attrs={"type": "date"}),
+        }
+        labels = {"report_interval_days": "Progress report every (days)"}
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -37,4 +50,9 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = [(s, Status(s).label) for s in allowed_next(referral.status)]
+        # Sending goes through "Send the referral", which writes the letter and the link.
+        self.fields["to"].choices = [
+            (s, Status(s).label)
+            for s in allowed_next(referral.status, referral.direction)
+            if not (referral.is_out and s == Status.SENT)
+        ]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import secrets
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from referwell.core.models import TenantModel
-from referwell.referrals.states import FINAL, Status
+from referwell.referrals.states import FINAL, INITIAL, Status
 
 
 class Direction(models.TextChoices):
@@ -33,6 +38,35 @@ class Referral(TenantModel):
     )
     reasons = models.TextField(help_text="Why this referral: the reason and relevant findings.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    # Who referred a client to us when it is not a partner: a client, a friend, a business.
+    referrer_client = models.ForeignKey(
+        "clients.Client",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referrals_made",
+    )
+    referrer_name = models.CharField(
+        max_length=200, blank=True, help_text="A friend, a business… when not a partner or client."
+    )
+    valid_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For a referral in: the date it runs out (insurers, doctors).",
+    )
+    valid_visits = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For a referral in: the number of visits it allows."
+    )
+    report_interval_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Send the referring professional a progress report this often (with consent).",
+    )
+    thanked_at = models.DateTimeField(null=True, blank=True)
+    followup_done_at = models.DateTimeField(null=True, blank=True)
+    last_report_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -54,6 +88,81 @@ class Referral(TenantModel):
     @property
     def is_open(self) -> bool:
         return self.status not in FINAL
+
+    @property
+    def is_out(self) -> bool:
+        return self.direction == Direction.OUT
+
+    def initial_status(self) -> str:
+        return INITIAL[self.direction]
+
+    @property
+    def referrer_label(self) -> str:
+        """Who sent a referral in, for a person to read."""
+        if self.partner_id:
+            return str(self.partner)
+        if self.referrer_client_id:
+            return str(self.referrer_client)
+        return self.referrer_name or "someone"
+
+    def validity_warning(self, *, visits_used: int, today: dt.date) -> str:
+        """A referral in that runs out soon, or has run out (insurers and doctors set limits)."""
+        if self.direction != Direction.IN:
+            return ""
+        notes = []
+        if self.valid_until:
+            days = (self.valid_until - today).days
+            if days < 0:
+                notes.append(f"expired on {self.valid_until:%b %d, %Y}")
+            elif days <= 30:
+                notes.append(
+                    f"runs out in {days} day{'s' if days != 1 else ''} ({self.valid_until:%b %d})"
+                )
+        if self.valid_visits:
+            left = self.valid_visits - visits_used
+            if left <= 0:
+                notes.append(f"all {self.valid_visits} visits used")
+            elif left <= 2:
+                notes.append(f"{left} of {self.valid_visits} visits left")
+        return "; ".join(notes)
+
+
+def hash_link_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ReferralLink(TenantModel):
+    """The partner's no-account link to one referral: random, stored hashed, expiring, revocable."""
+
+    LIFETIME = dt.timedelta(days=30)
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"link for referral {self.referral_id}"
+
+    @classmethod
+    def issue(cls, *, referral: Referral) -> tuple[ReferralLink, str]:
+        token = secrets.token_urlsafe(32)
+        link = cls.objects.create(
+            practice=referral.practice,
+            referral=referral,
+            token_hash=hash_link_token(token),
+            expires_at=timezone.now() + cls.LIFETIME,
+        )
+        return link, token
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class ReferralEvent(TenantModel):

@@ -6,7 +6,7 @@ from ninja import Schema
 from pydantic import Field
 
 from referwell.referrals.models import Direction, Referral
-from referwell.referrals.states import Status
+from referwell.referrals.states import FHIR_TASK_STATUS, Status
 
 
 class ReferralEventOut(Schema):
@@ -28,8 +28,14 @@ class ReferralOut(Schema):
     client: int = Field(..., alias="client_id")
     partner: int | None = Field(None, alias="partner_id")
     profession: str | None = Field(None, alias="profession_id")
+    referrer_client: int | None = Field(None, alias="referrer_client_id")
+    referrer_name: str
     reasons: str
     status: Status
+    fhir_task_status: str
+    valid_until: dt.date | None
+    valid_visits: int | None
+    report_interval_days: int | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
     closed_at: dt.datetime | None
@@ -39,11 +45,18 @@ class ReferralOut(Schema):
     def resolve_events(obj: Referral) -> list[object]:
         return list(obj.events.all())
 
+    @staticmethod
+    def resolve_fhir_task_status(obj: Referral) -> str:
+        return FHIR_TASK_STATUS[obj.status]
+
 
 class ReferralPatch(Schema):
     partner: int | None = None
     profession: str | None = None
     reasons: str | None = Field(None, min_length=1)
+    valid_until: dt.date | None = None
+    valid_visits: int | None = Field(None, ge=1, le=1000)
+    report_interval_days: int | None = Field(None, ge=1, le=3650)
 
 
 class ReferralIn(Schema):
@@ -52,8 +65,40 @@ class ReferralIn(Schema):
     partner: int | None = None
     profession: str | None = None
     reasons: str = Field(..., min_length=1)
+    referrer_name: str = Field("", max_length=200)
+    valid_until: dt.date | None = None
+    valid_visits: int | None = Field(None, ge=1, le=1000)
+    report_interval_days: int | None = Field(None, ge=1, le=3650)
 
 
 class TransitionIn(Schema):
     to: str
     note: str = ""
+
+
+class SendOut(Schema):
+    referral: int
+    status: str
+    message: int
+    sent_by: str  # "email" or "letter"
+    to_email: str
+    link: str  # the partner's secure link, shown once
+
+
+class LinkOut(Schema):
+    link: str
+    expires_at: dt.datetime
+
+
+class ReportIn(Schema):
+    text: str = Field(..., min_length=1, max_length=10_000)
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    subject: str
+    to_name: str
+    to_email: str
+    status: str
+    created_at: dt.datetime

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from referwell.accounts.models import Practice
-from referwell.referrals.models import Referral, ReferralEvent
+from referwell.referrals.models import Direction, Referral, ReferralEvent, ReferralLink
+from referwell.referrals.states import FINAL, Status
 
 
 def referral_list(
@@ -42,3 +44,67 @@ def referral_events(*, practice: Practice, referral: Referral) -> QuerySet[Refer
     return (
         ReferralEvent.objects.for_practice(practice).filter(referral=referral).select_related("by")
     )
+
+
+def referral_links(*, practice: Practice, referral: Referral) -> QuerySet[ReferralLink]:
+    return ReferralLink.objects.for_practice(practice).filter(
+        referral=referral, revoked_at__isnull=True
+    )
+
+
+def referral_detail_context(*, practice: Practice, referral: Referral) -> dict[str, object]:
+    """Everything the referral page shows: timeline, links, disclosures, what is owed."""
+    from referwell.audit.models import Disclosure
+    from referwell.outreach.models import OutgoingMessage
+    from referwell.referrals.services import referral_consent
+
+    today = timezone.localdate()
+    visits_used = referral.client.visits.filter(date__gte=referral.created_at.date()).count()
+    links = list(referral_links(practice=practice, referral=referral))
+    owed = []
+    if referral.direction == Direction.IN:
+        if referral.thanked_at is None:
+            owed.append("thank_you")
+        if (
+            referral.partner_id
+            and referral.report_interval_days
+            and referral.status not in FINAL
+            and (
+                referral.last_report_at is None
+                or (timezone.now() - referral.last_report_at).days >= referral.report_interval_days
+            )
+        ):
+            owed.append("report")
+        if referral.partner_id and referral.followup_done_at is None and _is_physician(referral):
+            owed.append("followup")
+    return {
+        "referral": referral,
+        "events": referral_events(practice=practice, referral=referral),
+        "links": [link for link in links if link.is_usable],
+        "disclosures": Disclosure.objects.for_practice(practice).filter(referral=referral),
+        "messages_sent": OutgoingMessage.objects.for_practice(practice).filter(referral=referral),
+        "consent": referral_consent(referral, "talk") if referral.is_out else None,
+        "report_consent": referral_consent(referral, "report")
+        if referral.direction == Direction.IN
+        else None,
+        "owed": owed,
+        "validity": referral.validity_warning(visits_used=visits_used, today=today),
+        "can_send": referral.is_out and referral.status == Status.CONSENTED,
+    }
+
+
+PHYSICIANS = {
+    "primary-care-physician",
+    "orthopedic-surgeon",
+    "sports-medicine-physician",
+    "neurologist",
+    "dermatologist",
+    "osteopath",
+    "psychiatrist",
+    "obstetrician-gynecologist",
+    "fertility-specialist",
+}
+
+
+def _is_physician(referral: Referral) -> bool:
+    return any(p.slug in PHYSICIANS for p in referral.partner.professions.all())

@@ -1,5 +1,9 @@
+"""Writes on referrals: creating, moving through the state machine, sending, the partner link,
+the follow-ups that close the loop. Every disclosure is recorded here, never in a view."""
+
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -7,13 +11,22 @@ from django.db import transaction
 from django.utils import timezone
 
 from referwell.accounts.models import Practice, User
-from referwell.audit.services import log_action
-from referwell.referrals.models import Referral, ReferralEvent
-from referwell.referrals.states import Status, check_transition
+from referwell.audit.models import Channel
+from referwell.audit.services import disclosure_record, log_action
+from referwell.clients.models import Client
+from referwell.clients.selectors import consent_covering
+from referwell.referrals.models import Direction, Referral, ReferralEvent, ReferralLink
+from referwell.referrals.states import (
+    ANSWERED,
+    Status,
+    TransitionError,
+    check_transition,
+    consent_scope_needed,
+)
 
 
 def _check_same_practice(referral: Referral) -> None:
-    for attr in ("client", "partner"):
+    for attr in ("client", "partner", "referrer_client"):
         other = getattr(referral, attr)
         if other is not None and other.practice_id != referral.practice_id:
             raise ValidationError({attr: "Not found in this practice."})
@@ -21,16 +34,19 @@ def _check_same_practice(referral: Referral) -> None:
 
 @transaction.atomic
 def referral_create(*, practice: Practice, by: User | None, fields: dict[str, Any]) -> Referral:
-    referral = Referral(practice=practice, created_by=by, status=Status.DRAFT, **fields)
+    referral = Referral(practice=practice, created_by=by, **fields)
+    referral.status = referral.initial_status()
     _check_same_practice(referral)
-    if referral.partner is None and referral.profession is None:
+    if referral.is_out and referral.partner is None and referral.profession is None:
         raise ValidationError("Name a partner or at least a profession.")
     if referral.partner is not None and referral.profession is None:
         referral.profession = referral.partner.professions.first()
+    if referral.direction == Direction.IN:
+        referral.received_at = timezone.now()
     referral.full_clean(exclude=["practice"])
     referral.save()
     ReferralEvent.objects.create(
-        practice=practice, referral=referral, to_status=Status.DRAFT, at=timezone.now(), by=by
+        practice=practice, referral=referral, to_status=referral.status, at=timezone.now(), by=by
     )
     log_action(
         practice=practice,
@@ -59,15 +75,61 @@ def referral_update(*, referral: Referral, by: User | None, fields: dict[str, An
     return referral
 
 
+def referral_consent(referral: Referral, scope: str, on: dt.date | None = None) -> Any:
+    """The consent that covers this referral's partner (or profession) for this scope."""
+    slugs = {referral.profession_id} if referral.profession_id else set()
+    return consent_covering(
+        client=referral.client,
+        scope=scope,
+        partner=referral.partner,
+        profession_slugs=slugs,
+        on=on,
+    )
+
+
+def _require_consent(referral: Referral, to: str, on: dt.date | None = None) -> Any:
+    scope = consent_scope_needed(referral.direction, to)
+    if scope is None:
+        return None
+    consent = referral_consent(referral, scope, on)
+    if consent is None:
+        whom = referral.partner or referral.profession or "this professional"
+        raise TransitionError(
+            f"{referral.client.first_name} has not given consent to share "
+            f"({scope}) with {whom}: record the client's permission first."
+        )
+    return consent
+
+
 @transaction.atomic
 def referral_transition(
-    *, referral: Referral, to: str, by: User | None, note: str = "", at: Any = None
+    *,
+    referral: Referral,
+    to: str,
+    by: User | None,
+    note: str = "",
+    at: dt.datetime | None = None,
+    via: str = "",
 ) -> Referral:
-    """Move a referral to another status; raises TransitionError when the move is not allowed."""
-    # Lock the row so two people cannot move the same referral at once.
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
-    check_transition(referral.status, to)
+    """Move a referral; raises TransitionError when the move or its consent is missing."""
+    # Lock the row so two people (or a person and the partner's link) cannot race.
+    referral = Referral.objects.select_for_update().select_related("client").get(pk=referral.pk)
+    check_transition(referral.status, to, referral.direction)
     at = at or timezone.now()
+    consent = _require_consent(referral, to, timezone.localtime(at).date())
+    if to == Status.SENT and via != "letter":
+        # Sent outside Referwell (fax, phone, a letter handed over): still a disclosure.
+        partner = referral.partner
+        disclosure_record(
+            client=referral.client,
+            recipient=str(partner or referral.profession or "a professional"),
+            channel=Channel.LETTER,
+            what="Referral sent outside Referwell: client's name and the reason for referral",
+            by=by,
+            consent=consent,
+            referral=referral,
+            partner=partner,
+        )
     ReferralEvent.objects.create(
         practice=referral.practice,
         referral=referral,
@@ -75,18 +137,340 @@ def referral_transition(
         to_status=to,
         at=at,
         by=by,
-        note=note,
+        note=(f"[{via}] " if via else "") + note,
     )
     referral.status = to
-    if to == Status.SENT:
+    if to == Status.SENT and referral.sent_at is None:
         referral.sent_at = at
+    if to == Status.RECEIVED and referral.received_at is None:
+        referral.received_at = at
+    if to in ANSWERED and referral.answered_at is None and referral.is_out:
+        referral.answered_at = at
     if to in (Status.CLOSED, Status.CANCELLED):
         referral.closed_at = at
-    referral.save(update_fields=["status", "sent_at", "closed_at", "updated_at"])
+    referral.save()
     log_action(
         practice=referral.practice,
         actor=by,
         action=f"referwell.referral.{to.replace('-', '_')}",
+        obj=referral,
+        data={"via": via} if via else None,
+    )
+    return referral
+
+
+# --- Sending a referral out ------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_send(*, referral: Referral, by: User | None, base_url: str) -> dict[str, Any]:
+    """Send a consented referral: the letter (e-mail with PDF, or a PDF to print), a secure link
+    for the partner, a disclosure recorded, the referral marked sent — all or nothing."""
+    from referwell.outreach.services import letter_context, letter_render, message_send
+
+    referral = Referral.objects.select_related("client", "partner", "practice").get(pk=referral.pk)
+    if not referral.is_out:
+        raise TransitionError("Only a referral out is sent.")
+    check_transition(referral.status, Status.SENT, referral.direction)
+    consent = _require_consent(referral, Status.SENT)
+    link, token = link_issue(referral=referral, by=by)
+    url = base_url.rstrip("/") + f"/l/{token}/"
+    letter = letter_render(
+        practice=referral.practice,
+        kind="referral",
+        context=letter_context(
+            practice=referral.practice,
+            by=by,
+            partner=referral.partner,
+            client=referral.client,
+            referral=referral,
+            link=url,
+        ),
+    )
+    partner = referral.partner
+    to_name = partner.name if partner else str(referral.profession or "")
+    to_email = partner.email if partner else ""
+    disclosure = disclosure_record(
+        client=referral.client,
+        recipient=f"{to_name} <{to_email}>" if to_email else to_name,
+        channel=Channel.EMAIL if to_email else Channel.LETTER,
+        what="Referral letter: client's name and the reason for referral",
+        by=by,
+        consent=consent,
+        referral=referral,
+        partner=partner,
+    )
+    message = message_send(
+        practice=referral.practice,
+        kind="referral",
+        letter=letter,
+        to_name=to_name,
+        to_email=to_email,
+        by=by,
+        referral=referral,
+        partner=partner,
+        disclosure=disclosure,
+    )
+    referral_transition(
+        referral=referral, to=Status.SENT, by=by, note=f"Letter: {message.subject}", via="letter"
+    )
+    return {"message": message, "link": link, "url": url, "disclosure": disclosure}
+
+
+# --- The partner's link ----------------------------------------------------------------------
+
+
+def link_issue(*, referral: Referral, by: User | None) -> tuple[ReferralLink, str]:
+    """A new link for the partner; earlier links of the referral stop working."""
+    ReferralLink.objects.filter(referral=referral, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    link, token = ReferralLink.issue(referral=referral)
+    log_action(practice=referral.practice, actor=by, action="referwell.link.issued", obj=link)
+    return link, token
+
+
+@transaction.atomic
+def link_revoke(*, link: ReferralLink, by: User | None) -> ReferralLink:
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at", "updated_at"])
+        log_action(practice=link.practice, actor=by, action="referwell.link.revoked", obj=link)
+    return link
+
+
+LINK_ACTIONS = {
+    "accept": Status.ACCEPTED,
+    "decline": Status.DECLINED,
+    "seen": Status.SEEN,
+}
+
+
+@transaction.atomic
+def link_opened(*, link: ReferralLink, ip_address: str | None) -> ReferralLink:
+    """The partner opened the page: that is the referral received."""
+    link = ReferralLink.objects.select_for_update().get(pk=link.pk)
+    link.use_count += 1
+    link.last_used_at = timezone.now()
+    link.save(update_fields=["use_count", "last_used_at", "updated_at"])
+    referral = link.referral
+    log_action(
+        practice=link.practice,
+        actor=None,
+        action="referwell.link.opened",
+        obj=link,
+        ip_address=ip_address,
+    )
+    if referral.status in (Status.SENT, Status.NO_RESPONSE):
+        referral_transition(referral=referral, to=Status.RECEIVED, by=None, via="partner link")
+    return link
+
+
+@transaction.atomic
+def link_act(*, link: ReferralLink, action: str, note: str, ip_address: str | None) -> Referral:
+    """What the partner did through the link: accept, decline (with a reason), seen, a note."""
+    referral = link.referral
+    note = note.strip()[:1000]
+    if action == "decline" and not note:
+        raise ValidationError("Please give a short reason for declining.")
+    if action == "note":
+        if not note:
+            raise ValidationError("The note is empty.")
+        ReferralEvent.objects.create(
+            practice=referral.practice,
+            referral=referral,
+            from_status=referral.status,
+            to_status=referral.status,
+            at=timezone.now(),
+            by=None,
+            note=f"[partner link] {note}",
+        )
+    elif action in LINK_ACTIONS:
+        target = LINK_ACTIONS[action]
+        if referral.status == Status.SENT and target != Status.RECEIVED:
+            referral = referral_transition(
+                referral=referral, to=Status.RECEIVED, by=None, via="partner link"
+            )
+        referral = referral_transition(
+            referral=referral, to=target, by=None, note=note, via="partner link"
+        )
+    else:
+        raise ValidationError("Unknown action.")
+    log_action(
+        practice=referral.practice,
+        actor=None,
+        action=f"referwell.link.{action}",
+        obj=link,
+        ip_address=ip_address,
+    )
+    return referral
+
+
+# --- Closing the loop ------------------------------------------------------------------------
+
+
+def business_days_between(start: dt.date, end: dt.date) -> int:
+    days, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            days += 1
+    return days
+
+
+@transaction.atomic
+def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = None) -> list[int]:
+    """Referrals sent and not answered within the practice's business days: no response."""
+    today = today or timezone.localdate()
+    flagged = []
+    waiting = Referral.objects.for_practice(practice).filter(
+        direction=Direction.OUT, status__in=[Status.SENT, Status.RECEIVED], sent_at__isnull=False
+    )
+    for referral in waiting:
+        waited = business_days_between(timezone.localtime(referral.sent_at).date(), today)
+        if waited >= practice.no_response_business_days:
+            referral_transition(
+                referral=referral,
+                to=Status.NO_RESPONSE,
+                by=None,
+                note=f"No answer after {waited} business days.",
+            )
+            flagged.append(referral.pk)
+    return flagged
+
+
+@transaction.atomic
+def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
+    """A progress report to the professional who referred the client — only with consent."""
+    from referwell.outreach.services import letter_context, letter_render, message_send
+
+    if referral.direction != Direction.IN or referral.partner is None:
+        raise ValidationError("Progress reports go to the professional who referred the client.")
+    if not text.strip():
+        raise ValidationError("The report is empty.")
+    consent = referral_consent(referral, "report")
+    if consent is None:
+        raise TransitionError(
+            f"{referral.client.first_name} has not consented to a written report to "
+            f"{referral.partner}: record the client's permission first."
+        )
+    visits = referral.client.visits.filter(date__gte=referral.created_at.date()).count()
+    letter = letter_render(
+        practice=referral.practice,
+        kind="progress_report",
+        context=letter_context(
+            practice=referral.practice,
+            by=by,
+            partner=referral.partner,
+            client=referral.client,
+            referral=referral,
+            report={"text": text.strip(), "visits": visits, "period": ""},
+        ),
+    )
+    disclosure = disclosure_record(
+        client=referral.client,
+        recipient=referral.partner.name,
+        channel=Channel.REPORT,
+        what="Progress report",
+        by=by,
+        consent=consent,
+        referral=referral,
+        partner=referral.partner,
+    )
+    message = message_send(
+        practice=referral.practice,
+        kind="progress_report",
+        letter=letter,
+        to_name=referral.partner.name,
+        to_email=referral.partner.email,
+        by=by,
+        referral=referral,
+        partner=referral.partner,
+        disclosure=disclosure,
+    )
+    referral.last_report_at = timezone.now()
+    referral.save(update_fields=["last_report_at", "updated_at"])
+    if referral.status == Status.SEEN:
+        referral_transition(
+            referral=referral, to=Status.REPORTED, by=by, note="Progress report sent"
+        )
+    return message
+
+
+@transaction.atomic
+def thank_you_send(*, referral: Referral, by: User | None) -> Any:
+    """Thank whoever sent us a client; a non-professional referrer is not told who came unless
+    the client agreed."""
+    from referwell.outreach.services import letter_context, letter_render, message_send
+
+    if referral.direction != Direction.IN:
+        raise ValidationError("A thank-you is for a referral in.")
+    client = referral.client
+    if referral.partner is not None:
+        to_name, to_email, professional = referral.partner.name, referral.partner.email, True
+    elif referral.referrer_client is not None:
+        rc: Client = referral.referrer_client
+        to_name, to_email, professional = rc.full_name, rc.email, False
+    else:
+        to_name, to_email, professional = referral.referrer_name or "", "", False
+    named = professional or client.may_tell_referrer
+    letter = letter_render(
+        practice=referral.practice,
+        kind="thanks_received",
+        context=letter_context(
+            practice=referral.practice,
+            by=by,
+            partner=referral.partner,
+            client=client,
+            referral=referral,
+            referrer={"name": to_name, "is_professional": professional},
+        ),
+    )
+    disclosure = None
+    if named:
+        disclosure = disclosure_record(
+            client=client,
+            recipient=to_name,
+            channel=Channel.EMAIL if to_email else Channel.LETTER,
+            what="Thank-you note naming the client",
+            by=by,
+            referral=referral,
+            partner=referral.partner,
+        )
+    message = message_send(
+        practice=referral.practice,
+        kind="thanks_received",
+        letter=letter,
+        to_name=to_name,
+        to_email=to_email,
+        by=by,
+        referral=referral,
+        partner=referral.partner,
+        disclosure=disclosure,
+    )
+    referral.thanked_at = timezone.now()
+    referral.save(update_fields=["thanked_at", "updated_at"])
+    if referral.partner is not None:
+        from referwell.directory.services import touchpoint_create
+
+        touchpoint_create(
+            partner=referral.partner,
+            by=by,
+            kind="thank_you",
+            date=timezone.localdate(),
+            note="Thank-you for referring a client",
+        )
+    return message
+
+
+@transaction.atomic
+def followup_done(*, referral: Referral, by: User | None) -> Referral:
+    referral.followup_done_at = timezone.now()
+    referral.save(update_fields=["followup_done_at", "updated_at"])
+    log_action(
+        practice=referral.practice,
+        actor=by,
+        action="referwell.referral.followup_done",
         obj=referral,
     )
     return referral

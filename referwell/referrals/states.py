@@ -1,7 +1,10 @@
 """The referral state machine: the only place that knows which moves are allowed.
 
-The full lifecycle (issue: referrals to closure) is declared here; the transitions allowed
-today are the foundation's draft → sent → closed, plus cancelling.
+A referral out goes draft → discussed → consented → sent → received (the partner opened it)
+→ accepted or declined → seen → reported (the partner reported back) → closed; it can be
+cancelled on the way, and becomes no-response when the partner stays silent. A referral in
+arrives as received, is accepted (or declined), the client is seen, a progress report goes
+back to the referring professional, and it is closed.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ class Status(models.TextChoices):
     DISCUSSED = "discussed", "Discussed with the client"
     CONSENTED = "consented", "Client consented"
     SENT = "sent", "Sent"
-    RECEIVED = "received", "Received by the partner"
+    RECEIVED = "received", "Received"
     ACCEPTED = "accepted", "Accepted"
     DECLINED = "declined", "Declined"
     SEEN = "seen", "Client seen"
@@ -24,29 +27,58 @@ class Status(models.TextChoices):
     NO_RESPONSE = "no-response", "No response"
 
 
-TRANSITIONS: dict[str, set[str]] = {
-    Status.DRAFT: {Status.SENT, Status.CANCELLED},
-    Status.SENT: {Status.CLOSED, Status.CANCELLED},
-    Status.CLOSED: set(),
-    Status.CANCELLED: set(),
+S = Status
+OUT_TRANSITIONS: dict[str, set[str]] = {
+    S.DRAFT: {S.DISCUSSED, S.CONSENTED, S.CANCELLED},
+    S.DISCUSSED: {S.CONSENTED, S.CANCELLED},
+    S.CONSENTED: {S.SENT, S.CANCELLED},
+    S.SENT: {S.RECEIVED, S.ACCEPTED, S.DECLINED, S.NO_RESPONSE, S.CANCELLED},
+    S.RECEIVED: {S.ACCEPTED, S.DECLINED, S.NO_RESPONSE, S.CANCELLED},
+    S.NO_RESPONSE: {S.SENT, S.RECEIVED, S.ACCEPTED, S.DECLINED, S.CLOSED, S.CANCELLED},
+    S.ACCEPTED: {S.SEEN, S.CLOSED, S.CANCELLED},
+    S.DECLINED: {S.CLOSED},
+    S.SEEN: {S.REPORTED, S.CLOSED},
+    S.REPORTED: {S.CLOSED},
+    S.CLOSED: set(),
+    S.CANCELLED: set(),
 }
+IN_TRANSITIONS: dict[str, set[str]] = {
+    S.RECEIVED: {S.ACCEPTED, S.DECLINED, S.CANCELLED},
+    S.ACCEPTED: {S.SEEN, S.CLOSED, S.CANCELLED},
+    S.DECLINED: {S.CLOSED},
+    S.SEEN: {S.REPORTED, S.CLOSED},
+    S.REPORTED: {S.REPORTED, S.CLOSED},
+    S.CLOSED: set(),
+    S.CANCELLED: set(),
+}
+INITIAL = {"out": S.DRAFT, "in": S.RECEIVED}
+FINAL = {S.CLOSED, S.CANCELLED}
+# Where the fate is not known yet: the loop is open.
+OPEN_OUT = {S.SENT, S.RECEIVED, S.NO_RESPONSE}
+# The partner has answered (opened and acted on it).
+ANSWERED = {S.ACCEPTED, S.DECLINED, S.SEEN, S.REPORTED}
 
-FINAL = {Status.CLOSED, Status.CANCELLED, Status.DECLINED, Status.NO_RESPONSE}
+# Moves that disclose client information, and the consent scope each needs.
+CONSENT_NEEDED: dict[tuple[str, str], str] = {
+    ("out", S.CONSENTED): "talk",
+    ("out", S.SENT): "talk",
+    ("in", S.REPORTED): "report",
+}
 
 # FHIR Task.status for each state, for the interoperability export.
 FHIR_TASK_STATUS = {
-    Status.DRAFT: "draft",
-    Status.DISCUSSED: "draft",
-    Status.CONSENTED: "requested",
-    Status.SENT: "requested",
-    Status.RECEIVED: "received",
-    Status.ACCEPTED: "accepted",
-    Status.DECLINED: "rejected",
-    Status.SEEN: "in-progress",
-    Status.REPORTED: "in-progress",
-    Status.CLOSED: "completed",
-    Status.CANCELLED: "cancelled",
-    Status.NO_RESPONSE: "failed",
+    S.DRAFT: "draft",
+    S.DISCUSSED: "draft",
+    S.CONSENTED: "requested",
+    S.SENT: "requested",
+    S.RECEIVED: "received",
+    S.ACCEPTED: "accepted",
+    S.DECLINED: "rejected",
+    S.SEEN: "in-progress",
+    S.REPORTED: "in-progress",
+    S.CLOSED: "completed",
+    S.CANCELLED: "cancelled",
+    S.NO_RESPONSE: "failed",
 }
 
 
@@ -54,16 +86,25 @@ class TransitionError(Exception):
     """A move the state machine refuses; the message says why, for a person to read."""
 
 
-def allowed_next(status: str) -> list[str]:
-    return sorted(TRANSITIONS.get(status, set()), key=list(Status).index)
+def transitions(direction: str) -> dict[str, set[str]]:
+    return OUT_TRANSITIONS if direction == "out" else IN_TRANSITIONS
 
 
-def check_transition(current: str, to: str) -> None:
+def allowed_next(status: str, direction: str = "out") -> list[str]:
+    return sorted(transitions(direction).get(status, set()), key=list(Status).index)
+
+
+def check_transition(current: str, to: str, direction: str = "out") -> None:
     if to not in Status.values:
         raise TransitionError(f"'{to}' is not a referral status.")
-    if to not in TRANSITIONS.get(current, set()):
-        nxt = ", ".join(allowed_next(current)) or "nothing (this referral is finished)"
+    if to not in transitions(direction).get(current, set()):
+        nxt = ", ".join(allowed_next(current, direction)) or "nothing (this referral is finished)"
+        kind = "referral out" if direction == "out" else "referral in"
         raise TransitionError(
-            f"A referral that is {Status(current).label.lower()} cannot move to "
+            f"A {kind} that is {Status(current).label.lower()} cannot move to "
             f"'{to}'; it can move to: {nxt}."
         )
+
+
+def consent_scope_needed(direction: str, to: str) -> str | None:
+    return CONSENT_NEEDED.get((direction, to))

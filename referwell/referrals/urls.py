@@ -7,4 +7,10 @@ urlpatterns = [
     path("new/", views.referral_create, name="referral_create"),
     path("<int:pk>/", views.referral_detail, name="referral_detail"),
     path("<int:pk>/transitions/", views.referral_transition, name="referral_transition"),
+    path("<int:pk>/send/", views.referral_send, name="referral_send"),
+    path("<int:pk>/link/", views.referral_link_new, name="referral_link_new"),
+    path("<int:pk>/link/revoke/", views.referral_link_revoke, name="referral_link_revoke"),
+    path("<int:pk>/report/", views.referral_report, name="referral_report"),
+    path("<int:pk>/thank/", views.referral_thank, name="referral_thank"),
+    path("<int:pk>/followup/", views.referral_followup_done, name="referral_followup_done"),
 ]

@@ -12,7 +12,7 @@ from referwell.directory.selectors import partner_get
 from referwell.referrals import selectors, services
 from referwell.referrals.forms import ReferralForm, TransitionForm
 from referwell.referrals.models import Direction
-from referwell.referrals.states import Status, TransitionError
+from referwell.referrals.states import OPEN_OUT, Status, TransitionError
 
 
 @practice_required
@@ -21,6 +21,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     direction = direction if direction in Direction.values else ""
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
+    services.referrals_flag_no_response(practice=request.practice)
     referrals = selectors.referral_list(
         practice=request.practice, direction=direction, status=status
     )[:200]
@@ -43,14 +44,14 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 @practice_required
 def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
+    new_link = request.session.pop("new_link", None)
+    if new_link and new_link.get("referral") != referral.pk:
+        new_link = None
     return render(
         request,
         "referrals/referral_detail.html",
-        {
-            "referral": referral,
-            "events": selectors.referral_events(practice=request.practice, referral=referral),
-            "form": TransitionForm(referral=referral),
-        },
+        selectors.referral_detail_context(practice=request.practice, referral=referral)
+        | {"form": TransitionForm(referral=referral), "new_link": new_link},
     )
 
 
@@ -99,4 +100,88 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Referral marked {Status(form.cleaned_data['to']).label}.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+@require_POST
+@practice_required
+def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    try:
+        result = services.referral_send(
+            referral=referral, by=request.user, base_url=_base_url(request)
+        )
+    except (TransitionError, ValidationError) as exc:
+        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        return redirect("referral_detail", pk=referral.pk)
+    except OSError as exc:  # the mail server could not be reached: nothing was recorded
+        messages.error(request, f"The e-mail could not be sent ({exc}); nothing was changed.")
+        return redirect("referral_detail", pk=referral.pk)
+    message = result["message"]
+    how = f"e-mailed to {message.to_email}" if message.to_email else "ready to print"
+    messages.success(request, f"Referral sent: letter {how}.")
+    request.session["new_link"] = {"referral": referral.pk, "url": result["url"]}
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_link_new(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    if referral.status not in OPEN_OUT | {Status.ACCEPTED, Status.SEEN}:
+        messages.error(request, "A link is for a referral that has been sent and is still open.")
+        return redirect("referral_detail", pk=referral.pk)
+    _, token = services.link_issue(referral=referral, by=request.user)
+    url = _base_url(request).rstrip("/") + f"/l/{token}/"
+    request.session["new_link"] = {"referral": referral.pk, "url": url}
+    messages.success(request, "A new link was made; the previous one no longer works.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    for link in selectors.referral_links(practice=request.practice, referral=referral):
+        services.link_revoke(link=link, by=request.user)
+    messages.success(request, "The partner's link no longer works.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    try:
+        services.report_send(referral=referral, text=request.POST.get("text", ""), by=request.user)
+    except (TransitionError, ValidationError) as exc:
+        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+    else:
+        messages.success(request, "Progress report sent.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_thank(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    try:
+        services.thank_you_send(referral=referral, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, "Thank-you note sent.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_followup_done(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    services.followup_done(referral=referral, by=request.user)
+    messages.success(request, "Follow-up with the referring doctor marked done.")
     return redirect("referral_detail", pk=referral.pk)

@@ -1,0 +1,64 @@
+"""Letters the practice writes, as its own editable templates, and every message it sent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from referwell.core.models import TenantModel
+from referwell.outreach.letters import LETTER_KINDS
+
+
+class LetterTemplate(TenantModel):
+    """A practice's own version of one kind of letter; without one the default is used."""
+
+    kind = models.CharField(max_length=30, choices=sorted(LETTER_KINDS.items()))
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "kind"], name="letter_template_unique_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.practice})"
+
+
+class OutgoingMessage(TenantModel):
+    """The outbox: every letter or e-mail the practice sent, as it was sent."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        PRINTED = "printed", "Letter (PDF) made"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=30, choices=sorted(LETTER_KINDS.items()))
+    to_name = models.CharField(max_length=200, blank=True)
+    to_email = models.EmailField(blank=True)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    attachment_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    error = models.CharField(max_length=500, blank=True)
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner = models.ForeignKey(
+        "directory.Partner", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    disclosure = models.ForeignKey(
+        "audit.Disclosure", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to_email or self.to_name}"

@@ -1,0 +1,144 @@
+"""Letters from the practice's templates, and sending them: PDF and e-mail, into the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from referwell.accounts.models import Practice, User
+from referwell.audit.services import log_action
+from referwell.outreach.letters import (
+    RenderedLetter,
+    default_template,
+    letter_pdf,
+    render_letter,
+    validate_template,
+)
+from referwell.outreach.models import LetterTemplate, OutgoingMessage
+
+
+def letterhead(practice: Practice) -> dict[str, str]:
+    return {
+        "name": practice.name,
+        "address": practice.address,
+        "phone": practice.phone,
+        "email": practice.email,
+    }
+
+
+def letter_context(
+    *,
+    practice: Practice,
+    by: User | None,
+    partner: Any = None,
+    client: Any = None,
+    referral: Any = None,
+    link: str = "",
+    report: dict[str, Any] | None = None,
+    referrer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Only plain values, and only what a letter needs: names, the reason — never the chart."""
+    return {
+        "practice": {
+            "name": practice.name,
+            "phone": practice.phone,
+            "email": practice.email,
+            "address": practice.address,
+        },
+        "therapist": {"name": (by.get_full_name() or by.email) if by else practice.name},
+        "partner": {"name": partner.name, "clinic": partner.clinic} if partner else {},
+        "client": {"first_name": client.first_name, "last_name": client.last_name}
+        if client
+        else {},
+        "referral": {"reasons": referral.reasons, "date": referral.created_at.date()}
+        if referral
+        else {},
+        "report": report or {},
+        "referrer": referrer or {},
+        "client_agreed_to_be_named": bool(client and client.may_tell_referrer),
+        "link": link,
+        "today": timezone.localdate(),
+    }
+
+
+def template_for(*, practice: Practice, kind: str) -> tuple[str, str]:
+    """The practice's own template of this kind, or the default."""
+    own = LetterTemplate.objects.for_practice(practice).filter(kind=kind).first()
+    return (own.subject, own.body) if own else default_template(kind)
+
+
+def letter_render(*, practice: Practice, kind: str, context: dict[str, Any]) -> RenderedLetter:
+    subject, body = template_for(practice=practice, kind=kind)
+    return render_letter(kind=kind, context=context, subject_template=subject, body_template=body)
+
+
+@transaction.atomic
+def letter_template_save(
+    *, practice: Practice, kind: str, subject: str, body: str, by: User | None
+) -> LetterTemplate:
+    validate_template(subject, body)
+    row, _ = LetterTemplate.objects.update_or_create(
+        practice=practice, kind=kind, defaults={"subject": subject, "body": body, "updated_by": by}
+    )
+    log_action(practice=practice, actor=by, action="referwell.letter_template.saved", obj=row)
+    return row
+
+
+def message_pdf(message: OutgoingMessage) -> bytes:
+    return letter_pdf(
+        letter=RenderedLetter(subject=message.subject, body=message.body),
+        letterhead=letterhead(message.practice) | {"date": message.created_at.date()},
+    )
+
+
+def message_send(
+    *,
+    practice: Practice,
+    kind: str,
+    letter: RenderedLetter,
+    to_name: str,
+    to_email: str,
+    by: User | None,
+    referral: Any = None,
+    partner: Any = None,
+    disclosure: Any = None,
+) -> OutgoingMessage:
+    """Into the outbox; by e-mail (with the letter as PDF) when there is an address, else as a
+    PDF to print. A failure to send is raised: the caller's transaction then leaves nothing
+    half-done (no disclosure recorded for a message that never left)."""
+    message = OutgoingMessage(
+        practice=practice,
+        kind=kind,
+        to_name=to_name,
+        to_email=to_email,
+        subject=letter.subject,
+        body=letter.body,
+        status=OutgoingMessage.Status.SENT if to_email else OutgoingMessage.Status.PRINTED,
+        referral=referral,
+        partner=partner,
+        disclosure=disclosure,
+        by=by,
+    )
+    message.attachment_name = f"{slugify(letter.subject)[:80] or 'letter'}.pdf"
+    message.save()
+    if to_email:
+        email = EmailMessage(
+            subject=letter.subject,
+            body=letter.body,
+            to=[to_email],
+            reply_to=[practice.email] if practice.email else None,
+        )
+        email.attach(message.attachment_name, message_pdf(message), "application/pdf")
+        email.send(fail_silently=False)
+    log_action(
+        practice=practice,
+        actor=by,
+        action="referwell.message.sent",
+        obj=message,
+        data={"kind": kind, "channel": "email" if to_email else "letter"},
+    )
+    return message

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from referwell.audit.services import log_action
+from referwell.core.decorators import practice_required
+from referwell.outreach import services
+from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
+from referwell.outreach.models import OutgoingMessage
+
+SAMPLE = {
+    "practice": {"name": "Your practice", "phone": "262-555-0100", "email": "you@example.com",
+                 "address": "1 Main Street"},
+    "therapist": {"name": "You"},
+    "partner": {"name": "Dr. Sample Partner", "clinic": "Sample Clinic"},
+    "client": {"first_name": "Sam", "last_name": "Sample"},
+    "referral": {"reasons": "Rear-ended three weeks ago; neck and low-back pain."},
+    "report": {"text": "Six sessions; neck rotation much improved.", "visits": 6},
+    "referrer": {"name": "Dr. Sample Partner", "is_professional": True},
+    "client_agreed_to_be_named": False,
+    "link": "https://referwell.example/l/…/",
+}  # fmt: skip
+
+
+@practice_required
+def outbox(request: HttpRequest) -> HttpResponse:
+    sent = OutgoingMessage.objects.for_practice(request.practice).select_related(
+        "referral", "partner", "by"
+    )[:200]
+    return render(request, "outreach/outbox.html", {"sent": sent})
+
+
+@practice_required
+def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
+    if message is None:
+        raise Http404("No such message.")
+    log_action(
+        practice=request.practice, actor=request.user, action="referwell.message.pdf", obj=message
+    )
+    response = HttpResponse(services.message_pdf(message), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{message.attachment_name}"'
+    return response
+
+
+@practice_required
+def letters(request: HttpRequest) -> HttpResponse:
+    kinds = [
+        (kind, label, services.template_for(practice=request.practice, kind=kind))
+        for kind, label in LETTER_KINDS.items()
+    ]
+    return render(request, "outreach/letters.html", {"kinds": kinds})
+
+
+@practice_required
+def letter_edit(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in LETTER_KINDS:
+        raise Http404("No such letter.")
+    if not request.member.is_owner:
+        raise PermissionDenied("Only an owner edits the practice's letters.")
+    subject, body = services.template_for(practice=request.practice, kind=kind)
+    error, preview = "", None
+    if request.method == "POST":
+        subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
+        try:
+            if "save" in request.POST:
+                services.letter_template_save(
+                    practice=request.practice,
+                    kind=kind,
+                    subject=subject,
+                    body=body,
+                    by=request.user,
+                )
+                messages.success(request, "Letter saved.")
+                return redirect("letters")
+            preview = render_letter(
+                kind=kind, context=SAMPLE, subject_template=subject, body_template=body
+            )
+        except LetterTemplateError as exc:
+            error = str(exc)
+    else:
+        preview = render_letter(
+            kind=kind, context=SAMPLE, subject_template=subject, body_template=body
+        )
+    return render(
+        request,
+        "outreach/letter_edit.html",
+        {
+            "kind": kind,
+            "label": LETTER_KINDS[kind],
+            "subject": subject,
+            "body": body,
+            "preview": preview,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

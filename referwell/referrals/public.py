@@ -1,0 +1,73 @@
+"""The partner's page: one referral, reached by a secure link, without an account."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from referwell.core.ratelimit import client_ip, rate_limited
+from referwell.referrals import services
+from referwell.referrals.models import ReferralLink, hash_link_token
+from referwell.referrals.states import Status, TransitionError
+
+LIMIT_PER_TEN_MINUTES = 30
+
+
+def _link(token: str) -> ReferralLink:
+    """The usable link for this token, or 404 — the same 404 for a wrong, expired or revoked
+    token, so the page gives nothing away."""
+    link = (
+        ReferralLink.objects.select_related(
+            "referral__client", "referral__practice", "referral__partner", "referral__profession"
+        )
+        .filter(token_hash=hash_link_token(token))
+        .first()
+    )
+    if link is None or not link.is_usable:
+        raise Http404("This link is not valid.")
+    return link
+
+
+@never_cache
+def partner_link(request: HttpRequest, token: str) -> HttpResponse:
+    ip = client_ip(request)
+    if rate_limited(f"link:{ip}", limit=LIMIT_PER_TEN_MINUTES, window=600):
+        return HttpResponse("Too many requests; please try again in a few minutes.", status=429)
+    link = _link(token)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            services.link_act(
+                link=link, action=action, note=request.POST.get("note", ""), ip_address=ip
+            )
+        except (ValidationError, TransitionError) as exc:
+            error = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+            return render(
+                request,
+                "referrals/partner_link.html",
+                _context(link) | {"error": error},
+                status=400,
+            )
+        return redirect(request.path + "?done=" + action)
+    services.link_opened(link=link, ip_address=ip)
+    link.referral.refresh_from_db()
+    return render(
+        request,
+        "referrals/partner_link.html",
+        _context(link) | {"done": request.GET.get("done", "")},
+    )
+
+
+def _context(link: ReferralLink) -> dict[str, object]:
+    referral = link.referral
+    status = referral.status
+    return {
+        "referral": referral,
+        "practice": referral.practice,
+        "client": referral.client,
+        "can_accept": status in (Status.SENT, Status.RECEIVED, Status.NO_RESPONSE),
+        "can_seen": status == Status.ACCEPTED,
+        "finished": status in (Status.CLOSED, Status.CANCELLED, Status.DECLINED),
+    }
