@@ -61,16 +61,16 @@ def on_transition_error(request: HttpRequest, exc: TransitionError) -> HttpRespo
     return api.create_response(request, {"detail": str(exc)}, status=409)
 
 
-from referwell.clients.api import router as clients_router  # noqa: E402
-from referwell.directory.api import router as directory_router  # noqa: E402
 @api.exception_handler(OSError)
 def on_mail_error(request: HttpRequest, exc: OSError) -> HttpResponse:
     # smtplib's errors are OSErrors: the mail server could not take the message.
-    return api.create_response(
-        request, {"detail": f"The e-mail could not be sent: {exc}. Nothing was changed."}, status=503
-    )
+    detail = f"The e-mail could not be sent: {exc}. Nothing was changed."
+    return api.create_response(request, {"detail": detail}, status=503)
 
 
+# The routers import the API's schemas and services; they are added last.
+from referwell.clients.api import router as clients_router  # noqa: E402
+from referwell.directory.api import router as directory_router  # noqa: E402
 from referwell.guidance.api import router as guidance_router  # noqa: E402
 from referwell.referrals.api import router as referrals_router  # noqa: E402
 
