@@ -103,3 +103,13 @@ def client_alice_jones(elm_grove):
 @pytest.fixture
 def referral(elm_grove, client_alice_jones, partner):
     return ReferralFactory(practice=elm_grove, client=client_alice_jones, partner=partner)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.security import HttpBearer
 
 from referwell.accounts.models import ApiToken, hash_token
+from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals.states import TransitionError
 
 
@@ -59,6 +60,13 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
 @api.exception_handler(TransitionError)
 def on_transition_error(request: HttpRequest, exc: TransitionError) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(LetterTemplateError)
+def on_letter_error(request: HttpRequest, exc: LetterTemplateError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": f"The practice's letter template is wrong: {exc}"}, status=400
+    )
 
 
 @api.exception_handler(OSError)

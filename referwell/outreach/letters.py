@@ -31,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import Lexer, TokenType
+from django.template.base import Lexer, TokenType, VariableDoesNotExist
 
 LETTER_KINDS: dict[str, str] = {
     "referral": "Referral letter to a partner about a client",
@@ -171,7 +171,14 @@ def _render(source: str, part: str, context: dict) -> str:
         return template.render(Context(context, autoescape=False))
     except LetterTemplateError:
         raise
-    except (TemplateSyntaxError, TypeError, ValueError, AttributeError, KeyError) as exc:
+    except (
+        TemplateSyntaxError,
+        VariableDoesNotExist,
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+    ) as exc:
         raise LetterTemplateError(
             f"could not be rendered: {exc}", part=part, line=_line_of(exc)
         ) from exc

@@ -50,15 +50,18 @@ def letter_context(
             "address": practice.address,
         },
         "therapist": {"name": (by.get_full_name() or by.email) if by else practice.name},
-        "partner": {"name": partner.name, "clinic": partner.clinic} if partner else {},
+        # Every key a template may name is present, so templates never fail on a lookup.
+        "partner": {"name": partner.name, "clinic": partner.clinic}
+        if partner
+        else {"name": "", "clinic": ""},
         "client": {"first_name": client.first_name, "last_name": client.last_name}
         if client
-        else {},
+        else {"first_name": "", "last_name": ""},
         "referral": {"reasons": referral.reasons, "date": referral.created_at.date()}
         if referral
-        else {},
-        "report": report or {},
-        "referrer": referrer or {},
+        else {"reasons": "", "date": None},
+        "report": {"text": "", "visits": 0, "period": ""} | (report or {}),
+        "referrer": {"name": "", "is_professional": False} | (referrer or {}),
         "client_agreed_to_be_named": bool(client and client.may_tell_referrer),
         "link": link,
         "today": timezone.localdate(),

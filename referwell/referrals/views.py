@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from referwell.clients.selectors import client_get
 from referwell.core.decorators import practice_required
 from referwell.directory.selectors import partner_get
+from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals import selectors, services
 from referwell.referrals.forms import ReferralForm, TransitionForm
 from referwell.referrals.models import Direction
@@ -115,7 +116,7 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
         result = services.referral_send(
             referral=referral, by=request.user, base_url=_base_url(request)
         )
-    except (TransitionError, ValidationError) as exc:
+    except (TransitionError, ValidationError, LetterTemplateError) as exc:
         messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
         return redirect("referral_detail", pk=referral.pk)
     except OSError as exc:  # the mail server could not be reached: nothing was recorded
