@@ -446,3 +446,36 @@ def test_api_send_and_link(alice_api, out_referral, partner):
     assert (
         HttpClient().get(fresh.json()["link"].replace("http://testserver", "")).status_code == 200
     )
+
+
+def test_partner_responsiveness_is_measured_and_shown(sent, alice_http, elm_grove, partner):
+    from referwell.directory.selectors import responsiveness_for
+
+    referral, path = sent
+    Referral.objects.filter(pk=referral.pk).update(sent_at=timezone.now() - dt.timedelta(days=3))
+    HttpClient().get(path)  # opened now: acknowledged after 3 days
+    HttpClient().post(path, {"action": "decline", "note": "Full"})
+    stats = responsiveness_for(practice=elm_grove, partner_ids=[partner.pk])[partner.pk]
+    assert (stats.sent, stats.acknowledged, stats.declined, stats.closed_loop) == (1, 1, 1, 1)
+    assert stats.median_days == pytest.approx(3.0, abs=0.1)
+    page = alice_http.get(reverse("partner_detail", args=[partner.pk])).content.decode()
+    assert "median time to acknowledge" in page and "3.0 d" in page
+
+
+def test_client_page_lists_the_disclosures(sent, alice_http):
+    referral, _ = sent
+    page = alice_http.get(reverse("client_detail", args=[referral.client.pk])).content.decode()
+    assert "Accounting of disclosures" in page
+    assert "Referral letter: client&#x27;s name and the reason for referral" in page
+
+
+def test_sweep_command_prints_json(sent, elm_grove):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    referral, _ = sent
+    Referral.objects.filter(pk=referral.pk).update(sent_at=timezone.now() - dt.timedelta(days=10))
+    out = StringIO()
+    call_command("sweep", "--practice", "elm-grove", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"no_response": {"elm-grove": [referral.pk]}}

@@ -38,12 +38,19 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     guidance = None
     if request.member.sees_clinical:
         guidance = guidance_for_client(practice=practice, client=client, visit_count=len(visits))
+    referrals = list(referral_list(practice=practice, client_id=client.pk))
+    today = timezone.localdate()
+    for r in referrals:
+        used = sum(1 for v in visits if v.date >= r.created_at.date())
+        r.validity = r.validity_warning(visits_used=used, today=today)
+        r.thank_you_owed = r.direction == "in" and r.thanked_at is None
     return {
         "client": client,
         "guidance": guidance,
+        "disclosures": selectors.disclosure_list(practice=practice, client=client),
         "visits": visits,
         "consents": selectors.consent_list(practice=practice, client=client),
-        "referrals": referral_list(practice=practice, client_id=client.pk),
+        "referrals": referrals,
         "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),
         "consent_form": ConsentForm(practice=practice, initial={"given_on": timezone.localdate()}),
         "today": timezone.localdate(),

@@ -85,3 +85,58 @@ def partner_get(*, practice: Practice, pk: int | str) -> Partner:
 
 def touchpoint_list(*, practice: Practice, partner: Partner) -> QuerySet[Touchpoint]:
     return Touchpoint.objects.for_practice(practice).filter(partner=partner).select_related("by")
+
+
+@dataclass(frozen=True)
+class Responsiveness:
+    sent: int
+    acknowledged: int
+    median_days: float | None
+    closed_loop: int
+    declined: int
+
+    @property
+    def acknowledged_share(self) -> float | None:
+        return self.acknowledged / self.sent if self.sent else None
+
+    @property
+    def closure_rate(self) -> float | None:
+        return self.closed_loop / self.sent if self.sent else None
+
+
+def responsiveness_for(*, practice: Practice, partner_ids: list[int]) -> dict[int, Responsiveness]:
+    """Per partner: referrals sent, how many were acknowledged and how fast (median days),
+    how many loops closed (fate known), how many declined. One query."""
+    from statistics import median
+
+    from referwell.referrals.models import Direction, Referral
+    from referwell.referrals.states import Status
+
+    rows = (
+        Referral.objects.for_practice(practice)
+        .filter(direction=Direction.OUT, partner_id__in=partner_ids, sent_at__isnull=False)
+        .values_list("partner_id", "status", "sent_at", "answered_at", "received_at")
+    )
+    known = {Status.DECLINED, Status.SEEN, Status.REPORTED, Status.CLOSED, Status.ACCEPTED}
+    acc: dict[int, list] = {pid: [0, 0, [], 0, 0] for pid in partner_ids}
+    for pid, status, sent_at, answered_at, received_at in rows:
+        a = acc[pid]
+        a[0] += 1
+        first = min((t for t in (answered_at, received_at) if t is not None), default=None)
+        if first is not None:
+            a[1] += 1
+            a[2].append((first - sent_at).total_seconds() / 86400)
+        if status in known:
+            a[3] += 1
+        if status == Status.DECLINED:
+            a[4] += 1
+    return {
+        pid: Responsiveness(
+            sent=a[0],
+            acknowledged=a[1],
+            median_days=round(median(a[2]), 1) if a[2] else None,
+            closed_loop=a[3],
+            declined=a[4],
+        )
+        for pid, a in acc.items()
+    }

@@ -36,10 +36,17 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
     touchpoints = selectors.touchpoint_list(practice=request.practice, partner=partner)
     referrals = referral_list(practice=request.practice, partner_id=partner.pk)[:20]
     form = TouchpointForm(initial={"date": timezone.localdate()})
+    stats = selectors.responsiveness_for(practice=request.practice, partner_ids=[partner.pk])
     return render(
         request,
         "directory/partner_detail.html",
-        {"partner": partner, "touchpoints": touchpoints, "referrals": referrals, "form": form},
+        {
+            "partner": partner,
+            "touchpoints": touchpoints,
+            "referrals": referrals,
+            "form": form,
+            "stats": stats[partner.pk],
+        },
     )
 
 

@@ -48,6 +48,7 @@ class PartnerFacts:
     referrals_sent: int = 0  # our referrals to them that were sent
     referrals_answered: int = 0  # of those, the ones they acknowledged (accepted, declined, …)
     referrals_received: int = 0  # clients they sent us
+    median_answer_days: float | None = None  # how fast they acknowledge
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,10 @@ def _components(p: PartnerFacts, profession: str, ctx: ClientContext) -> list[Co
     if p.referrals_sent:
         rate = p.referrals_answered / p.referrals_sent
         why = f"answered {p.referrals_answered} of {p.referrals_sent} referrals"
+        if p.median_answer_days is not None:
+            why += f", in a median of {p.median_answer_days:g} days"
+            # Slow answers count for less: a week or more halves the score.
+            rate *= 1 / (1 + max(0.0, p.median_answer_days - 2) / 5)
     else:
         rate, why = 0.5, "no referral sent yet: responsiveness unknown"
     out.append(Component("responsiveness", rate, WEIGHTS["responsiveness"], why))

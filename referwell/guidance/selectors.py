@@ -10,6 +10,7 @@ from referwell.accounts.models import Practice
 from referwell.clients.models import Client
 from referwell.core.geo import zip_centroid
 from referwell.directory.models import Niche, Partner, Stage
+from referwell.directory.selectors import responsiveness_for
 from referwell.guidance.engine import Intake, Result, suggest
 from referwell.guidance.ranking import ClientContext, PartnerFacts, RankedPartner, rank
 from referwell.referrals.models import Direction
@@ -51,6 +52,8 @@ def partner_facts(*, practice: Practice, professions: list[str]) -> list[Partner
         .prefetch_related("professions", "niches")
         .distinct()
     )
+    partners = list(partners)
+    speed = responsiveness_for(practice=practice, partner_ids=[p.pk for p in partners])
     return [
         PartnerFacts(
             id=p.pk,
@@ -66,6 +69,7 @@ def partner_facts(*, practice: Practice, professions: list[str]) -> list[Partner
             referrals_sent=p.sent,
             referrals_answered=p.answered,
             referrals_received=p.received,
+            median_answer_days=speed[p.pk].median_days,
         )
         for p in partners
     ]
