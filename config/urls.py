@@ -14,6 +14,8 @@ urlpatterns = [
     path("referrals/", include("referwell.referrals.urls")),
     path("l/<str:token>/", partner_link, name="partner_link"),
     path("outreach/", include("referwell.outreach.urls")),
+    path("refer/", include("referwell.inbound.public_urls")),
+    path("inbound/", include("referwell.inbound.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -430,8 +430,10 @@ def test_referral_page_shows_what_is_owed(alice_http, elm_grove, alice, partner)
 
 def test_api_send_and_link(alice_api, out_referral, partner):
     rid = out_referral.pk
+
     def post(path, body=None):
         return alice_api.post(path, data=json.dumps(body or {}), content_type="application/json")
+
     assert post(f"/api/v1/referrals/{rid}/send").status_code == 409
     consent(out_referral.client, partner)
     post(f"/api/v1/referrals/{rid}/transitions", {"to": "consented"})

@@ -34,6 +34,9 @@ OBJECTS = {
     "referral_thank": "referral",
     "referral_followup_done": "referral",
     "outbox_pdf": "message",
+    "inbound_detail": "inbound_request",
+    "inbound_accept": "inbound_request",
+    "inbound_reject": "inbound_request",
 }
 # Pages without an id: the lists and forms, where alice's data must simply not appear.
 PAGES_WITHOUT_ID = {
@@ -46,9 +49,16 @@ PAGES_WITHOUT_ID = {
     "referral_create",
     "outbox",
     "letters",
+    "inbound_list",
 }
 # Pages whose parameter is not an object id, checked on their own.
-OTHER_PARAMS = {"letter_edit", "partner_link"}
+OTHER_PARAMS = {
+    "letter_edit",
+    "partner_link",
+    "refer_practice",
+    "refer_partner",
+    "refer_thanks",
+}
 # Not tenant data: public pages, auth and the Django admin (staff only).
 EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/")
 
@@ -76,12 +86,25 @@ def alice_objects(elm_grove, partner, client_alice_jones, referral):
         status="printed",
         referral=referral,
     )
+    from referwell.inbound.models import ReferralRequest
+
+    inbound_request = ReferralRequest.objects.create(
+        practice=elm_grove,
+        partner=partner,
+        referrer_name="Dr. Dana Spine",
+        client_first_name="Alice",
+        client_last_name="Jones",
+        client_phone="414-555-0101",
+        reason="Neck pain.",
+        client_agreed_to_be_contacted=True,
+    )
     return {
         "partner": partner,
         "client": client_alice_jones,
         "referral": referral,
         "consent": consent,
         "message": message,
+        "inbound_request": inbound_request,
     }
 
 

@@ -57,6 +57,8 @@ POST_NEGATIONS = frozenset("ruled denied resolved negative absent".split())
 FORM_ANSWERS_NO = frozenset("no none nil nope negative denies denied n".split())
 FAMILY_CUES = frozenset(
     "mother mom mum mommy mama father dad daddy papa sister brother sibling siblings grandmother "
+    "toddler infant newborn teen teenager grandkid grandkids grandchild grandchildren "
+    "dog cat horse puppy kitten pet vet inlaw "
     "nan nana nanna gran grandad granddad grampa gramps missus hubby partner bf gf "
     "grandfather grandma grandpa granny aunt uncle cousin parent parents son daughter kid kids "
     "child children husband wife spouse boyfriend girlfriend friend friends neighbor neighbour "
@@ -74,6 +76,8 @@ SUBJECT_CHANGE = frozenset(
     "says said reckons reckoned thinks thought told tells noticed mentioned worries worried".split()
 )
 DOUBLE_NEGATIVE = frozenset("cant cannot couldnt never".split())
+PRONOUNS = frozenset("she he i ive im id shes hes".split())
+CLAUSE_JOINS = frozenset(", and but so then while because".split())
 CLAUSE_STARTERS = frozenset(
     "wants want wanted has have had is was are were reports reported complains complained feels "
     "felt says said notes noted mentions mentioned states stated would will plans hopes asks "
@@ -93,7 +97,8 @@ RESOLVED = [
     ("completely", "gone"), ("all", "clear"), ("has", "cleared"), ("it", "cleared"),
     ("cleared", "completely"), ("rash", "cleared"), ("benign",), ("been", "clear"),
     ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
-    ("mood", "good"), ("off", "meds"),
+    ("mood", "good"), ("off", "meds"), ("settled",), ("cleared", "with"), ("cleared", "after"),
+    ("clear", "now"), ("on", "top", "of", "things"), ("happy", "now"), ("doing", "well", "now"),
 ]  # fmt: skip
 # Said in the next sentence, these close what the previous one opened.
 STRONG_RESOLVED = [
@@ -364,6 +369,10 @@ def _in_scope(
             if seen > window:
                 return False
         if word in breakers:
+            # "her husband jokes he's pregnant": a pronoun only changes the subject after a
+            # clause break ("…, she has…", "… and she has…").
+            if word in PRONOUNS and i > 0 and words[i - 1] not in CLAUSE_JOINS:
+                continue
             return False
         if _is_cue(word, cues):
             if i + 1 < len(words) and (word, words[i + 1]) in PSEUDO_NEGATIONS:
@@ -566,6 +575,11 @@ def _why_ignored(
         and (_offered(quote, sent.sentence, intake.offered_modalities) or _says_offered(words))
         and _has_sequence(words, NOT_OFFERED) < 0
         and not (following is not None and _has_sequence(following.words, NOT_OFFERED) >= 0)
+    ) or (
+        f.id == "massage-modality"
+        and following is not None
+        and _says_offered(following.words)
+        and _has_sequence(words + following.words, NOT_OFFERED) < 0
     ):
         return "the practice offers it"
     return ""
