@@ -272,3 +272,35 @@ def test_detail_pages_have_a_fixed_query_budget(
 def test_health_check():
     response = HttpClient().get("/health/")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_owner_edits_the_practice_and_its_public_page_shows_it(alice_http, elm_grove):
+    response = alice_http.post(
+        reverse("practice_settings"),
+        {
+            "name": "Elm Grove Massage",
+            "zip_code": "53122",
+            "modalities": "Swedish, deep tissue",
+            "treats": "Neck and back pain, sports recovery",
+            "does_not_treat": "Acute injuries in the first 72 hours",
+            "no_response_business_days": "7",
+            "state": "wi",
+        },
+    )
+    assert response.status_code == 302
+    elm_grove.refresh_from_db()
+    assert elm_grove.no_response_business_days == 7 and elm_grove.state == "WI"
+    public = HttpClient().get(reverse("refer_practice", args=["elm-grove"])).content.decode()
+    assert "Neck and back pain, sports recovery" in public
+    assert AuditEntry.objects.filter(action="referwell.practice.changed").exists()
+
+
+def test_practice_settings_refuse_bad_input_and_non_owners(alice_http, bob_http, charlie_http):
+    bad = alice_http.post(
+        reverse("practice_settings"),
+        {"name": "", "zip_code": "00000", "no_response_business_days": "0"},
+    )
+    assert bad.status_code == 200
+    assert b"not a US ZIP code" in bad.content and b"between 1 and 60" in bad.content
+    assert bob_http.get(reverse("practice_settings")).status_code == 403
+    assert b"Elm Grove" not in charlie_http.get(reverse("practice_settings")).content

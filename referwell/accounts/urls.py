@@ -1,7 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from referwell.accounts import views
+
 urlpatterns = [
+    path("practice/", views.practice_settings, name="practice_settings"),
     path(
         "login/",
         auth_views.LoginView.as_view(
