@@ -481,3 +481,45 @@ def test_sweep_command_prints_json(sent, elm_grove):
     out = StringIO()
     call_command("sweep", "--practice", "elm-grove", "--json", stdout=out)
     assert json.loads(out.getvalue()) == {"no_response": {"elm-grove": [referral.pk]}}
+
+
+def test_a_report_marked_by_hand_is_still_a_disclosure(elm_grove, alice, partner):
+    client = client_create(
+        practice=elm_grove,
+        by=alice.user,
+        fields={
+            "first_name": "Ben",
+            "last_name": "Runner",
+            "stream": "medical",
+            "source_partner": partner,
+        },
+    )
+    referral = Referral.objects.get(client=client)
+    for step in ("accepted", "seen"):
+        referral_transition(referral=referral, to=step, by=alice.user)
+    with pytest.raises(TransitionError, match="consent"):
+        referral_transition(referral=referral, to="reported", by=alice.user)
+    consent(client, partner, scope="report")
+    referral_transition(referral=referral, to="reported", by=alice.user, note="Faxed")
+    assert Disclosure.objects.get(client=client).what == "Progress report sent outside Referwell"
+
+
+def test_sending_a_report_through_referwell_records_one_disclosure(elm_grove, alice, partner):
+    client = client_create(
+        practice=elm_grove,
+        by=alice.user,
+        fields={
+            "first_name": "Ben",
+            "last_name": "Runner",
+            "stream": "medical",
+            "source_partner": partner,
+        },
+    )
+    referral = Referral.objects.get(client=client)
+    for step in ("accepted", "seen"):
+        referral_transition(referral=referral, to=step, by=alice.user)
+    consent(client, partner, scope="report")
+    report_send(referral=referral, text="Better.", by=alice.user)
+    referral.refresh_from_db()
+    assert referral.status == Status.REPORTED
+    assert Disclosure.objects.filter(client=client).count() == 1

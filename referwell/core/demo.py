@@ -964,6 +964,9 @@ def _build(today: dt.date) -> None:
             path = [Status.DISCUSSED, Status.CONSENTED, Status.SENT, Status.CANCELLED]
         else:
             path = OUT_OPEN_PATHS[index % len(OUT_OPEN_PATHS)]
+            if path[-1] in (Status.SENT, Status.RECEIVED):
+                # Still waiting for an answer: sent this week, before it counts as silence.
+                day = max(day, today - dt.timedelta(days=2))
         _walk(referral, path, by=owner, start=day, today=today, rng=rng, note=spec.note)
 
     # --- partners and clients look like they were added over the year

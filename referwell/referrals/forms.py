@@ -50,9 +50,11 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Sending goes through "Send the referral", which writes the letter and the link.
+        # Sending goes through "Send the referral" (the letter and the link), and a report
+        # back through "Send the report".
         self.fields["to"].choices = [
             (s, Status(s).label)
             for s in allowed_next(referral.status, referral.direction)
             if not (referral.is_out and s == Status.SENT)
+            and not (not referral.is_out and s == Status.REPORTED)
         ]

@@ -117,14 +117,18 @@ def referral_transition(
     check_transition(referral.status, to, referral.direction)
     at = at or timezone.now()
     consent = _require_consent(referral, to, timezone.localtime(at).date())
-    if to == Status.SENT and via != "letter":
-        # Sent outside Referwell (fax, phone, a letter handed over): still a disclosure.
+    outside = {
+        (Direction.OUT, Status.SENT): "Referral sent outside Referwell: client's name and reason",
+        (Direction.IN, Status.REPORTED): "Progress report sent outside Referwell",
+    }.get((referral.direction, to))
+    if outside and via not in ("letter", "report"):
+        # Sent by fax, phone or a letter handed over: still a disclosure.
         partner = referral.partner
         disclosure_record(
             client=referral.client,
             recipient=str(partner or referral.profession or "a professional"),
             channel=Channel.LETTER,
-            what="Referral sent outside Referwell: client's name and the reason for referral",
+            what=outside,
             by=by,
             consent=consent,
             referral=referral,
@@ -392,7 +396,7 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
     referral.save(update_fields=["last_report_at", "updated_at"])
     if referral.status == Status.SEEN:
         referral_transition(
-            referral=referral, to=Status.REPORTED, by=by, note="Progress report sent"
+            referral=referral, to=Status.REPORTED, by=by, note="Progress report sent", via="report"
         )
     return message
 

@@ -47,7 +47,7 @@ IN_TRANSITIONS: dict[str, set[str]] = {
     S.ACCEPTED: {S.SEEN, S.CLOSED, S.CANCELLED},
     S.DECLINED: {S.CLOSED},
     S.SEEN: {S.REPORTED, S.CLOSED},
-    S.REPORTED: {S.REPORTED, S.CLOSED},
+    S.REPORTED: {S.CLOSED},
     S.CLOSED: set(),
     S.CANCELLED: set(),
 }
