@@ -348,6 +348,7 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
     """A progress report to the professional who referred the client — only with consent."""
     from referwell.outreach.services import letter_context, letter_render, message_send
 
+    referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
     if referral.direction != Direction.IN or referral.partner is None:
         raise ValidationError("Progress reports go to the professional who referred the client.")
     if not text.strip():
@@ -407,6 +408,9 @@ def thank_you_send(*, referral: Referral, by: User | None) -> Any:
     the client agreed."""
     from referwell.outreach.services import letter_context, letter_render, message_send
 
+    referral = Referral.objects.select_related("client", "partner", "referrer_client").get(
+        pk=referral.pk
+    )
     if referral.direction != Direction.IN:
         raise ValidationError("A thank-you is for a referral in.")
     client = referral.client
