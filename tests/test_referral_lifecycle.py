@@ -523,3 +523,67 @@ def test_sending_a_report_through_referwell_records_one_disclosure(elm_grove, al
     referral.refresh_from_db()
     assert referral.status == Status.REPORTED
     assert Disclosure.objects.filter(client=client).count() == 1
+
+
+def test_thanks_for_taking_care_needs_consent_and_is_a_disclosure(sent, alice_http, partner):
+    referral, path = sent
+    HttpClient().post(path, {"action": "accept"})
+    response = alice_http.post(reverse("referral_thank_care", args=[referral.pk]), follow=True)
+    assert b"Thank-you sent" in response.content
+    assert mail.outbox[-1].to == ["dana@spine.example"] and "Alice" in mail.outbox[-1].body
+    assert Disclosure.objects.filter(what__startswith="Thank-you for taking care").exists()
+    assert partner.touchpoints.filter(kind="thank_you").exists()
+
+
+def test_introduction_letter_to_a_prospect(alice_http, elm_grove):
+    prospect = PartnerFactory(practice=elm_grove, name="Dr. New Prospect", stage="prospect")
+    prospect.email = "new@clinic.example"
+    prospect.save()
+    alice_http.post(reverse("partner_letter", args=[prospect.pk]), {"kind": "introduction"})
+    (email,) = mail.outbox
+    assert email.to == ["new@clinic.example"] and "10 minutes" in email.body
+    assert prospect.touchpoints.get().kind == "letter"
+    assert not Disclosure.objects.exists()  # no client information in it
+    bad = alice_http.post(
+        reverse("partner_letter", args=[prospect.pk]), {"kind": "referral"}, follow=True
+    )
+    assert b"Choose a letter" in bad.content
+
+
+def test_owner_edits_a_letter_template_with_preview_and_safe_subset(
+    alice_http, bob_http, out_referral, alice, partner
+):
+    url = reverse("letter_edit", args=["referral"])
+    assert bob_http.get(url).status_code == 403
+    preview = alice_http.post(
+        url,
+        {
+            "subject": "Referral for {{ client.first_name }}",
+            "body": "Hi {{ partner.name }}",
+            "preview": "1",
+        },
+    )
+    assert b"Referral for Sam" in preview.content
+    unsafe = alice_http.post(url, {"subject": "x", "body": "{% load static %}", "save": "1"})
+    assert unsafe.status_code == 400 and b"load" in unsafe.content
+    alice_http.post(
+        url,
+        {
+            "subject": "Please see {{ client.first_name }}",
+            "body": "Dear {{ partner.name }}, {{ referral.reasons }}. {{ link }}",
+            "save": "1",
+        },
+    )
+    consent(out_referral.client, partner)
+    referral_transition(referral=out_referral, to=Status.CONSENTED, by=alice.user)
+    referral_send(referral=out_referral, by=alice.user, base_url="http://testserver/")
+    assert mail.outbox[-1].subject == "Please see Alice"
+    assert mail.outbox[-1].body.startswith("Dear Dr. Dana Spine, Whiplash, 3 weeks.")
+
+
+def test_outbox_lists_and_serves_the_pdf(sent, alice_http):
+    page = alice_http.get(reverse("outbox")).content.decode()
+    assert "Referral: Alice Jones" in page
+    message = OutgoingMessage.objects.get()
+    pdf = alice_http.get(reverse("outbox_pdf", args=[message.pk]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")

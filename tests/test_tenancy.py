@@ -33,6 +33,8 @@ OBJECTS = {
     "referral_report": "referral",
     "referral_thank": "referral",
     "referral_followup_done": "referral",
+    "referral_thank_care": "referral",
+    "partner_letter": "partner",
     "outbox_pdf": "message",
     "inbound_detail": "inbound_request",
     "inbound_accept": "inbound_request",

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:pk>/", views.partner_detail, name="partner_detail"),
     path("<int:pk>/edit/", views.partner_edit, name="partner_edit"),
     path("<int:pk>/touchpoints/", views.touchpoint_add, name="touchpoint_add"),
+    path("<int:pk>/letter/", views.partner_letter, name="partner_letter"),
 ]

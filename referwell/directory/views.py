@@ -100,3 +100,26 @@ def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.errors:
         messages.error(request, "The touchpoint was not saved: " + form.errors.as_text())
     return redirect("partner_detail", pk=partner.pk)
+
+
+@require_POST
+@practice_required
+def partner_letter(request: HttpRequest, pk: int) -> HttpResponse:
+    from referwell.outreach.letters import LetterTemplateError
+    from referwell.outreach.services import PARTNER_LETTERS, partner_letter_send
+
+    partner = selectors.partner_get(practice=request.practice, pk=pk)
+    kind = request.POST.get("kind", "")
+    if kind not in PARTNER_LETTERS:
+        messages.error(request, "Choose a letter.")
+        return redirect("partner_detail", pk=partner.pk)
+    try:
+        message = partner_letter_send(partner=partner, kind=kind, by=request.user)
+    except LetterTemplateError as exc:
+        messages.error(request, str(exc))
+    except OSError as exc:
+        messages.error(request, f"The e-mail could not be sent ({exc}); nothing was changed.")
+    else:
+        how = f"e-mailed to {message.to_email}" if message.to_email else "ready to print"
+        messages.success(request, f"“{message.subject}” {how} (see the outbox).")
+    return redirect("partner_detail", pk=partner.pk)

@@ -145,3 +145,34 @@ def message_send(
         data={"kind": kind, "channel": "email" if to_email else "letter"},
     )
     return message
+
+
+PARTNER_LETTERS = ("introduction", "what_is_massage")
+
+
+@transaction.atomic
+def partner_letter_send(*, partner: Any, kind: str, by: User | None) -> OutgoingMessage:
+    """An introduction (a 10-minute meeting request) or the one page on massage therapy: no
+    client information, logged as a touchpoint with the partner."""
+    from referwell.directory.services import touchpoint_create
+
+    if kind not in PARTNER_LETTERS:
+        raise ValueError(f"'{kind}' is not a letter for a partner.")
+    letter = letter_render(
+        practice=partner.practice,
+        kind=kind,
+        context=letter_context(practice=partner.practice, by=by, partner=partner),
+    )
+    message = message_send(
+        practice=partner.practice,
+        kind=kind,
+        letter=letter,
+        to_name=partner.name,
+        to_email=partner.email,
+        by=by,
+        partner=partner,
+    )
+    touchpoint_create(
+        partner=partner, by=by, kind="letter", date=timezone.localdate(), note=letter.subject
+    )
+    return message

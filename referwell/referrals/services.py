@@ -482,3 +482,64 @@ def followup_done(*, referral: Referral, by: User | None) -> Referral:
         obj=referral,
     )
     return referral
+
+
+@transaction.atomic
+def thanks_care_send(*, referral: Referral, by: User | None) -> Any:
+    """Thank a partner for taking care of our client: it names the client, so it needs the
+    client's consent and is a disclosure."""
+    from referwell.outreach.services import letter_context, letter_render, message_send
+
+    referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
+    if not referral.is_out or referral.partner is None:
+        raise ValidationError("This thank-you is for a partner who took care of your client.")
+    if referral.status not in (Status.ACCEPTED, Status.SEEN, Status.REPORTED, Status.CLOSED):
+        raise ValidationError("Thank the partner once they have taken the client on.")
+    consent = referral_consent(referral, "talk")
+    if consent is None:
+        raise TransitionError(
+            f"{referral.client.first_name} has not given consent to share with "
+            f"{referral.partner}: record the client's permission first."
+        )
+    letter = letter_render(
+        practice=referral.practice,
+        kind="thanks_care",
+        context=letter_context(
+            practice=referral.practice,
+            by=by,
+            partner=referral.partner,
+            client=referral.client,
+            referral=referral,
+        ),
+    )
+    disclosure = disclosure_record(
+        client=referral.client,
+        recipient=referral.partner.name,
+        channel=Channel.EMAIL if referral.partner.email else Channel.LETTER,
+        what="Thank-you for taking care of the client (names the client)",
+        by=by,
+        consent=consent,
+        referral=referral,
+        partner=referral.partner,
+    )
+    message = message_send(
+        practice=referral.practice,
+        kind="thanks_care",
+        letter=letter,
+        to_name=referral.partner.name,
+        to_email=referral.partner.email,
+        by=by,
+        referral=referral,
+        partner=referral.partner,
+        disclosure=disclosure,
+    )
+    from referwell.directory.services import touchpoint_create
+
+    touchpoint_create(
+        partner=referral.partner,
+        by=by,
+        kind="thank_you",
+        date=timezone.localdate(),
+        note="Thank-you for taking care of a client",
+    )
+    return message

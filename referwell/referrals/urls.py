@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/report/", views.referral_report, name="referral_report"),
     path("<int:pk>/thank/", views.referral_thank, name="referral_thank"),
     path("<int:pk>/followup/", views.referral_followup_done, name="referral_followup_done"),
+    path("<int:pk>/thank-care/", views.referral_thank_care, name="referral_thank_care"),
 ]

@@ -186,3 +186,16 @@ def referral_followup_done(request: HttpRequest, pk: int) -> HttpResponse:
     services.followup_done(referral=referral, by=request.user)
     messages.success(request, "Follow-up with the referring doctor marked done.")
     return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_thank_care(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    try:
+        services.thanks_care_send(referral=referral, by=request.user)
+    except (TransitionError, ValidationError) as exc:
+        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+    else:
+        messages.success(request, f"Thank-you sent to {referral.partner}.")
+    return redirect("referral_detail", pk=referral.pk)
