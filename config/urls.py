@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from referwell.core import views as core_views
 from referwell.core.api import api
+from referwell.outreach.feed import calendar_feed
 from referwell.referrals.public import partner_link
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("clients/", include("referwell.clients.urls")),
     path("referrals/", include("referwell.referrals.urls")),
     path("l/<str:token>/", partner_link, name="partner_link"),
+    path("calendar/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("outreach/", include("referwell.outreach.urls")),
     path("refer/", include("referwell.inbound.public_urls")),
     path("inbound/", include("referwell.inbound.urls")),

@@ -51,10 +51,14 @@ PAGES_WITHOUT_ID = {
     "referral_create",
     "outbox",
     "letters",
+    "today",
+    "calendar_feed_page",
     "inbound_list",
 }
 # Pages whose parameter is not an object id, checked on their own.
 OTHER_PARAMS = {
+    "today_act",
+    "calendar_feed",
     "letter_edit",
     "partner_link",
     "refer_practice",

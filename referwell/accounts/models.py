@@ -64,6 +64,11 @@ class Practice(models.Model):
         default="Swedish, deep tissue, relaxation, sports massage, prenatal massage, trigger point",
         help_text="Massage modalities the practice offers, comma-separated.",
     )
+    cadence = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Overrides of the cadence rules: {rule: {ideal: days, max: days, on: bool}}.",
+    )
     no_response_business_days = models.PositiveSmallIntegerField(
         default=5, help_text="Business days without an answer before a referral is 'no response'."
     )

@@ -80,9 +80,11 @@ def on_mail_error(request: HttpRequest, exc: OSError) -> HttpResponse:
 from referwell.clients.api import router as clients_router  # noqa: E402
 from referwell.directory.api import router as directory_router  # noqa: E402
 from referwell.guidance.api import router as guidance_router  # noqa: E402
+from referwell.outreach.api import router as today_router  # noqa: E402
 from referwell.referrals.api import router as referrals_router  # noqa: E402
 
 api.add_router("/partners", directory_router)
 api.add_router("/clients", clients_router)
 api.add_router("/referrals", referrals_router)
 api.add_router("/guidance", guidance_router)
+api.add_router("/today", today_router)

@@ -150,6 +150,14 @@ class TouchpointKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class Outcome(models.TextChoices):
+    """What became of a due item of the Today list (article 002's upkeep, kept as touchpoints)."""
+
+    DONE = "done", "Done"
+    SNOOZED = "snoozed", "Snoozed"
+    SKIPPED = "skipped", "Skipped"
+
+
 class Touchpoint(TenantModel):
     """Any contact with a partner."""
 
@@ -157,6 +165,10 @@ class Touchpoint(TenantModel):
     kind = models.CharField(max_length=20, choices=TouchpointKind.choices)
     date = models.DateField()
     note = models.TextField(blank=True)
+    # Set when the touchpoint answers an item of the Today list.
+    cadence_key = models.CharField(max_length=60, blank=True, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    snooze_until = models.DateField(null=True, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -62,3 +62,42 @@ class OutgoingMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email or self.to_name}"
+
+
+class ContactMethod(models.TextChoices):
+    LETTER = "letter", "Letter"
+    MEETING_REQUEST = "meeting_request", "10-minute meeting request"
+    CALL = "call", "Phone call"
+    VISIT = "visit", "Office visit"
+    EVENT = "event", "Event"
+    EMAIL = "email", "E-mail"
+
+
+class ContactPlan(TenantModel):
+    """The next step with a prospect: how and when; its outcome once done."""
+
+    partner = models.ForeignKey(
+        "directory.Partner", on_delete=models.CASCADE, related_name="contact_plans"
+    )
+    method = models.CharField(max_length=20, choices=ContactMethod.choices)
+    planned_on = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+    done_on = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["planned_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} with {self.partner} on {self.planned_on}"
+
+
+class CalendarFeed(TenantModel):
+    """A member's secret, revocable calendar address for the reminders (no client names)."""
+
+    member = models.ForeignKey("accounts.Member", on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.member}"

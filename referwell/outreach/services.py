@@ -176,3 +176,84 @@ def partner_letter_send(*, partner: Any, kind: str, by: User | None) -> Outgoing
         partner=partner, by=by, kind="letter", date=timezone.localdate(), note=letter.subject
     )
     return message
+
+
+@transaction.atomic
+def due_item_mark(
+    *,
+    practice: Practice,
+    key: str,
+    partner: Any,
+    outcome: str,
+    by: User | None,
+    note: str = "",
+    snooze_until: Any = None,
+    kind: str = "other",
+) -> Any:
+    """Done, snoozed or skipped: recorded as a touchpoint carrying the item's key."""
+    from referwell.directory.models import Outcome, Touchpoint
+
+    if outcome not in Outcome.values:
+        raise ValueError(f"'{outcome}' is not an outcome.")
+    if outcome == Outcome.SNOOZED and not snooze_until:
+        raise ValueError("Say until when to snooze.")
+    touchpoint = Touchpoint.objects.create(
+        practice=practice,
+        partner=partner,
+        kind=kind,
+        date=timezone.localdate(),
+        note=note[:500],
+        by=by,
+        cadence_key=key[:60],
+        outcome=outcome,
+        snooze_until=snooze_until,
+    )
+    log_action(
+        practice=practice,
+        actor=by,
+        action=f"referwell.today.{outcome}",
+        obj=touchpoint,
+        data={"key": key},
+    )
+    return touchpoint
+
+
+@transaction.atomic
+def contact_plan_create(
+    *, partner: Any, by: User | None, method: str, planned_on: Any, note: str = ""
+) -> Any:
+    from referwell.outreach.models import ContactPlan
+
+    plan = ContactPlan(
+        practice=partner.practice, partner=partner, method=method, planned_on=planned_on, note=note
+    )
+    plan.full_clean(exclude=["practice", "partner"])
+    plan.save()
+    log_action(practice=partner.practice, actor=by, action="referwell.plan.created", obj=plan)
+    return plan
+
+
+@transaction.atomic
+def contact_plan_done(*, plan: Any, by: User | None, outcome: str) -> Any:
+    """A planned contact happened: its outcome is logged as a touchpoint too."""
+    from referwell.directory.services import touchpoint_create
+
+    kinds = {
+        "letter": "letter",
+        "meeting_request": "letter",
+        "call": "call",
+        "visit": "office_visit",
+        "event": "event",
+        "email": "email",
+    }
+    plan.done_on = timezone.localdate()
+    plan.outcome = outcome[:300]
+    plan.save(update_fields=["done_on", "outcome", "updated_at"])
+    touchpoint_create(
+        partner=plan.partner,
+        by=by,
+        kind=kinds.get(plan.method, "other"),
+        date=plan.done_on,
+        note=f"{plan.get_method_display()}: {outcome}" if outcome else plan.get_method_display(),
+    )
+    return plan

@@ -1,0 +1,382 @@
+"""The cadence engine: what upkeep is due, derived from the data every time it is asked.
+
+No cron job is needed to be correct: a thank-you is owed because a referral came in and no
+thank-you went out; an office visit is due because the last one was six months ago. Any
+contact logged with a partner resets that partner's cadences. Done, snoozed and skipped items
+are touchpoints with the item's key.
+
+Every rule has an ideal and a maximum interval (days): past the ideal an item shows amber,
+past the maximum red. A practice overrides them in `Practice.cadence`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from referwell.accounts.models import Practice
+from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
+from referwell.referrals.models import Direction, Referral
+from referwell.referrals.services import business_days_between
+from referwell.referrals.states import FINAL, Status
+
+GIFT_CAUTION = (
+    "A gift to someone who sends you clients can look like a referral fee: keep it modest, "
+    "never tied to how many clients they sent, and check your state's rules and the "
+    "professional's own (many may not accept gifts)."
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    label: str
+    ideal: int  # days
+    max: int  # days
+    on: bool = True
+
+
+RULES: dict[str, Rule] = {
+    r.key: r
+    for r in (
+        Rule("thank_you", "Thank-you for a referral received", ideal=2, max=7),
+        Rule("follow_up", "Follow up on a referral with no answer", ideal=0, max=5),
+        Rule("report", "Progress report to the referring professional", ideal=0, max=14),
+        Rule("office_visit", "Office visit with fresh business cards", ideal=182, max=213),
+        Rule("year_end_gift", "Year-end gift certificate for a top referrer", ideal=0, max=16),
+        Rule("prospect", "Next step with a prospect", ideal=0, max=14),
+        Rule("keep_in_touch", "Keep in touch", ideal=90, max=180),
+    )
+}
+
+
+def rules_for(practice: Practice) -> dict[str, Rule]:
+    out = {}
+    for key, rule in RULES.items():
+        override: dict[str, Any] = (practice.cadence or {}).get(key, {})
+        out[key] = Rule(
+            key,
+            rule.label,
+            int(override.get("ideal", rule.ideal)),
+            int(override.get("max", rule.max)),
+            bool(override.get("on", rule.on)),
+        )
+    return out
+
+
+@dataclass
+class DueItem:
+    kind: str
+    key: str  # stable: the same item keeps its key from day to day
+    due: dt.date
+    title: str
+    partner: int | None = None
+    partner_name: str = ""
+    referral: int | None = None
+    late_after: int = 0  # days between the due date and red
+    url: str = ""
+    action: str = ""  # what one click does: "letter", "log_visit", "open"
+    caution: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def overdue_days(self, on: dt.date) -> int:
+        return max(0, (on - self.due).days)
+
+    def level(self, on: dt.date) -> str:
+        late = self.overdue_days(on)
+        if late == 0:
+            return "due"
+        return "red" if late > self.late_after else "amber"
+
+    def public(self, on: dt.date) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "due": self.due.isoformat(),
+            "overdue_days": self.overdue_days(on),
+            "partner": self.partner,
+            "referral": self.referral,
+            "title": self.title,
+        }
+
+
+def _local(value: dt.datetime | None) -> dt.date | None:
+    return timezone.localtime(value).date() if value else None
+
+
+def _add_business_days(start: dt.date, days: int) -> dt.date:
+    day = start
+    while business_days_between(start, day) < days:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
+    """Every upkeep item of the practice with its due date (past, today or coming).
+
+    A fixed number of queries, whatever the size of the practice.
+    """
+    on = on or timezone.localdate()
+    rules = rules_for(practice)
+    items: list[DueItem] = []
+    referrals = list(
+        Referral.objects.for_practice(practice)
+        .exclude(status__in=FINAL)
+        .filter(
+            Q(direction=Direction.IN, thanked_at__isnull=True)
+            | Q(direction=Direction.IN, report_interval_days__isnull=False, partner__isnull=False)
+            | Q(
+                direction=Direction.OUT,
+                status__in=[Status.SENT, Status.RECEIVED, Status.NO_RESPONSE],
+            )
+        )
+        .select_related("partner", "referrer_client")
+    )
+    marks = _marks(practice)
+    last_contact = dict(
+        Touchpoint.objects.for_practice(practice)
+        .exclude(outcome__in=[Outcome.SNOOZED, Outcome.SKIPPED])
+        .values_list("partner")
+        .annotate(last=Max("date"))
+        .values_list("partner", "last")
+    )
+    # Referrals: thank-you owed, follow-up, reports.
+    for r in referrals:
+        who = (
+            r.partner.name
+            if r.partner
+            else (r.referrer_label if r.referrer_client_id else r.referrer_name or "the referrer")
+        )
+        received = _local(r.received_at) or _local(r.created_at)
+        if r.direction == Direction.IN and r.thanked_at is None and rules["thank_you"].on:
+            rule = rules["thank_you"]
+            items.append(
+                DueItem(
+                    "thank_you",
+                    f"thank_you:r{r.pk}",
+                    received + dt.timedelta(days=rule.ideal),
+                    f"Thank {who} for the referral of {received:%b %d}",
+                    r.partner_id,
+                    r.partner.name if r.partner else "",
+                    r.pk,
+                    late_after=rule.max - rule.ideal,
+                    action="letter",
+                )
+            )
+        if (
+            r.direction == Direction.IN
+            and r.report_interval_days
+            and r.partner_id
+            and r.status in (Status.ACCEPTED, Status.SEEN, Status.REPORTED)
+            and rules["report"].on
+        ):
+            since = _local(r.last_report_at) or received
+            items.append(
+                DueItem(
+                    "report",
+                    f"report:r{r.pk}:{since.isoformat()}",
+                    since + dt.timedelta(days=r.report_interval_days),
+                    f"Progress report due to {r.partner.name}",
+                    r.partner_id,
+                    r.partner.name,
+                    r.pk,
+                    late_after=rules["report"].max,
+                    action="open",
+                )
+            )
+        if r.direction == Direction.OUT and rules["follow_up"].on and r.sent_at:
+            sent = _local(r.sent_at)
+            last = max(sent, last_contact.get(r.partner_id, sent)) if r.partner_id else sent
+            items.append(
+                DueItem(
+                    "follow_up",
+                    f"follow_up:r{r.pk}:{last.isoformat()}",
+                    _add_business_days(last, practice.no_response_business_days),
+                    f"Follow up with {who}: no answer to a referral sent {sent:%b %d}",
+                    r.partner_id,
+                    r.partner.name if r.partner else "",
+                    r.pk,
+                    late_after=rules["follow_up"].max,
+                    action="log_call",
+                )
+            )
+    items += _partner_items(practice, on, rules, last_contact)
+    return [i for i in items if not _answered(i, marks, on)]
+
+
+def _partner_items(
+    practice: Practice, on: dt.date, rules: dict[str, Rule], last_contact: dict[int, dt.date]
+) -> list[DueItem]:
+    from referwell.outreach.models import ContactPlan
+
+    items: list[DueItem] = []
+    year_ago = on - dt.timedelta(days=365)
+    partners = {
+        p.pk: p
+        for p in Partner.objects.for_practice(practice)
+        .exclude(stage=Stage.NOT_A_FIT)
+        .annotate(
+            referred_year=Count(
+                "referrals",
+                filter=Q(
+                    referrals__direction=Direction.IN, referrals__created_at__date__gte=year_ago
+                ),
+            ),
+            referred_this_year=Count(
+                "referrals",
+                filter=Q(
+                    referrals__direction=Direction.IN,
+                    referrals__created_at__year=on.year,
+                ),
+            ),
+            first_referral=Max(
+                "referrals__created_at", filter=Q(referrals__direction=Direction.IN)
+            ),
+        )
+        .only("pk", "name", "stage", "created_at", "practice_id")
+    }
+    kinds = defaultdict(dict)
+    for partner_id, kind, last in (
+        Touchpoint.objects.for_practice(practice)
+        .filter(kind__in=[TouchpointKind.OFFICE_VISIT, TouchpointKind.GIFT])
+        .values_list("partner", "kind")
+        .annotate(last=Max("date"))
+        .values_list("partner", "kind", "last")
+    ):
+        kinds[partner_id][kind] = last
+    # Office visit and business cards every six months, for partners who referred this year.
+    visit = rules["office_visit"]
+    if visit.on:
+        for p in partners.values():
+            if not p.referred_year:
+                continue
+            since = kinds[p.pk].get(TouchpointKind.OFFICE_VISIT) or _local(p.first_referral) or on
+            items.append(
+                DueItem(
+                    "office_visit",
+                    f"office_visit:p{p.pk}:{since.isoformat()}",
+                    since + dt.timedelta(days=visit.ideal),
+                    f"Visit {p.name}'s office with fresh business cards",
+                    p.pk,
+                    p.name,
+                    late_after=visit.max - visit.ideal,
+                    action="log_visit",
+                )
+            )
+    # Year-end gift certificates for the top referrers of the year (shown from mid-November).
+    gift = rules["year_end_gift"]
+    if gift.on and on >= dt.date(on.year, 11, 15):
+        top = sorted(
+            (p for p in partners.values() if p.referred_this_year >= 2),
+            key=lambda p: (-p.referred_this_year, p.name),
+        )[:5]
+        for p in top:
+            given = kinds[p.pk].get(TouchpointKind.GIFT)
+            if given and given.year == on.year:
+                continue
+            items.append(
+                DueItem(
+                    "year_end_gift",
+                    f"year_end_gift:p{p.pk}:{on.year}",
+                    dt.date(on.year, 12, 15),
+                    f"Year-end gift certificate for {p.name} "
+                    f"({p.referred_this_year} referrals this year)",
+                    p.pk,
+                    p.name,
+                    late_after=gift.max,
+                    action="log_gift",
+                    caution=GIFT_CAUTION,
+                )
+            )
+    # Prospects: their planned next step, or a plan to make.
+    plans = {
+        plan.partner_id: plan
+        for plan in ContactPlan.objects.for_practice(practice)
+        .filter(done_on__isnull=True)
+        .order_by("-planned_on")
+    }
+    prospect = rules["prospect"]
+    keep = rules["keep_in_touch"]
+    for p in partners.values():
+        last = last_contact.get(p.pk)
+        if p.stage in (Stage.PROSPECT, Stage.RESEARCHED, Stage.CONTACTED) and prospect.on:
+            plan = plans.get(p.pk)
+            if plan is not None:
+                items.append(
+                    DueItem(
+                        "prospect",
+                        f"prospect:plan{plan.pk}",
+                        plan.planned_on,
+                        f"{plan.get_method_display()} with {p.name} (planned)",
+                        p.pk,
+                        p.name,
+                        late_after=prospect.max,
+                        action="open",
+                        extra={"plan": plan.pk},
+                    )
+                )
+            else:
+                since = last or _local(p.created_at)
+                items.append(
+                    DueItem(
+                        "prospect",
+                        f"prospect:p{p.pk}:{since.isoformat()}",
+                        since + dt.timedelta(days=14),
+                        f"Plan the next step with {p.name} ({p.get_stage_display().lower()})",
+                        p.pk,
+                        p.name,
+                        late_after=prospect.max,
+                        action="open",
+                    )
+                )
+        elif p.stage in (Stage.MET, Stage.TRUSTED) and keep.on:
+            since = last or _local(p.created_at)
+            items.append(
+                DueItem(
+                    "keep_in_touch",
+                    f"keep_in_touch:p{p.pk}:{since.isoformat()}",
+                    since + dt.timedelta(days=keep.ideal),
+                    f"Losing touch with {p.name}: last contact {since:%b %d, %Y}",
+                    p.pk,
+                    p.name,
+                    late_after=keep.max - keep.ideal,
+                    action="log_call",
+                )
+            )
+    return items
+
+
+def _marks(practice: Practice) -> dict[str, list[Touchpoint]]:
+    marks: dict[str, list[Touchpoint]] = defaultdict(list)
+    for t in (
+        Touchpoint.objects.for_practice(practice)
+        .exclude(cadence_key="")
+        .only("cadence_key", "outcome", "snooze_until", "date")
+    ):
+        marks[t.cadence_key].append(t)
+    return marks
+
+
+def _answered(item: DueItem, marks: dict[str, list[Touchpoint]], on: dt.date) -> bool:
+    for t in marks.get(item.key, ()):
+        if t.outcome in (Outcome.DONE, Outcome.SKIPPED):
+            return True
+        if t.outcome == Outcome.SNOOZED and t.snooze_until and t.snooze_until > on:
+            return True
+    return False
+
+
+def today(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
+    """What is due today or overdue, most overdue first."""
+    on = on or timezone.localdate()
+    items = [i for i in due_items(practice=practice, on=on) if i.due <= on]
+    return sorted(items, key=lambda i: (i.due, i.kind, i.title))
+
+
+def losing_touch(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
+    on = on or timezone.localdate()
+    return [i for i in today(practice=practice, on=on) if i.kind == "keep_in_touch"]

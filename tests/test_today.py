@@ -1,0 +1,286 @@
+"""The cadence engine and the Today list: every rule at its boundaries, done / snoozed /
+skipped, the page, the API, the command and the calendar feed."""
+
+import datetime as dt
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client as HttpClient
+from django.urls import reverse
+from django.utils import timezone
+
+from referwell.directory.models import Touchpoint
+from referwell.outreach.cadence import today
+from referwell.outreach.models import ContactPlan
+from referwell.referrals.models import Direction, Referral
+from tests.factories import ClientFactory, PartnerFactory
+
+pytestmark = pytest.mark.django_db
+D = dt.date(2026, 3, 2)  # a Monday
+
+
+def at(day, hour=10):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+def kinds(practice, on):
+    return [(i.kind, i.partner) for i in today(practice=practice, on=on)]
+
+
+def touch(partner, day, kind="call", **kw):
+    return Touchpoint.objects.create(
+        practice=partner.practice, partner=partner, kind=kind, date=day, **kw
+    )
+
+
+@pytest.fixture
+def quiet(elm_grove):
+    """A partner the keep-in-touch rule leaves alone (a prospect with a plan far away)."""
+    return elm_grove
+
+
+def referral_in(practice, partner, day, **kw):
+    client = ClientFactory(practice=practice)
+    r = Referral.objects.create(
+        practice=practice,
+        direction=Direction.IN,
+        client=client,
+        partner=partner,
+        reasons="x",
+        status=kw.pop("status", "received"),
+        **kw,
+    )
+    Referral.objects.filter(pk=r.pk).update(created_at=at(day), received_at=at(day))
+    return r
+
+
+def test_thank_you_is_due_on_day_two_not_day_one(elm_grove, partner):
+    partner.stage = "prospect"
+    partner.save()
+    ContactPlan.objects.create(
+        practice=elm_grove, partner=partner, method="call", planned_on=D + dt.timedelta(days=300)
+    )
+    referral_in(elm_grove, partner, D)
+    assert ("thank_you", partner.pk) not in kinds(elm_grove, D + dt.timedelta(days=1))
+    items = {i.kind: i for i in today(practice=elm_grove, on=D + dt.timedelta(days=2))}
+    assert items["thank_you"].overdue_days(D + dt.timedelta(days=2)) == 0
+    assert items["thank_you"].level(D + dt.timedelta(days=3)) == "amber"
+    assert items["thank_you"].level(D + dt.timedelta(days=7)) == "amber"
+    assert items["thank_you"].level(D + dt.timedelta(days=8)) == "red"
+
+
+def test_thanked_referrals_owe_nothing(elm_grove, partner):
+    referral_in(elm_grove, partner, D, thanked_at=at(D))
+    assert ("thank_you", partner.pk) not in kinds(elm_grove, D + dt.timedelta(days=5))
+
+
+def test_follow_up_after_five_business_days(elm_grove, partner):
+    client = ClientFactory(practice=elm_grove)
+    friday = dt.date(2026, 3, 6)
+    r = Referral.objects.create(
+        practice=elm_grove,
+        direction=Direction.OUT,
+        client=client,
+        partner=partner,
+        reasons="x",
+        status="sent",
+        sent_at=at(friday),
+    )
+    assert ("follow_up", partner.pk) not in kinds(elm_grove, dt.date(2026, 3, 12))  # Thursday: 4
+    item = next(
+        i for i in today(practice=elm_grove, on=dt.date(2026, 3, 13)) if i.kind == "follow_up"
+    )
+    assert item.referral == r.pk and item.due == dt.date(2026, 3, 13)
+    # A call logged resets it.
+    touch(partner, dt.date(2026, 3, 13))
+    assert ("follow_up", partner.pk) not in kinds(elm_grove, dt.date(2026, 3, 16))
+
+
+def test_office_visit_every_six_months_for_partners_who_referred(elm_grove, partner):
+    referral_in(elm_grove, partner, D - dt.timedelta(days=30), thanked_at=at(D))
+    touch(partner, D, kind="office_visit")
+    assert ("office_visit", partner.pk) not in kinds(elm_grove, D + dt.timedelta(days=181))
+    assert ("office_visit", partner.pk) in kinds(elm_grove, D + dt.timedelta(days=182))
+    other = PartnerFactory(practice=elm_grove, name="Never referred")
+    touch(other, D, kind="office_visit")
+    assert ("office_visit", other.pk) not in kinds(elm_grove, D + dt.timedelta(days=200))
+
+
+def test_year_end_gift_for_top_referrers_from_mid_november(elm_grove, partner):
+    for day in (dt.date(2026, 2, 1), dt.date(2026, 6, 1)):
+        referral_in(elm_grove, partner, day, thanked_at=at(day))
+    touch(partner, dt.date(2026, 11, 1), kind="office_visit")
+    assert ("year_end_gift", partner.pk) not in kinds(elm_grove, dt.date(2026, 11, 14))
+    items = [
+        i for i in today(practice=elm_grove, on=dt.date(2026, 12, 15)) if i.kind == "year_end_gift"
+    ]
+    assert [i.partner for i in items] == [partner.pk]
+    assert "referral fee" in items[0].caution
+    touch(partner, dt.date(2026, 12, 16), kind="gift")
+    assert ("year_end_gift", partner.pk) not in kinds(elm_grove, dt.date(2026, 12, 17))
+
+
+def test_prospects_next_step(elm_grove):
+    p = PartnerFactory(practice=elm_grove, name="Prospect", stage="prospect")
+    Touchpoint.objects.create(practice=elm_grove, partner=p, kind="email", date=D)
+    assert ("prospect", p.pk) not in kinds(elm_grove, D + dt.timedelta(days=13))
+    assert ("prospect", p.pk) in kinds(elm_grove, D + dt.timedelta(days=14))
+    plan = ContactPlan.objects.create(
+        practice=elm_grove,
+        partner=p,
+        method="meeting_request",
+        planned_on=D + dt.timedelta(days=30),
+    )
+    assert ("prospect", p.pk) not in kinds(elm_grove, D + dt.timedelta(days=29))
+    item = next(
+        i for i in today(practice=elm_grove, on=D + dt.timedelta(days=30)) if i.partner == p.pk
+    )
+    assert item.extra == {"plan": plan.pk} and "10-minute meeting request" in item.title
+
+
+def test_keep_in_touch_and_any_contact_resets_it(elm_grove, partner):
+    partner.stage = "trusted"
+    partner.save()
+    touch(partner, D)
+    assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, D + dt.timedelta(days=89))
+    assert ("keep_in_touch", partner.pk) in kinds(elm_grove, D + dt.timedelta(days=90))
+    item = next(
+        i
+        for i in today(practice=elm_grove, on=D + dt.timedelta(days=181))
+        if i.kind == "keep_in_touch"
+    )
+    assert (
+        item.level(D + dt.timedelta(days=180)) == "amber"
+        and item.level(D + dt.timedelta(days=181)) == "red"
+    )
+    touch(partner, D + dt.timedelta(days=100), kind="email")
+    assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, D + dt.timedelta(days=150))
+
+
+def test_the_practice_can_change_a_rule(elm_grove, partner):
+    partner.stage = "trusted"
+    partner.save()
+    touch(partner, D)
+    elm_grove.cadence = {"keep_in_touch": {"ideal": 30, "max": 60}}
+    elm_grove.save()
+    assert ("keep_in_touch", partner.pk) in kinds(elm_grove, D + dt.timedelta(days=30))
+    elm_grove.cadence = {"keep_in_touch": {"on": False}}
+    elm_grove.save()
+    assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, D + dt.timedelta(days=300))
+
+
+def test_done_snoozed_and_skipped_are_touchpoints(alice_http, elm_grove, partner):
+    partner.stage = "trusted"
+    partner.save()
+    touch(partner, timezone.localdate() - dt.timedelta(days=100))
+    (item,) = [i for i in today(practice=elm_grove) if i.partner == partner.pk]
+    until = timezone.localdate() + dt.timedelta(days=3)
+    alice_http.post(
+        reverse("today_act"),
+        {"key": item.key, "partner": partner.pk, "action": "snoozed", "until": until.isoformat()},
+    )
+    assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, timezone.localdate())
+    assert ("keep_in_touch", partner.pk) in kinds(elm_grove, until)
+    snoozed = Touchpoint.objects.get(outcome="snoozed")
+    assert snoozed.cadence_key == item.key and snoozed.snooze_until == until
+    alice_http.post(
+        reverse("today_act"), {"key": item.key, "partner": partner.pk, "action": "skipped"}
+    )
+    assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, until)
+
+
+def test_log_the_visit_from_today(alice_http, elm_grove, partner):
+    referral_in(elm_grove, partner, timezone.localdate() - dt.timedelta(days=250), thanked_at=at(D))
+    page = alice_http.get(reverse("today")).content.decode()
+    assert "Visit Dr. Dana Spine" in page and "Log the visit" in page
+    (item,) = [i for i in today(practice=elm_grove) if i.kind == "office_visit"]
+    response = alice_http.post(
+        reverse("today_act"),
+        {"key": item.key, "partner": partner.pk, "action": "log_visit"},
+        follow=True,
+    )
+    assert b"Logged: Office visit" in response.content
+    assert partner.touchpoints.filter(kind="office_visit", outcome="").exists()
+    assert ("office_visit", partner.pk) not in kinds(elm_grove, timezone.localdate())
+
+
+def test_charlie_cannot_act_on_alices_partner(charlie_http, partner):
+    response = charlie_http.post(
+        reverse("today_act"), {"key": "x", "partner": partner.pk, "action": "done"}
+    )
+    assert response.status_code == 404
+    assert not Touchpoint.objects.exists()
+
+
+def test_today_page_has_a_fixed_number_of_queries(
+    alice_http, elm_grove, django_assert_max_num_queries
+):
+    for i in range(3):
+        p = PartnerFactory(practice=elm_grove, stage="trusted")
+        referral_in(elm_grove, p, D + dt.timedelta(days=i))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        alice_http.get(reverse("today"))
+    for i in range(15):
+        p = PartnerFactory(practice=elm_grove, stage=["trusted", "prospect", "met"][i % 3])
+        referral_in(elm_grove, p, D + dt.timedelta(days=i))
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        alice_http.get(reverse("today"))
+
+
+def test_api_and_command_give_the_same_list(alice_api, elm_grove, partner):
+    referral_in(elm_grove, partner, D)
+    on = (D + dt.timedelta(days=3)).isoformat()
+    api = alice_api.get(f"/api/v1/today?on={on}").json()
+    out = StringIO()
+    call_command("today", "--practice", "elm-grove", "--on", on, "--json", stdout=out)
+    cli = json.loads(out.getvalue())
+    assert api == cli
+    thank = next(i for i in cli["items"] if i["kind"] == "thank_you")
+    assert thank == {
+        "kind": "thank_you",
+        "due": "2026-03-04",
+        "overdue_days": 1,
+        "partner": partner.pk,
+        "referral": thank["referral"],
+        "title": "Thank Dr. Dana Spine for the referral of Mar 02",
+    }
+    assert alice_api.get("/api/v1/today?on=not-a-date").status_code == 422
+
+
+def test_calendar_feed_names_partners_and_counts_never_clients(alice_http, elm_grove, partner):
+    from icalendar import Calendar
+
+    friend = ClientFactory(practice=elm_grove, first_name="Secretive", last_name="Friend")
+    newcomer = ClientFactory(practice=elm_grove, first_name="Hidden", last_name="Client")
+    Referral.objects.create(
+        practice=elm_grove,
+        direction=Direction.IN,
+        client=newcomer,
+        referrer_client=friend,
+        reasons="x",
+        status="received",
+    )
+    referral_in(elm_grove, partner, timezone.localdate() - dt.timedelta(days=3))
+    response = alice_http.post(reverse("calendar_feed_page"), {"action": "new"})
+    url = next(
+        line
+        for line in response.content.decode().split('"')
+        if "/calendar/" in line and line.endswith(".ics")
+    )
+    path = url.split("testserver", 1)[1]
+    feed = HttpClient().get(path)
+    assert feed.status_code == 200 and feed["Content-Type"].startswith("text/calendar")
+    cal = Calendar.from_ical(feed.content)
+    summaries = [str(e["SUMMARY"]) for e in cal.walk("VEVENT")]
+    assert any("Dr. Dana Spine" in s for s in summaries)
+    assert any(s.startswith("1 × Thank-you") for s in summaries)
+    text = feed.content.decode()
+    assert "Secretive" not in text and "Hidden" not in text and "Jones" not in text
+    alice_http.post(reverse("calendar_feed_page"), {"action": "revoke"})
+    assert HttpClient().get(path).status_code == 404
+    assert HttpClient().get("/calendar/not-a-token.ics").status_code == 404
