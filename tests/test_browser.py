@@ -270,3 +270,51 @@ def test_dashboard_has_no_horizontal_scroll_on_a_phone(page: Page, live_server, 
     assert scroll_width <= page.evaluate("window.innerWidth") + 1, (
         f"the dashboard is {scroll_width}px wide on a 390px-wide phone"
     )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_do_a_due_item_from_today(page: Page, live_server, alice, partner):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from referwell.directory.models import Touchpoint
+
+    Touchpoint.objects.create(
+        practice=alice.practice,
+        partner=partner,
+        kind="call",
+        date=timezone.localdate() - dt.timedelta(days=120),
+    )
+    log_in(page, live_server, "alice@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Today").click()
+    item = page.locator(".today-item", has_text="Losing touch with Dr. Dana Spine")
+    expect(item).to_be_visible()
+    expect(item).to_contain_text("30 days overdue")
+    item.get_by_role("button", name="Log a call").click()
+    expect(page.locator(".messages")).to_contain_text("Logged: Phone call with Dr. Dana Spine")
+    expect(page.locator(".today-item", has_text="Dr. Dana Spine")).to_have_count(0)
+    assert partner.touchpoints.filter(kind="call", date=timezone.localdate()).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_move_a_prospect_through_the_board(page: Page, live_server, alice):
+    from referwell.directory.models import Partner
+    from tests.factories import PartnerFactory
+
+    prospect = PartnerFactory(practice=alice.practice, name="Dr. Newcomer", stage="prospect")
+    log_in(page, live_server, "alice@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Outreach").click()
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
+    for column in ("Researched", "Contacted", "Met", "Trusted"):
+        page.get_by_role("button", name="Move Dr. Newcomer forward").click()
+        expect(page.get_by_role("region", name=column).get_by_text("Dr. Newcomer")).to_be_visible()
+    expect(page.get_by_role("button", name="Move Dr. Newcomer forward")).to_have_count(0)
+    page.get_by_role("region", name="Trusted").get_by_label(
+        "How to contact Dr. Newcomer"
+    ).select_option(label="Office visit")
+    page.get_by_role("region", name="Trusted").get_by_role("button", name="Plan").click()
+    expect(page.get_by_role("region", name="Trusted")).to_contain_text("Next: Office visit")
+    assert Partner.objects.get(pk=prospect.pk).stage == "trusted"

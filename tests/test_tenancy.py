@@ -35,6 +35,10 @@ OBJECTS = {
     "referral_followup_done": "referral",
     "referral_thank_care": "referral",
     "partner_letter": "partner",
+    "pipeline_move": "partner",
+    "plan_add": "partner",
+    "plan_done": "plan",
+    "niche_delete": "niche",
     "outbox_pdf": "message",
     "inbound_detail": "inbound_request",
     "inbound_accept": "inbound_request",
@@ -53,6 +57,8 @@ PAGES_WITHOUT_ID = {
     "letters",
     "today",
     "calendar_feed_page",
+    "pipeline",
+    "niches",
     "inbound_list",
 }
 # Pages whose parameter is not an object id, checked on their own.
@@ -104,7 +110,16 @@ def alice_objects(elm_grove, partner, client_alice_jones, referral):
         reason="Neck pain.",
         client_agreed_to_be_contacted=True,
     )
+    from referwell.directory.models import Niche
+    from referwell.outreach.models import ContactPlan
+
+    plan = ContactPlan.objects.create(
+        practice=elm_grove, partner=partner, method="call", planned_on="2026-12-01"
+    )
+    niche = Niche.objects.create(practice=elm_grove, name="Jones niche")
     return {
+        "plan": plan,
+        "niche": niche,
         "partner": partner,
         "client": client_alice_jones,
         "referral": referral,
