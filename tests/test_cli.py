@@ -218,3 +218,28 @@ def test_suggest_needs_no_database_and_prints_the_documented_json(tmp_path):
     }
     bad = run(environ, "suggest", "--notes", "x", "--visit-number", "0", check=False)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_database_that_is_not_set_up_is_one_line_not_a_traceback(tmp_path):
+    environ = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        "REFERWELL_VAR_DIR": str(tmp_path),
+    }
+    result = run(environ, "today", "--practice", "elm-grove", "--json", check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "referwell: database error: no such table: accounts_practice (run `referwell migrate`?)"
+    ]
+
+
+def test_today_command_contract(env):
+    run(env, "demo")
+    payload = json.loads(
+        run(env, "today", "--practice", "elm-grove", "--on", "2026-12-01", "--json").stdout
+    )
+    assert list(payload) == ["items"] and payload["items"]
+    for item in payload["items"]:
+        assert list(item) == ["kind", "due", "overdue_days", "partner", "referral", "title"]
+    bad = run(env, "today", "--practice", "elm-grove", "--on", "tomorrow", check=False)
+    assert bad.returncode != 0 and "not a date" in bad.stderr

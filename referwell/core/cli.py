@@ -17,8 +17,15 @@ def main(argv: list[str] | None = None) -> None:
         argv[1] = argv[1].replace("-", "_")
     argv[0] = "referwell"
     from django.core.management import execute_from_command_line
+    from django.db.utils import OperationalError, ProgrammingError
 
-    execute_from_command_line(argv)
+    try:
+        execute_from_command_line(argv)
+    except (OperationalError, ProgrammingError) as exc:
+        # A database that is not there or not migrated: one line, not a traceback.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"referwell: database error: {first} (run `referwell migrate`?)\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -969,6 +969,29 @@ def _build(today: dt.date) -> None:
                 day = max(day, today - dt.timedelta(days=2))
         _walk(referral, path, by=owner, start=day, today=today, rng=rng, note=spec.note)
 
+    # --- a full Today list: the latest referral in still owes its thank-you, and prospects
+    # have their next steps planned (one due today, one overdue, one to come)
+    latest_in = (
+        Referral.objects.filter(practice=practice, direction=Direction.IN)
+        .order_by("-created_at")
+        .first()
+    )
+    if latest_in is not None:
+        Referral.objects.filter(pk=latest_in.pk).update(thanked_at=None)
+    from referwell.outreach.services import contact_plan_create
+
+    prospects = [p for key, p in partners.items() if p.stage in ("prospect", "contacted")][:3]
+    for prospect, (method, offset) in zip(
+        prospects, (("meeting_request", 0), ("call", -4), ("visit", 10)), strict=False
+    ):
+        contact_plan_create(
+            partner=prospect,
+            by=owner,
+            method=method,
+            planned_on=today + dt.timedelta(days=offset),
+            note="From the outreach plan",
+        )
+
     # --- partners and clients look like they were added over the year
     for key, since in partner_since.items():
         Partner.objects.filter(pk=partners[key].pk).update(created_at=_aware(since, rng))
@@ -1037,4 +1060,6 @@ def _walk(
 def _backdate(referral_model: Any, event_model: Any, referral: Any, at: dt.datetime) -> None:
     """Move a new referral's creation (and its first 'draft' event) to `at`."""
     referral_model.objects.filter(pk=referral.pk).update(created_at=at)
+    if referral.direction == "in":
+        referral_model.objects.filter(pk=referral.pk).update(received_at=at)
     event_model.objects.filter(referral=referral, from_status="").update(at=at)

@@ -48,7 +48,7 @@ RULES: dict[str, Rule] = {
         Rule("follow_up", "Follow up on a referral with no answer", ideal=0, max=5),
         Rule("report", "Progress report to the referring professional", ideal=0, max=14),
         Rule("office_visit", "Office visit with fresh business cards", ideal=182, max=213),
-        Rule("year_end_gift", "Year-end gift certificate for a top referrer", ideal=0, max=16),
+        Rule("year_end_gift", "Year-end gift certificate for a top referrer", ideal=0, max=30),
         Rule("prospect", "Next step with a prospect", ideal=0, max=14),
         Rule("keep_in_touch", "Keep in touch", ideal=90, max=180),
     )
@@ -282,7 +282,7 @@ def _partner_items(
                 DueItem(
                     "year_end_gift",
                     f"year_end_gift:p{p.pk}:{on.year}",
-                    dt.date(on.year, 12, 15),
+                    dt.date(on.year, 11, 15),
                     f"Year-end gift certificate for {p.name} "
                     f"({p.referred_this_year} referrals this year)",
                     p.pk,
