@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "referwell.referrals",
     "referwell.guidance",
     "referwell.outreach",
+    "referwell.insights",
     "referwell.inbound",
 ]
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("l/<str:token>/", partner_link, name="partner_link"),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("outreach/", include("referwell.outreach.urls")),
+    path("insights/", include("referwell.insights.urls")),
     path("refer/", include("referwell.inbound.public_urls")),
     path("inbound/", include("referwell.inbound.urls")),
     path("api/v1/", api.urls),

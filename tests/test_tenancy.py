@@ -59,10 +59,13 @@ PAGES_WITHOUT_ID = {
     "calendar_feed_page",
     "pipeline",
     "niches",
+    "insights",
     "inbound_list",
 }
 # Pages whose parameter is not an object id, checked on their own.
 OTHER_PARAMS = {
+    "insights_csv",
+    "insights_cost_add",
     "today_act",
     "calendar_feed",
     "letter_edit",

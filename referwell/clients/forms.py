@@ -86,7 +86,7 @@ class ClientForm(forms.ModelForm):
 class VisitForm(forms.ModelForm):
     class Meta:
         model = Visit
-        fields = ["date", "service", "fee", "notes"]
+        fields = ["date", "service", "fee", "payer", "notes"]
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 2}),

@@ -73,16 +73,31 @@ class Client(TenantModel):
         return str(self)
 
 
+class Payer(models.TextChoices):
+    CLIENT = "client", "The client"
+    HEALTH_INSURANCE = "health", "Health insurance"
+    MOTOR_VEHICLE = "mvc", "Motor-vehicle collision insurance"
+    WORKERS_COMP = "workers_comp", "Workers' compensation"
+    OTHER = "other", "Other"
+
+
+INSURANCE_PAYERS = (Payer.HEALTH_INSURANCE, Payer.MOTOR_VEHICLE, Payer.WORKERS_COMP)
+
+
 class Visit(TenantModel):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="visits")
     date = models.DateField(default=dt.date.today)
     service = models.CharField(max_length=100, default="Massage, 60 minutes")
     fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    payer = models.CharField(max_length=20, choices=Payer.choices, default=Payer.CLIENT)
     notes = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-date", "-id"]
-        indexes = [models.Index(fields=["practice", "client", "date"])]
+        indexes = [
+            models.Index(fields=["practice", "client", "date"]),
+            models.Index(fields=["practice", "date"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.client} on {self.date}"

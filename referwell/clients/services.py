@@ -80,6 +80,7 @@ def visit_create(
     service: str,
     fee: Decimal | int | float = 0,
     notes: str = "",
+    payer: str = "client",
 ) -> Visit:
     visit = Visit(
         practice=client.practice,
@@ -87,6 +88,7 @@ def visit_create(
         date=date,
         service=service,
         fee=Decimal(str(fee)),
+        payer=payer,
         notes=notes,
     )
     visit.full_clean(exclude=["practice", "client"])

@@ -885,6 +885,7 @@ def _build(today: dt.date) -> None:
                 service=service,
                 fee=Decimal(fee),
                 notes=rng.choice(VISIT_NOTES[spec.service]),
+                payer=_payer(service),
             )
         created = dates[0] - dt.timedelta(days=rng.randint(1, 7)) if dates else ago(3)
         Client.objects.filter(pk=client.pk).update(created_at=_aware(created, rng))
@@ -1023,6 +1024,15 @@ OUT_OPEN_PATHS = (
     ["consented", "sent", "no-response"],
     ["consented", "sent", "declined"],
 )
+
+
+def _payer(service: str) -> str:
+    text = service.lower()
+    if "motor" in text or "collision" in text:
+        return "mvc"
+    if "workers" in text:
+        return "workers_comp"
+    return "client"
 
 
 def _walk(

@@ -1,0 +1,303 @@
+"""Read-only figures for the insights page: one query per figure, whatever the data size.
+
+Every figure is a table (headers and rows) — what the CSV export writes and the page shows
+beside its chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from statistics import median
+
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
+
+from referwell.accounts.models import Practice
+from referwell.clients.models import INSURANCE_PAYERS, Client, Payer, Stream, Visit
+from referwell.directory.models import Partner, Stage
+from referwell.insights.models import StreamCost
+from referwell.referrals.models import Direction, Referral
+from referwell.referrals.states import ANSWERED, Status
+
+STREAMS = list(Stream.choices)
+UNKNOWN_FATE = (Status.SENT, Status.RECEIVED, Status.NO_RESPONSE)
+SENT_OR_LATER = (*UNKNOWN_FATE, *ANSWERED, Status.CLOSED)
+KNOWN_FATE = (*ANSWERED, Status.CLOSED)
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list[object]] = field(default_factory=list)
+
+
+@dataclass
+class Insights:
+    start: dt.date
+    end: dt.date
+    months: list[str]
+    tables: dict[str, Table]
+    charts: dict[str, dict]
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, day = [], start.replace(day=1)
+    while day <= end:
+        out.append(day)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return out
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
+    months = _months(start, end)
+    month_keys = [m.strftime("%Y-%m") for m in months]
+    tables: dict[str, Table] = {}
+    charts: dict[str, dict] = {}
+
+    # 1. New clients by stream, month by month.
+    by_month: dict[str, dict[str, int]] = {k: defaultdict(int) for k in month_keys}
+    for month, stream, n in (
+        Client.objects.for_practice(practice)
+        .filter(first_seen__range=(start, end))
+        .annotate(month=TruncMonth("first_seen"))
+        .values_list("month", "stream")
+        .annotate(n=Count("id"))
+        .values_list("month", "stream", "n")
+    ):
+        key = month.strftime("%Y-%m")
+        if key in by_month:
+            by_month[key][stream or Stream.WALK_IN_WEB] += n
+    t = Table(
+        "new_clients", "New clients by stream", ["Month", *[label for _, label in STREAMS], "Total"]
+    )
+    for key in month_keys:
+        counts = [by_month[key][value] for value, _ in STREAMS]
+        t.rows.append([key, *counts, sum(counts)])
+    tables[t.key] = t
+    charts["new_clients"] = {
+        "periods": month_keys,
+        "series": {label: [by_month[k][value] for k in month_keys] for value, label in STREAMS},
+    }
+
+    # 2. Where new clients come from: the sources (partners, clients, others).
+    sources = (
+        Referral.objects.for_practice(practice)
+        .filter(direction=Direction.IN, created_at__date__range=(start, end))
+        .values_list("partner__name", "referrer_client_id", "referrer_name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:25]
+    )
+    t = Table("sources", "Where new clients come from", ["Source", "Kind", "New clients"])
+    for partner, client_id, name, n in sources:
+        if partner:
+            t.rows.append([partner, "Partner", n])
+        elif client_id:
+            t.rows.append(["A client (named on the client's page)", "Client", n])
+        else:
+            t.rows.append([name or "Unknown", "Other", n])
+    tables[t.key] = t
+
+    # 3. Per partner: both ways, answers, leakage, declines.
+    per: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for pid, direction, status, n in (
+        Referral.objects.for_practice(practice)
+        .filter(created_at__date__range=(start, end), partner__isnull=False)
+        .values_list("partner_id", "direction", "status")
+        .annotate(n=Count("id"))
+        .values_list("partner_id", "direction", "status", "n")
+    ):
+        per[pid][direction] += n
+        if direction == Direction.OUT and status in SENT_OR_LATER:
+            per[pid]["sent"] += n
+            if status in KNOWN_FATE:
+                per[pid]["known"] += n
+            if status in ANSWERED or status == Status.CLOSED:
+                per[pid]["answered"] += n
+            if status == Status.DECLINED:
+                per[pid]["declined"] += n
+    ranked = sorted(per, key=lambda pid: -(per[pid]["in"] + per[pid]["out"]))[:60]
+    names = {
+        p.pk: p
+        for p in Partner.objects.for_practice(practice)
+        .filter(pk__in=ranked)
+        .prefetch_related("professions")
+    }
+    durations: dict[int, list[float]] = defaultdict(list)
+    for pid, sent, answered in (
+        Referral.objects.for_practice(practice)
+        .filter(
+            partner_id__in=ranked[:50],
+            direction=Direction.OUT,
+            created_at__date__range=(start, end),
+            answered_at__isnull=False,
+            sent_at__isnull=False,
+        )
+        .values_list("partner_id", "sent_at", "answered_at")
+    ):
+        durations[pid].append((answered - sent).total_seconds() / 86400)
+    t = Table(
+        "partners",
+        "Referrals with each partner",
+        ["Partner", "Out", "In", "Balance", "Acknowledged %", "Median days to answer",
+         "Loop closed %", "Leakage (fate unknown)", "Declined"],
+    )  # fmt: skip
+    for pid in ranked[:50]:
+        d, p = per[pid], names.get(pid)
+        if p is None:
+            continue
+        t.rows.append(
+            [
+                p.name, d["out"], d["in"], d["in"] - d["out"],
+                _pct(d["answered"], d["sent"]),
+                round(median(durations[pid]), 1) if durations[pid] else None,
+                _pct(d["known"], d["sent"]), d["sent"] - d["known"], d["declined"],
+            ]
+        )  # fmt: skip
+    tables[t.key] = t
+    total_sent = sum(per[p]["sent"] for p in per)
+    total_known = sum(per[p]["known"] for p in per)
+    charts["leakage"] = {"known": total_known, "unknown": total_sent - total_known}
+
+    # 4. What referred clients are worth, by stream: visits, revenue, insurance-paid work.
+    value = {
+        stream: row
+        for stream, *row in Visit.objects.for_practice(practice)
+        .filter(date__range=(start, end))
+        .values_list("client__stream")
+        .annotate(
+            visits=Count("id"),
+            revenue=Sum("fee"),
+            clients=Count("client", distinct=True),
+            insured=Count("id", filter=Q(payer__in=INSURANCE_PAYERS)),
+            mvc=Count("id", filter=Q(payer=Payer.MOTOR_VEHICLE)),
+            wc=Count("id", filter=Q(payer=Payer.WORKERS_COMP)),
+        )
+        .values_list("client__stream", "visits", "revenue", "clients", "insured", "mvc", "wc")
+    }
+    new_by_stream = {value_: sum(by_month[k][value_] for k in month_keys) for value_, _ in STREAMS}
+    costs = dict(
+        StreamCost.objects.for_practice(practice)
+        .filter(month__range=(start.replace(day=1), end))
+        .values_list("stream")
+        .annotate(total=Sum("amount"))
+        .values_list("stream", "total")
+    )
+    t = Table(
+        "value",
+        "What clients are worth, by stream",
+        ["Stream", "Clients", "Visits", "Revenue", "Revenue per client", "New clients",
+         "Spent", "Cost per new client", "Insurance-paid visits %"],
+    )  # fmt: skip
+    all_visits = all_insured = all_mvc = all_wc = 0
+    for stream_value, label in STREAMS:
+        visits, revenue, clients, insured, mvc, wc = value.get(stream_value, (0, 0, 0, 0, 0, 0))
+        revenue = revenue or Decimal("0")
+        spent = costs.get(stream_value) or Decimal("0")
+        new = new_by_stream[stream_value]
+        all_visits, all_insured, all_mvc, all_wc = (
+            all_visits + visits,
+            all_insured + insured,
+            all_mvc + mvc,
+            all_wc + wc,
+        )
+        t.rows.append(
+            [
+                label, clients, visits, revenue, round(revenue / clients, 2) if clients else None,
+                new, spent, round(spent / new, 2) if new and spent else None, _pct(insured, visits),
+            ]
+        )  # fmt: skip
+    tables[t.key] = t
+    charts["revenue"] = {"labels": [r[0] for r in t.rows], "values": [float(r[3]) for r in t.rows]}
+    tables["insurance"] = Table(
+        "insurance",
+        "Insurance-paid work",
+        ["Payer", "Visits", "Share %"],
+        [
+            ["Motor-vehicle collision", all_mvc, _pct(all_mvc, all_visits)],
+            ["Workers' compensation", all_wc, _pct(all_wc, all_visits)],
+            ["All insurance", all_insured, _pct(all_insured, all_visits)],
+        ],
+    )
+
+    # 5. Did clients come back after we referred them out? (article 000's worry)
+    later_visit = Visit.objects.filter(
+        practice=practice, client=OuterRef("client"), date__gt=OuterRef("day")
+    )
+    referred_out = (
+        Referral.objects.for_practice(practice)
+        .filter(direction=Direction.OUT, created_at__date__range=(start, end))
+        .exclude(status__in=[Status.DRAFT, Status.CANCELLED])
+        .annotate(day=TruncDate("created_at"))
+    )
+    # (Counting with a filter on an Exists annotation is not reliable on SQLite: two counts.)
+    returned = {
+        "total": referred_out.count(),
+        "back": referred_out.filter(Exists(later_visit)).count(),
+    }
+    tables["return"] = Table(
+        "return",
+        "Clients who came back after a referral out",
+        ["Referrals out", "Client came back", "Return rate %"],
+        [[returned["total"], returned["back"], _pct(returned["back"], returned["total"])]],
+    )
+
+    # 6. Network growth: partners added month by month, by their stage today.
+    growth: dict[str, dict[str, int]] = {k: defaultdict(int) for k in month_keys}
+    before = defaultdict(int)
+    for month, stage, n in (
+        Partner.objects.for_practice(practice)
+        .filter(created_at__date__lte=end)
+        .annotate(month=TruncMonth("created_at"))
+        .values_list("month", "stage")
+        .annotate(n=Count("id"))
+        .values_list("month", "stage", "n")
+    ):
+        key = month.strftime("%Y-%m")
+        if key in growth:
+            growth[key][stage] += n
+        elif key < month_keys[0]:
+            before[stage] += n
+    t = Table("growth", "Network growth (partners, by their stage today)",
+              ["Month", *[label for _, label in Stage.choices], "Total"])  # fmt: skip
+    running = dict(before)
+    series: dict[str, list[int]] = {label: [] for _, label in Stage.choices}
+    for key in month_keys:
+        for value_, label in Stage.choices:
+            running[value_] = running.get(value_, 0) + growth[key][value_]
+            series[label].append(running[value_])
+        t.rows.append([key, *[running.get(v, 0) for v, _ in Stage.choices], sum(running.values())])
+    tables[t.key] = t
+    charts["growth"] = {"periods": month_keys, "series": series}
+
+    # 7. Top referrers (they feed the year-end gifts).
+    top = sorted((pid for pid in per if per[pid]["in"]), key=lambda pid: -per[pid]["in"])[:10]
+    tables["top"] = Table(
+        "top",
+        "Top referrers",
+        ["Partner", "Clients sent to you", "Referrals you sent them"],
+        [[names[pid].name, per[pid]["in"], per[pid]["out"]] for pid in top if pid in names],
+    )
+
+    # 8. The network picture: the practice in the middle, partners by profession around it.
+    charts["network"] = {
+        "nodes": [
+            {
+                "label": names[pid].name,
+                "group": next((x.name for x in names[pid].professions.all()), "Other"),
+                "out": per[pid]["out"],
+                "in": per[pid]["in"],
+            }
+            for pid in ranked
+            if pid in names
+        ]
+    }
+    return Insights(start, end, month_keys, tables, charts)

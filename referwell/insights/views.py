@@ -1,0 +1,124 @@
+"""The insights page: every figure as a chart where one helps, its table, and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from referwell.audit.services import log_action
+from referwell.clients.models import Stream
+from referwell.core.decorators import practice_required
+from referwell.insights import charts
+from referwell.insights.models import StreamCost
+from referwell.insights.selectors import insights
+from referwell.outreach.pipeline import niche_coverage
+
+
+def _range(request: HttpRequest) -> tuple[dt.date, dt.date, str]:
+    today = timezone.localdate()
+    default_start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
+    error = ""
+    try:
+        start = dt.date.fromisoformat(request.GET.get("start") or default_start.isoformat())
+        end = dt.date.fromisoformat(request.GET.get("end") or today.isoformat())
+    except ValueError:
+        start, end, error = default_start, today, "Dates are written YYYY-MM-DD; showing the last 12 months."
+    if start > end:
+        start, end, error = end, start, "The start came after the end: swapped."
+    if (end - start).days > 366 * 5:
+        start, error = end - dt.timedelta(days=366 * 5), "Shown: at most five years."
+    return start, end, error
+
+
+@practice_required
+def insights_page(request: HttpRequest) -> HttpResponse:
+    start, end, error = _range(request)
+    if error:
+        messages.warning(request, error)
+    data = insights(practice=request.practice, start=start, end=end)
+    c = data.charts
+    period = f"{start:%b %Y} – {end:%b %Y}"
+    pictures = {
+        "new_clients": charts.stacked_columns(
+            title=f"New clients by stream, {period}", periods=c["new_clients"]["periods"],
+            series=c["new_clients"]["series"],
+        ),
+        "revenue": charts.bar_chart(
+            title="Revenue from visits, by how clients found you", labels=c["revenue"]["labels"],
+            values=c["revenue"]["values"], unit="$",
+        ),
+        "growth": charts.line_chart(
+            title="Partners in your network, by stage", periods=c["growth"]["periods"],
+            series=c["growth"]["series"],
+        ),
+        "network": charts.network_picture(
+            title="Your network: referrals each way", center=request.practice.name,
+            nodes=c["network"]["nodes"],
+            desc="Lines to the centre are clients you sent; lines from the centre are clients they sent you.",
+        ),
+        "leakage": charts.bar_chart(
+            title="Referrals out: fate known or unknown",
+            labels=["Fate known", "Fate unknown (leakage)"],
+            values=[c["leakage"]["known"], c["leakage"]["unknown"]],
+        ),
+    }  # fmt: skip
+    return render(
+        request,
+        "insights/insights.html",
+        {
+            "data": data,
+            "t": data.tables,
+            "pictures": pictures,
+            "start": start,
+            "end": end,
+            "coverage": niche_coverage(practice=request.practice),
+            "streams": Stream.choices,
+            "costs": StreamCost.objects.for_practice(request.practice)[:24],
+        },
+    )
+
+
+@practice_required
+def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
+    start, end, _ = _range(request)
+    table = insights(practice=request.practice, start=start, end=end).tables.get(key)
+    if table is None:
+        raise Http404("No such table.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{key}-{start}-{end}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow(["" if v is None else v for v in row])
+    log_action(
+        practice=request.practice, actor=request.user, action="referwell.insights.exported",
+        data={"table": key},
+    )
+    return response
+
+
+@require_POST
+@practice_required
+def cost_add(request: HttpRequest) -> HttpResponse:
+    stream = request.POST.get("stream", "")
+    try:
+        month = dt.date.fromisoformat(request.POST.get("month", "") + "-01")
+        amount = Decimal(request.POST.get("amount", ""))
+        if stream not in Stream.values or amount < 0 or amount > Decimal("1000000"):
+            raise ValueError
+    except (ValueError, InvalidOperation):
+        messages.error(request, "Give a stream, a month (YYYY-MM) and an amount of 0 or more.")
+        return redirect("insights")
+    StreamCost.objects.create(
+        practice=request.practice, stream=stream, month=month, amount=amount,
+        note=request.POST.get("note", "")[:200],
+    )
+    messages.success(request, "Cost recorded.")
+    return redirect("insights")

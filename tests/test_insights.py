@@ -1,0 +1,201 @@
+"""Insights checked against hand-computed figures on a small practice."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from referwell.clients.models import Client, Visit
+from referwell.insights.models import StreamCost
+from referwell.insights.selectors import insights
+from referwell.referrals.models import Referral
+from tests.factories import PartnerFactory
+
+pytestmark = pytest.mark.django_db
+START, END = dt.date(2026, 1, 1), dt.date(2026, 6, 30)
+
+
+def at(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+@pytest.fixture
+def small(elm_grove):
+    chiro = PartnerFactory(practice=elm_grove, name="Chiro Ann", professions=["chiropractor"])
+    pt = PartnerFactory(practice=elm_grove, name="PT Bob", professions=["physical-therapist"])
+    P = elm_grove
+
+    def client(name, stream, first, source=None):
+        return Client.objects.create(
+            practice=P,
+            first_name=name,
+            last_name="X",
+            stream=stream,
+            first_seen=first,
+            source_partner=source,
+        )
+
+    a = client("A", "medical", dt.date(2026, 1, 10), chiro)
+    b = client("B", "medical", dt.date(2026, 2, 5), chiro)
+    c = client("C", "people_you_know", dt.date(2026, 2, 20))
+    d = client("D", "business", dt.date(2025, 12, 1))  # before the range
+    for cl, day, fee, payer in [
+        (a, dt.date(2026, 1, 10), 100, "mvc"),
+        (a, dt.date(2026, 3, 1), 100, "mvc"),
+        (b, dt.date(2026, 2, 5), 120, "client"),
+        (c, dt.date(2026, 2, 20), 80, "client"),
+        (c, dt.date(2026, 4, 2), 80, "workers_comp"),
+        (d, dt.date(2026, 5, 5), 90, "client"),
+        (d, dt.date(2025, 12, 1), 90, "client"),  # outside the range
+    ]:
+        Visit.objects.create(practice=P, client=cl, date=day, fee=Decimal(fee), payer=payer)
+
+    def referral(direction, cl, partner, status, created, sent=None, answered=None):
+        r = Referral.objects.create(
+            practice=P,
+            direction=direction,
+            client=cl,
+            partner=partner,
+            reasons="x",
+            status=status,
+            sent_at=sent and at(sent),
+            answered_at=answered and at(answered),
+        )
+        Referral.objects.filter(pk=r.pk).update(created_at=at(created))
+        return r
+
+    referral("in", a, chiro, "closed", dt.date(2026, 1, 9))
+    referral("in", b, chiro, "seen", dt.date(2026, 2, 4))
+    # Out: to chiro, answered after 2 and 4 days; to pt, one declined, one silent.
+    referral(
+        "out", c, chiro, "closed", dt.date(2026, 3, 1), dt.date(2026, 3, 1), dt.date(2026, 3, 3)
+    )
+    referral(
+        "out", d, chiro, "accepted", dt.date(2026, 4, 1), dt.date(2026, 4, 1), dt.date(2026, 4, 5)
+    )
+    referral(
+        "out", a, pt, "declined", dt.date(2026, 2, 1), dt.date(2026, 2, 1), dt.date(2026, 2, 2)
+    )
+    referral("out", b, pt, "sent", dt.date(2026, 6, 1), dt.date(2026, 6, 1))
+    referral("out", b, pt, "draft", dt.date(2026, 6, 2))
+    StreamCost.objects.create(
+        practice=P, stream="medical", month=dt.date(2026, 1, 1), amount=Decimal("50")
+    )
+    return P
+
+
+def test_new_clients_by_stream_month_by_month(small):
+    t = insights(practice=small, start=START, end=END).tables["new_clients"]
+    rows = {r[0]: r for r in t.rows}
+    assert t.headers[1:4] == ["Current clients", "People you know", "Medical professionals"]
+    assert rows["2026-01"][3] == 1 and rows["2026-01"][-1] == 1
+    assert rows["2026-02"][2] == 1 and rows["2026-02"][3] == 1 and rows["2026-02"][-1] == 2
+    assert sum(r[-1] for r in t.rows) == 3  # D was new in December, outside the range
+
+
+def test_partners_both_ways_answers_and_leakage(small):
+    t = insights(practice=small, start=START, end=END).tables["partners"]
+    rows = {r[0]: r for r in t.rows}
+    # Partner, Out, In, Balance, Acknowledged %, Median days, Loop closed %, Leakage, Declined
+    assert rows["Chiro Ann"] == ["Chiro Ann", 2, 2, 0, 100.0, 3.0, 100.0, 0, 0]
+    assert rows["PT Bob"] == ["PT Bob", 3, 0, -3, 50.0, 1.0, 50.0, 1, 1]
+
+
+def test_value_by_stream_cost_and_insurance(small):
+    data = insights(practice=small, start=START, end=END)
+    value = {r[0]: r for r in data.tables["value"].rows}
+    # Stream, Clients, Visits, Revenue, per client, New clients, Spent, Cost per new, Insured %
+    assert value["Medical professionals"] == [
+        "Medical professionals",
+        2,
+        3,
+        Decimal("320"),
+        Decimal("160.00"),
+        2,
+        Decimal("50"),
+        Decimal("25.00"),
+        66.7,
+    ]
+    assert value["Business professionals"][1:4] == [1, 1, Decimal("90")]
+    insurance = {r[0]: r for r in data.tables["insurance"].rows}
+    assert insurance["Motor-vehicle collision"] == ["Motor-vehicle collision", 2, 33.3]
+    assert insurance["All insurance"] == ["All insurance", 3, 50.0]
+
+
+def test_return_rate_after_a_referral_out(small):
+    # Out (not draft/cancelled): c (visit Apr 2 after Mar 1: back), d (none after Apr 1 … May 5:
+    # back), a (Mar 1 after Feb 1: back), b (none after Jun 1: not back).
+    t = insights(practice=small, start=START, end=END).tables["return"]
+    assert t.rows == [[4, 3, 75.0]]
+
+
+def test_top_referrers(small):
+    t = insights(practice=small, start=START, end=END).tables["top"]
+    assert t.rows == [["Chiro Ann", 2, 2]]
+
+
+def test_page_csv_and_a_fixed_number_of_queries(alice_http, small, django_assert_max_num_queries):
+    url = reverse("insights") + "?start=2026-01-01&end=2026-06-30"
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        page = alice_http.get(url)
+    body = page.content.decode()
+    assert page.status_code == 200 and "<svg" in body and 'role="img"' in body
+    assert "Chiro Ann" in body
+    for i in range(20):
+        p = PartnerFactory(practice=small, professions=["podiatrist"])
+        cl = Client.objects.create(
+            practice=small,
+            first_name=f"N{i}",
+            last_name="Y",
+            stream="medical",
+            first_seen=dt.date(2026, 3, 3),
+            source_partner=p,
+        )
+        Visit.objects.create(practice=small, client=cl, date=dt.date(2026, 3, 3), fee=50)
+        Referral.objects.create(
+            practice=small, direction="in", client=cl, partner=p, reasons="x", status="seen"
+        )
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        alice_http.get(url)
+    response = alice_http.get(
+        reverse("insights_csv", args=["partners"]) + "?start=2026-01-01&end=2026-06-30"
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:3] == ["Partner", "Out", "In"]
+    assert ["PT Bob", "3", "0", "-3", "50.0", "1.0", "50.0", "1", "1"] in rows
+    assert alice_http.get(reverse("insights_csv", args=["nope"])).status_code == 404
+
+
+def test_bad_dates_fall_back_with_a_message(alice_http, small):
+    page = alice_http.get(reverse("insights") + "?start=yesterday")
+    assert page.status_code == 200 and b"last 12 months" in page.content
+
+
+def test_charlie_sees_his_own_figures_only(charlie_http, small):
+    body = charlie_http.get(
+        reverse("insights") + "?start=2026-01-01&end=2026-06-30"
+    ).content.decode()
+    assert "Chiro Ann" not in body and "PT Bob" not in body
+    csv_body = charlie_http.get(reverse("insights_csv", args=["partners"])).content.decode()
+    assert "Chiro Ann" not in csv_body
+
+
+def test_costs_are_recorded_with_validation(alice_http, elm_grove):
+    alice_http.post(
+        reverse("insights_cost_add"), {"stream": "medical", "month": "2026-03", "amount": "120.50"}
+    )
+    assert StreamCost.objects.get().amount == Decimal("120.50")
+    bad = alice_http.post(
+        reverse("insights_cost_add"),
+        {"stream": "martians", "month": "2026-03", "amount": "-1"},
+        follow=True,
+    )
+    assert b"Give a stream" in bad.content and StreamCost.objects.count() == 1
