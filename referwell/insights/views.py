@@ -29,7 +29,8 @@ def _range(request: HttpRequest) -> tuple[dt.date, dt.date, str]:
         start = dt.date.fromisoformat(request.GET.get("start") or default_start.isoformat())
         end = dt.date.fromisoformat(request.GET.get("end") or today.isoformat())
     except ValueError:
-        start, end, error = default_start, today, "Dates are written YYYY-MM-DD; showing the last 12 months."
+        start, end = default_start, today
+        error = "Dates are written YYYY-MM-DD; showing the last 12 months."
     if start > end:
         start, end, error = end, start, "The start came after the end: swapped."
     if (end - start).days > 366 * 5:
@@ -61,7 +62,8 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         "network": charts.network_picture(
             title="Your network: referrals each way", center=request.practice.name,
             nodes=c["network"]["nodes"],
-            desc="Lines to the centre are clients you sent; lines from the centre are clients they sent you.",
+            desc="Lines to the centre are clients you sent; lines from the centre are clients "
+            "they sent you.",
         ),
         "leakage": charts.bar_chart(
             title="Referrals out: fate known or unknown",
