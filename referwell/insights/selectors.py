@@ -97,13 +97,17 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         .order_by("-n")[:25]
     )
     t = Table("sources", "Where new clients come from", ["Source", "Kind", "New clients"])
+    from_clients = 0
     for partner, client_id, name, n in sources:
         if partner:
             t.rows.append([partner, "Partner", n])
         elif client_id:
-            t.rows.append(["A client (named on the client's page)", "Client", n])
+            from_clients += n  # each client referrer stays private: one line for all
         else:
             t.rows.append([name or "Unknown", "Other", n])
+    if from_clients:
+        t.rows.append(["Clients who recommended you", "Client", from_clients])
+    t.rows.sort(key=lambda r: -r[2])
     tables[t.key] = t
 
     # 3. Per partner: both ways, answers, leakage, declines.
