@@ -61,7 +61,8 @@ MAX_NODES = 60  # the network picture draws at most this many partners
 MAX_EDGE = 8.0  # px, the widest edge in the network picture
 
 # Rough advance width of one character, as a fraction of the font size (system sans fonts).
-_CHAR_EM = 0.58
+_CHAR_EM = 0.6
+_BOLD_EM = 0.66  # the same, for bold text
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -302,8 +303,8 @@ class _Frame:
         """Period names under the plot, thinned to every n-th when they would collide."""
         size = 11.0
         names = [_cut(p, 12) for p in self.periods]
-        widest = max((_text_width(n, size) for n in names), default=0.0)
-        fits = max(int(self.plot_width // (widest + 6)), 1)
+        widest = max((len(n) * size * 0.56 for n in names), default=0.0)
+        fits = max(int(self.plot_width // (widest + 4)), 1)
         step = max(math.ceil(len(names) / fits), 1)
         for i, name in enumerate(names):
             if i % step:
@@ -474,13 +475,16 @@ def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "
 
     `nodes` are dicts `{"label", "group", "out", "in"}`: `out` counts referrals the practice
     sent to the partner, `in` referrals the partner sent to the practice. Each partner gets up
-    to two curved edges — centre → partner for `out` (solid, teal) and partner → centre for
-    `in` (dashed, orange) — whose widths grow with the square root of the count (the largest
-    count is 8px wide; a count of 0 draws no edge). Circle areas grow with the partner's total.
-    At most `MAX_NODES` partners are drawn: the largest by total, and the desc says so.
+    to two straight edges side by side — centre → partner for `out` (solid, teal) and
+    partner → centre for `in` (dashed, orange) — whose widths grow with the square root of the
+    count (the largest count is `MAX_EDGE` = 8px wide; a count of 0 draws no edge). A circle's
+    radius grows with the square root of the partner's total. At most `MAX_NODES` partners are
+    drawn: the largest by total (ties: the order given), and the desc says so. Partner names
+    are not drawn (they would not fit on a phone); each circle carries a hover `<title>` and
+    the page's table lists them.
     """
-    width, height = 400.0, 376.0
-    cx, cy, ring = 200.0, 178.0, 104.0
+    width, height = 420.0, 376.0
+    cx, cy, ring = 210.0, 178.0, 104.0
     label_ring = ring + 19
 
     rows = []
@@ -489,7 +493,7 @@ def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "
         group = _clean(node.get("group") or "").strip() or "Other"
         rows.append(
             {
-                "label": _clean(node.get("label", "")),
+                "label": _clean(node.get("label") or ""),
                 "group": group,
                 "out": out,
                 "in": into,
@@ -554,26 +558,27 @@ def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "
         group_angles.append((group, mid))
         slot += gap
 
-    # Edges first, so circles sit on top of them.
+    # Edges first, so circles sit on top of them: two straight lanes side by side, `out`
+    # (centre → partner) on one side of the spoke and `in` (partner → centre) on the other.
     for row, x, y, _size in placed:
-        dx, dy = x - cx, y - cy
-        bend = 0.14
+        length = math.hypot(x - cx, y - cy) or 1.0
+        nx, ny = -(y - cy) / length, (x - cx) / length  # unit normal to the spoke
         for direction, count in (("out", row["out"]), ("in", row["in"])):
             if count <= 0 or biggest_count <= 0:
                 continue
             stroke = MAX_EDGE * math.sqrt(count / biggest_count)
-            sign = 1 if direction == "out" else -1
-            qx = cx + dx / 2 - dy * bend * sign
-            qy = cy + dy / 2 + dx * bend * sign
+            shift = (stroke / 2 + 0.4) * (1 if direction == "out" else -1)
+            ends = [(cx + nx * shift, cy + ny * shift), (x + nx * shift, y + ny * shift)]
             if direction == "out":
-                path = f"M{_f(cx)},{_f(cy)} Q{_f(qx)},{_f(qy)} {_f(x)},{_f(y)}"
                 style = f'stroke="{_OUT_COLOUR}"'
             else:
-                path = f"M{_f(x)},{_f(y)} Q{_f(qx)},{_f(qy)} {_f(cx)},{_f(cy)}"
+                ends.reverse()
                 style = f'stroke="{_IN_COLOUR}" stroke-dasharray="{_IN_DASH}"'
+            (x1, y1), (x2, y2) = ends
             parts.append(
-                f'<path class="edge {direction}" d="{path}" fill="none" {style} '
-                f'stroke-width="{_f(stroke)}" stroke-opacity="0.7" data-count="{_f(count)}"/>'
+                f'<path class="edge {direction}" d="M{_f(x1)},{_f(y1)} L{_f(x2)},{_f(y2)}" '
+                f'fill="none" {style} stroke-width="{_f(stroke)}" stroke-opacity="0.6" '
+                f'data-count="{_f(count)}"/>'
             )
 
     for row, x, y, size in placed:
@@ -599,6 +604,23 @@ def _centre_label(parts: list[str], center: str, x: float, y: float) -> None:
     )
 
 
+def _wrap(text: str, chars: int) -> list[str]:
+    """At most two lines of at most `chars` characters, split at spaces, cut with "…"."""
+    words = " ".join(text.split()).split(" ")
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        if current and len(current) + 1 + len(word) > chars:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    lines.append(current)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [_cut(line, chars) for line in lines]
+
+
 def _group_labels(
     parts: list[str],
     groups: list[tuple[str, float]],
@@ -608,28 +630,40 @@ def _group_labels(
     width: float,
     height: float,
 ) -> None:
-    """Group names just outside the ring, nudged apart vertically on each side."""
-    size, spacing = 12.0, 14.0
-    sides: dict[bool, list[list]] = {True: [], False: []}
+    """Group names just outside the ring (up to two lines), nudged apart on each side."""
+    size, line = 12.0, 13.0
+    placed: dict[str, list[list]] = {"start": [], "end": [], "middle": []}
     for name, angle in groups:
-        x = cx + radius * math.cos(angle)
-        # Baseline: below the point at the bottom of the ring, above it at the top.
-        y = cy + radius * math.sin(angle) + size * (0.35 + 0.55 * math.sin(angle))
-        sides[math.cos(angle) >= -1e-9].append([name, x, y])
-    for right, labels in sides.items():
+        cos, sin = math.cos(angle), math.sin(angle)
+        x = cx + radius * cos
+        anchor = "start" if cos > 0.35 else "end" if cos < -0.35 else "middle"
+        room = {"start": width - 4 - x, "end": x - 4, "middle": 2 * min(x - 4, width - 4 - x)}
+        chars = max(min(int(room[anchor] / (size * _BOLD_EM)), 20), 4)
+        lines = _wrap(_clean(name), chars)
+        # First baseline: hanging below the ring at the bottom, standing above it at the top,
+        # centred on it at the sides.
+        extra = (len(lines) - 1) * line
+        y = cy + radius * sin + size * (0.35 + 0.55 * sin) - extra * (0.5 - 0.5 * sin)
+        placed[anchor].append([lines, x, y])
+    for anchor, labels in placed.items():
         labels.sort(key=lambda item: item[2])
-        previous = -math.inf
+        bottom = -math.inf  # last baseline used on this side
         for item in labels:
-            item[2] = max(item[2], previous + spacing)
-            previous = item[2]
-        for name, x, y in labels:
-            room = (width - 4 - x) if right else (x - 4)
-            chars = max(min(int(room / (size * _CHAR_EM)), 18), 4)
-            anchor = "start" if right else "end"
+            if anchor != "middle":
+                item[2] = max(item[2], bottom + line + 1)
+            bottom = item[2] + (len(item[0]) - 1) * line
+            lines, x, y = item
+            y = min(y, height - 30 - (len(lines) - 1) * line)
+            if len(lines) == 1:
+                inner = escape(lines[0])
+            else:
+                inner = "".join(
+                    f'<tspan x="{_f(x)}" dy="{_f(0 if i == 0 else line)}">{escape(t)}</tspan>'
+                    for i, t in enumerate(lines)
+                )
             parts.append(
-                f'<text class="group" x="{_f(x)}" y="{_f(min(y, height - 30))}" '
-                f'text-anchor="{anchor}" font-size="{_f(size)}" font-weight="600" '
-                f'fill="{INK}">{_esc(name, chars)}</text>'
+                f'<text class="group" x="{_f(x)}" y="{_f(y)}" text-anchor="{anchor}" '
+                f'font-size="{_f(size)}" font-weight="600" fill="{INK}">{inner}</text>'
             )
 
 

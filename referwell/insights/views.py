@@ -62,8 +62,6 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         "network": charts.network_picture(
             title="Your network: referrals each way", center=request.practice.name,
             nodes=c["network"]["nodes"],
-            desc="Lines to the centre are clients you sent; lines from the centre are clients "
-            "they sent you.",
         ),
         "leakage": charts.bar_chart(
             title="Referrals out: fate known or unknown",
