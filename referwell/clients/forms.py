@@ -92,6 +92,13 @@ class VisitForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["payer"].required = False
+
+    def clean_payer(self) -> str:
+        return self.cleaned_data.get("payer") or "client"
+
     def clean_fee(self) -> Any:
         fee = self.cleaned_data["fee"]
         if fee is not None and fee < 0:
