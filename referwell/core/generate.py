@@ -366,6 +366,9 @@ def generate(
             rng=random.Random(seed),
             today=today or timezone.localdate(),
         ).build(email=email, password=password)
+    from referwell.core.apps import _optimize_sqlite
+
+    _optimize_sqlite()  # fresh planner statistics after a bulk load
     return {
         "practice": slug,
         "size": size,

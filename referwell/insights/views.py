@@ -98,7 +98,9 @@ def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
     for row in table.rows:
         writer.writerow(["" if v is None else v for v in row])
     log_action(
-        practice=request.practice, actor=request.user, action="referwell.insights.exported",
+        practice=request.practice,
+        actor=request.user,
+        action="referwell.insights.exported",
         data={"table": key},
     )
     return response
@@ -117,7 +119,10 @@ def cost_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Give a stream, a month (YYYY-MM) and an amount of 0 or more.")
         return redirect("insights")
     StreamCost.objects.create(
-        practice=request.practice, stream=stream, month=month, amount=amount,
+        practice=request.practice,
+        stream=stream,
+        month=month,
+        amount=amount,
         note=request.POST.get("note", "")[:200],
     )
     messages.success(request, "Cost recorded.")

@@ -142,22 +142,30 @@ class NicheCoverage:
 
 def niche_coverage(*, practice: Practice) -> list[NicheCoverage]:
     kb = load()
+    niches = list(Niche.objects.for_practice(practice))
+    needed = {niche.pk: professions_for_niche(niche.name) for niche in niches}
+    wanted = set().union(*needed.values()) if needed else set()
     trusted = list(
         Partner.objects.for_practice(practice)
-        .filter(stage=Stage.TRUSTED)
+        .filter(stage=Stage.TRUSTED, professions__slug__in=wanted)
+        .distinct()
         .prefetch_related("professions", "niches")
     )
+    # Each partner's professions and niches read once, not once per niche and profession.
+    facts = [
+        (p, {x.slug for x in p.professions.all()}, {n.pk for n in p.niches.all()}) for p in trusted
+    ]
     out = []
-    for niche in Niche.objects.for_practice(practice):
+    for niche in niches:
         covered, partly, gaps = [], [], []
-        for slug in sorted(professions_for_niche(niche.name)):
+        for slug in sorted(needed[niche.pk]):
             name = kb.professions[slug].name
-            of_prof = [p for p in trusted if slug in {x.slug for x in p.professions.all()}]
-            in_niche = [p for p in of_prof if niche in p.niches.all()]
+            of_prof = [(p, niches) for p, slugs, niches in facts if slug in slugs]
+            in_niche = [p for p, niches in of_prof if niche.pk in niches]
             if in_niche:
                 covered.append((name, in_niche))
             elif of_prof:
-                partly.append((name, of_prof))
+                partly.append((name, [p for p, _ in of_prof]))
             else:
                 gaps.append(name)
         out.append(NicheCoverage(niche, covered, partly, gaps))

@@ -79,6 +79,11 @@ class Referral(TenantModel):
             models.Index(fields=["practice", "status"]),
             models.Index(fields=["practice", "direction", "created_at"]),
             models.Index(fields=["practice", "partner"]),
+            # Covers the insights' count per partner, direction and status over a period.
+            models.Index(
+                fields=["practice", "created_at", "partner", "direction", "status"],
+                name="referral_insights_idx",
+            ),
         ]
 
     def __str__(self) -> str:
