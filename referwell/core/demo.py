@@ -993,6 +993,21 @@ def _build(today: dt.date) -> None:
             note="From the outreach plan",
         )
 
+    # --- what networking cost, so insights can show the cost per new client
+    from referwell.insights.models import StreamCost
+
+    for months_back, stream, amount, note in (
+        (10, "medical", "180.00", "Business cards and lunch-and-learn for two clinics"),
+        (6, "medical", "95.00", "Office visits: flowers and fresh cards"),
+        (8, "business", "250.00", "Chamber of commerce breakfast"),
+        (3, "people_you_know", "60.00", "Referral thank-you cards"),
+        (2, "walk_in_web", "120.00", "Directory listing"),
+    ):
+        month = (today.replace(day=1) - dt.timedelta(days=30 * months_back)).replace(day=1)
+        StreamCost.objects.create(
+            practice=practice, stream=stream, month=month, amount=Decimal(amount), note=note
+        )
+
     # --- partners and clients look like they were added over the year
     for key, since in partner_since.items():
         Partner.objects.filter(pk=partners[key].pk).update(created_at=_aware(since, rng))
