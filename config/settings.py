@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "referwell.guidance",
     "referwell.outreach",
     "referwell.insights",
+    "referwell.registry",
+    "referwell.interop",
     "referwell.inbound",
 ]
 
