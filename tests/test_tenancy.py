@@ -43,12 +43,15 @@ OBJECTS = {
     "inbound_detail": "inbound_request",
     "inbound_accept": "inbound_request",
     "inbound_reject": "inbound_request",
+    "partner_vcard": "partner",
+    "partner_merge": "partner",
 }
 # Pages without an id: the lists and forms, where alice's data must simply not appear.
 PAGES_WITHOUT_ID = {
     "dashboard",
     "partner_list",
     "partner_create",
+    "partner_import",
     "client_list",
     "client_create",
     "referral_list",
@@ -61,6 +64,8 @@ PAGES_WITHOUT_ID = {
     "niches",
     "insights",
     "inbound_list",
+    "csv_import",
+    "practice_export",
 }
 # Pages whose parameter is not an object id, checked on their own.
 OTHER_PARAMS = {
@@ -73,9 +78,14 @@ OTHER_PARAMS = {
     "refer_practice",
     "refer_partner",
     "refer_thanks",
+    "csv_export",
+    "csv_import_map",
+    "csv_import_preview",
+    "csv_import_confirm",
+    "csv_import_cancel",
 }
 # Not tenant data: public pages, auth and the Django admin (staff only).
-EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/")
+EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/", "fhir/R4/")
 
 
 def walk(patterns, prefix=""):

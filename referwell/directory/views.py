@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
 
+from referwell.accounts.models import Practice
 from referwell.core.decorators import practice_required
-from referwell.directory import selectors, services
+from referwell.directory import selectors, services, vcard
+from referwell.directory.duplicates import find_duplicates, partner_links
 from referwell.directory.forms import PartnerFilterForm, PartnerForm, TouchpointForm
+from referwell.directory.models import Partner
 from referwell.referrals.selectors import referral_list
 
 
@@ -53,17 +62,33 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @practice_required
 def partner_create(request: HttpRequest) -> HttpResponse:
     form = PartnerForm(request.POST or None, practice=request.practice)
+    duplicates: list[Partner] = []
     if request.method == "POST" and form.is_valid():
-        try:
-            partner = services.partner_create(
-                practice=request.practice, by=request.user, **form.service_kwargs()
+        if not request.POST.get("create_anyway"):
+            data = form.cleaned_data
+            duplicates = find_duplicates(
+                practice=request.practice,
+                name=data["name"],
+                city=data["city"],
+                email=data["email"],
+                phone=data["phone"],
+                npi=data["npi"],
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"{partner.name} is now in your network.")
-            return redirect("partner_detail", pk=partner.pk)
-    return render(request, "directory/partner_form.html", {"form": form, "partner": None})
+        if not duplicates:
+            try:
+                partner = services.partner_create(
+                    practice=request.practice, by=request.user, **form.service_kwargs()
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"{partner.name} is now in your network.")
+                return redirect("partner_detail", pk=partner.pk)
+    return render(
+        request,
+        "directory/partner_form.html",
+        {"form": form, "partner": None, "duplicates": duplicates},
+    )
 
 
 @practice_required
@@ -123,3 +148,152 @@ def partner_letter(request: HttpRequest, pk: int) -> HttpResponse:
         how = f"e-mailed to {message.to_email}" if message.to_email else "ready to print"
         messages.success(request, f"“{message.subject}” {how} (see the outbox).")
     return redirect("partner_detail", pk=partner.pk)
+
+
+# ------------------------------------------------------------------ business cards
+
+MAX_VCARD_BYTES = 2 * 1024 * 1024
+VCARD_EXTENSIONS = (".vcf", ".vcard")
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe); cleans to a list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        # An empty file is reported by the import, card by card, like any unreadable file.
+        kwargs.setdefault("allow_empty_file", True)
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if not isinstance(data, list | tuple):
+            return [super().clean(data, initial)]
+        if not data:
+            return [super().clean(None, initial)]
+        cleaned = []
+        for item in data:
+            cleaned.append(super().clean(item, initial))
+        return cleaned
+
+
+class VCardImportForm(forms.Form):
+    files = MultipleFileField(
+        label="vCard files",
+        help_text="One or more .vcf or .vcard files, 2 MB each at most, as exported by a phone "
+        "or a mail program; a file may hold many cards.",
+        widget=MultipleFileInput(attrs={"accept": ".vcf,.vcard,text/vcard,text/x-vcard"}),
+    )
+
+    def clean_files(self) -> list[Any]:
+        files = self.cleaned_data["files"]
+        problems = []
+        for upload in files:
+            if not upload.name.lower().endswith(VCARD_EXTENSIONS):
+                problems.append(
+                    f"“{upload.name}” is not a vCard file: choose .vcf or .vcard files."
+                )
+            elif upload.size > MAX_VCARD_BYTES:
+                problems.append(
+                    f"“{upload.name}” is {upload.size / 1024 / 1024:.1f} MB; "
+                    "each file may be 2 MB at most."
+                )
+        if problems:
+            raise ValidationError(problems)
+        return files
+
+
+@practice_required
+def partner_import(request: HttpRequest) -> HttpResponse:
+    """Business cards (vCard files) into the network as prospects; the result card by card."""
+    result = None
+    if request.method == "POST":
+        form = VCardImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            files = [(upload.name, upload.read()) for upload in form.cleaned_data["files"]]
+            result = services.vcards_import(practice=request.practice, files=files, by=request.user)
+            form = VCardImportForm()
+    else:
+        form = VCardImportForm()
+    template = "directory/partner_import.html"
+    if request.htmx:
+        template += "#import"
+    return render(request, template, {"form": form, "result": result})
+
+
+@require_GET
+@practice_required
+def partner_vcard(request: HttpRequest, pk: int) -> HttpResponse:
+    """The partner as a vCard 3.0 file, for a phone's or a mail program's address book."""
+    partner = selectors.partner_get(practice=request.practice, pk=pk)
+    fields = {
+        f.name: getattr(partner, f.name)
+        for f in dataclasses.fields(vcard.CardData)
+        if f.name != "professions"
+    }
+    card = vcard.CardData(**fields, professions=tuple(p.slug for p in partner.professions.all()))
+    response = HttpResponse(vcard.card_to_vcard(card), content_type="text/vcard; charset=utf-8")
+    filename = f"{slugify(partner.name, allow_unicode=True) or 'partner'}.vcf"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+class PartnerMergeForm(forms.Form):
+    duplicate = forms.ModelChoiceField(
+        queryset=Partner.objects.none(),
+        label="The duplicate",
+        empty_label="Choose a partner…",
+        help_text="It is merged into this partner, then deleted.",
+    )
+
+    def __init__(self, *args: Any, practice: Practice, keep: Partner, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate"].queryset = (
+            Partner.objects.for_practice(practice).exclude(pk=keep.pk).order_by("name")
+        )
+
+
+@practice_required
+def partner_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose a duplicate of this partner, see what moves, confirm: one partner remains."""
+    keep = selectors.partner_get(practice=request.practice, pk=pk)
+    data = request.POST if request.method == "POST" else request.GET
+    bound = request.method == "POST" or "duplicate" in request.GET
+    form = PartnerMergeForm(data if bound else None, practice=request.practice, keep=keep)
+    duplicate = form.cleaned_data["duplicate"] if form.is_valid() else None
+    if request.method == "POST" and duplicate is not None:
+        try:
+            kept = services.partner_merge(keep=keep, duplicate=duplicate, by=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            duplicate = None
+        else:
+            messages.success(
+                request,
+                f"{duplicate.name} was merged into {kept.name}: one partner, all their history.",
+            )
+            return redirect("partner_detail", pk=kept.pk)
+    suggestions = find_duplicates(
+        practice=request.practice,
+        name=keep.name,
+        city=keep.city,
+        email=keep.email,
+        phone=keep.phone,
+        npi=keep.npi,
+        exclude_pk=keep.pk,
+    )
+    return render(
+        request,
+        "directory/partner_merge.html",
+        {
+            "partner": keep,
+            "form": form,
+            "duplicate": duplicate,
+            "suggestions": suggestions,
+            "keep_links": partner_links(keep),
+            "duplicate_links": partner_links(duplicate) if duplicate else {},
+        },
+    )

@@ -1,3 +1,7 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from referwell.interop.export import views
+
+urlpatterns = [
+    path("", views.practice_export, name="practice_export"),
+]

@@ -1,0 +1,464 @@
+"""CSV in (partners and clients, in four steps) and out (every list of the app).
+
+The import: upload → map the columns → dry run (each row's fate) → confirm. Between steps the
+file waits under VAR_DIR/imports as a temporary file named by a random token; the address
+carries the token signed with a timestamp (so it expires) and the file's sidecar names the
+practice and the member who uploaded it — anyone else gets a 404. The file is removed once
+imported or cancelled, and files older than the signature's lifetime are swept on upload.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_POST
+
+from referwell.accounts.models import Role
+from referwell.audit.services import log_action
+from referwell.clients import selectors as client_selectors
+from referwell.clients.models import Client, Stream
+from referwell.clients.services import client_create
+from referwell.core.decorators import practice_required
+from referwell.directory import selectors as directory_selectors
+from referwell.directory.forms import PartnerFilterForm
+from referwell.directory.models import Partner, Profession
+from referwell.directory.services import partner_create
+from referwell.interop.csv import exporter, importer
+from referwell.outreach.models import OutgoingMessage
+from referwell.referrals import selectors as referral_selectors
+from referwell.referrals.models import Direction
+from referwell.referrals.states import Status
+
+SIGNING_SALT = "referwell.interop.csv.import"
+LIFETIME_SECONDS = 2 * 3600
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,40}")
+
+
+# --------------------------------------------------------------------------- the waiting file
+
+
+def _import_dir() -> Path:
+    return Path(settings.VAR_DIR) / "imports"
+
+
+def _sweep(directory: Path) -> None:
+    cutoff = time.time() - LIFETIME_SECONDS
+    for path in directory.glob("*.*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass  # another request removed it first
+
+
+def _store(request: HttpRequest, *, kind: str, filename: str, text: str) -> str:
+    directory = _import_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    _sweep(directory)
+    token = secrets.token_urlsafe(18)
+    (directory / f"{token}.csv").write_text(text, encoding="utf-8")
+    meta = {
+        "practice": request.practice.pk,
+        "member": request.member.pk,
+        "kind": kind,
+        "filename": filename[:200],
+        "mapping": None,
+        "uploaded_at": timezone.now().isoformat(),
+    }
+    (directory / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+    return signing.TimestampSigner(salt=SIGNING_SALT).sign(token)
+
+
+class PendingImport:
+    """An uploaded file waiting for its mapping or its confirmation."""
+
+    def __init__(self, token: str, signed: str, meta: dict[str, Any]) -> None:
+        self.token = token
+        self.signed = signed
+        self.meta = meta
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    @property
+    def mapping(self) -> list[str] | None:
+        return self.meta.get("mapping")
+
+    def text(self) -> str:
+        return (_import_dir() / f"{self.token}.csv").read_text(encoding="utf-8")
+
+    def table(self) -> importer.Table:
+        return importer.read_table(self.text())
+
+    def save_mapping(self, mapping: list[str]) -> None:
+        self.meta["mapping"] = mapping
+        path = _import_dir() / f"{self.token}.json"
+        path.write_text(json.dumps(self.meta), encoding="utf-8")
+
+    def remove(self) -> None:
+        for suffix in (".csv", ".json"):
+            (_import_dir() / f"{self.token}{suffix}").unlink(missing_ok=True)
+
+
+def _pending(request: HttpRequest, signed: str) -> PendingImport:
+    """The member's own waiting file, or 404: another practice's (or member's) import, an
+    expired or forged address, a file already imported do not exist here."""
+    try:
+        token = signing.TimestampSigner(salt=SIGNING_SALT).unsign(signed, max_age=LIFETIME_SECONDS)
+    except signing.BadSignature:
+        raise Http404("No such import (the link may have expired).") from None
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise Http404("No such import.")
+    try:
+        meta = json.loads((_import_dir() / f"{token}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise Http404("No such import (already imported or cancelled?).") from None
+    if meta.get("practice") != request.practice.pk or meta.get("member") != request.member.pk:
+        raise Http404("No such import.")
+    if not (_import_dir() / f"{token}.csv").is_file():
+        raise Http404("No such import.")
+    return PendingImport(token, signed, meta)
+
+
+def _importer_only(request: HttpRequest) -> None:
+    if request.member.role == Role.FRONT_DESK:
+        raise PermissionDenied("Only owners and therapists import partners and clients.")
+
+
+# --------------------------------------------------------------------------- step 1: upload
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="The file holds",
+        choices=list(importer.KINDS.items()),
+        widget=forms.RadioSelect,
+        initial=importer.PARTNERS,
+    )
+    file = forms.FileField(
+        label="CSV file",
+        help_text="At most 2 MB, with a header row. UTF-8 (Excel: “CSV UTF-8”) or Excel's "
+        "plain “CSV” on Windows; commas or semicolons.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".csv"):
+            raise ValidationError("Choose a .csv file (in Excel: File → Save As → CSV UTF-8).")
+        if upload.size > importer.MAX_BYTES:
+            raise ValidationError("The file is larger than 2 MB: split it into smaller files.")
+        try:
+            text = importer.decode(upload.read())
+            importer.read_table(text)
+        except importer.CsvProblem as exc:
+            raise ValidationError(str(exc)) from None
+        self.cleaned_data["text"] = text
+        return upload
+
+
+@practice_required
+def csv_import(request: HttpRequest) -> HttpResponse:
+    _importer_only(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        signed = _store(
+            request,
+            kind=form.cleaned_data["kind"],
+            filename=form.cleaned_data["file"].name,
+            text=form.cleaned_data["text"],
+        )
+        return redirect("csv_import_map", token=signed)
+    return render(request, "interop/csv_upload.html", {"form": form})
+
+
+# --------------------------------------------------------------------------- step 2: mapping
+
+
+def _field_choices(kind: str) -> list[tuple[str, str]]:
+    return [("", "— ignore this column —")] + [
+        (f.key, f"{f.label} (required)" if f.required else f.label)
+        for f in importer.fields_for(kind)
+    ]
+
+
+@practice_required
+def csv_import_map(request: HttpRequest, token: str) -> HttpResponse:
+    _importer_only(request)
+    pending = _pending(request, token)
+    table = pending.table()
+    kind = pending.kind
+    known = {f.key for f in importer.fields_for(kind)}
+    mapping = pending.mapping or importer.guess_mapping(kind, table.headers)
+    errors: list[str] = []
+    if request.method == "POST":
+        mapping = [request.POST.get(f"column_{i}", "") for i in range(len(table.headers))]
+        mapping = [key if key in known else "" for key in mapping]
+        errors = importer.mapping_errors(kind, table.headers, mapping)
+        if not errors:
+            pending.save_mapping(mapping)
+            return redirect("csv_import_preview", token=pending.signed)
+    columns = [
+        {"index": i, "header": header, "field": mapping[i], "samples": table.samples(i)}
+        for i, header in enumerate(table.headers)
+    ]
+    return render(
+        request,
+        "interop/csv_map.html",
+        {
+            "pending": pending,
+            "kind_label": importer.KINDS[kind],
+            "columns": columns,
+            "choices": _field_choices(kind),
+            "errors": errors,
+            "row_count": len(table.rows),
+            "professions": Profession.objects.filter(is_provider=True).order_by("name"),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- step 3: dry run
+
+
+def _existing(request: HttpRequest, kind: str) -> list[importer.Known]:
+    practice = request.practice
+    if kind == importer.PARTNERS:
+        return [
+            importer.Known(
+                label=f"{name} (partner #{pk})",
+                name=name,
+                city=city,
+                email=email,
+                phone=phone,
+                npi=npi,
+            )
+            for pk, name, city, email, phone, npi in Partner.objects.for_practice(
+                practice
+            ).values_list("pk", "name", "city", "email", "phone", "npi")
+        ]
+    return [
+        importer.Known(
+            label=f"{first} {last} (client #{pk})",
+            first_name=first,
+            last_name=last,
+            email=email,
+            date_of_birth=born,
+        )
+        for pk, first, last, email, born in Client.objects.for_practice(practice).values_list(
+            "pk", "first_name", "last_name", "email", "date_of_birth"
+        )
+    ]
+
+
+def _plan(request: HttpRequest, pending: PendingImport) -> list[importer.RowFate]:
+    lookup = importer.ProfessionLookup.from_pairs(
+        Profession.objects.filter(is_provider=True).values_list("slug", "name")
+    )
+    return importer.plan(
+        pending.kind,
+        pending.table(),
+        pending.mapping or [],
+        existing=_existing(request, pending.kind),
+        professions=lookup,
+    )
+
+
+def _preview_context(
+    pending: PendingImport, fates: list[importer.RowFate], error: str = ""
+) -> dict[str, Any]:
+    return {
+        "pending": pending,
+        "kind_label": importer.KINDS[pending.kind],
+        "fates": fates,
+        "counts": importer.summary(fates),
+        "error": error,
+        "CREATE": importer.CREATE,
+        "DUPLICATE": importer.DUPLICATE,
+        "REJECT": importer.REJECT,
+    }
+
+
+@require_GET
+@practice_required
+def csv_import_preview(request: HttpRequest, token: str) -> HttpResponse:
+    _importer_only(request)
+    pending = _pending(request, token)
+    if not pending.mapping:
+        return redirect("csv_import_map", token=pending.signed)
+    fates = _plan(request, pending)
+    return render(request, "interop/csv_preview.html", _preview_context(pending, fates))
+
+
+# --------------------------------------------------------------------------- step 4: import
+
+
+class RowFailed(Exception):
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(f"row {number}: {reason}")
+
+
+def _reason(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{k.replace('_', ' ')}: {' '.join(v)}" for k, v in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)
+
+
+@require_POST
+@practice_required
+def csv_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The good rows in one transaction: all of them, or — if one cannot be saved — none.
+    The plan is made again, so rows added since the dry run are still caught as duplicates."""
+    _importer_only(request)
+    pending = _pending(request, token)
+    if not pending.mapping:
+        return redirect("csv_import_map", token=pending.signed)
+    fates = _plan(request, pending)
+    good = [f for f in fates if f.is_created]
+    slugs = {slug for f in good for slug in f.professions}
+    professions = Profession.objects.in_bulk(list(slugs))
+    practice, by = request.practice, request.user
+    created: list[Any] = []
+    try:
+        with transaction.atomic():
+            for fate in good:
+                try:
+                    if pending.kind == importer.PARTNERS:
+                        row = partner_create(
+                            practice=practice,
+                            by=by,
+                            fields=fate.fields,
+                            professions=[professions[s] for s in fate.professions],
+                        )
+                    else:
+                        row = client_create(practice=practice, by=by, fields=fate.fields)
+                except ValidationError as exc:
+                    raise RowFailed(fate.number, _reason(exc)) from exc
+                except DatabaseError as exc:
+                    raise RowFailed(
+                        fate.number, f"could not be saved ({type(exc).__name__})"
+                    ) from exc
+                created.append((fate, row))
+            counts = importer.summary(fates)
+            log_action(
+                practice=practice,
+                actor=by,
+                action="referwell.csv.imported",
+                data={
+                    "kind": pending.kind,
+                    "created": counts["create"],
+                    "duplicates": counts["duplicate"],
+                    "rejected": counts["reject"],
+                },
+            )
+    except RowFailed as exc:
+        error = f"Nothing was imported: {exc}. Correct the file and upload it again."
+        return render(
+            request, "interop/csv_preview.html", _preview_context(pending, fates, error=error)
+        )
+    pending.remove()
+    return render(
+        request,
+        "interop/csv_result.html",
+        {
+            "kind": pending.kind,
+            "kind_label": importer.KINDS[pending.kind],
+            "created": created,
+            "skipped": [f for f in fates if not f.is_created],
+            "counts": importer.summary(fates),
+        },
+    )
+
+
+@require_POST
+@practice_required
+def csv_import_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    _importer_only(request)
+    _pending(request, token).remove()
+    messages.info(request, "Import cancelled; the uploaded file is deleted.")
+    return redirect("csv_import")
+
+
+# --------------------------------------------------------------------------- lists out
+
+
+def _partners(request: HttpRequest) -> exporter.CsvTable:
+    form = PartnerFilterForm(request.GET or None, practice=request.practice)
+    filters = directory_selectors.PartnerFilters()
+    if form.is_valid():
+        filters = directory_selectors.PartnerFilters(
+            **{k: v for k, v in form.cleaned_data.items() if v}
+        )
+    partners = directory_selectors.partner_list(practice=request.practice, filters=filters)
+    return exporter.partners_table(partners)
+
+
+def _clients(request: HttpRequest) -> exporter.CsvTable:
+    stream = request.GET.get("stream", "")
+    clients = client_selectors.client_list(
+        practice=request.practice,
+        q=request.GET.get("q", "").strip(),
+        stream=stream if stream in Stream.values else "",
+    )
+    return exporter.clients_table(clients)
+
+
+def _referrals(request: HttpRequest) -> exporter.CsvTable:
+    direction = request.GET.get("direction", "")
+    status = request.GET.get("status", "")
+    referrals = referral_selectors.referral_list(
+        practice=request.practice,
+        direction=direction if direction in Direction.values else "",
+        status=status if status in Status.values else "",
+    )
+    return exporter.referrals_table(referrals)
+
+
+def _outbox(request: HttpRequest) -> exporter.CsvTable:
+    sent = OutgoingMessage.objects.for_practice(request.practice).select_related("by")
+    return exporter.outbox_table(sent)
+
+
+TABLES = {
+    "partners": _partners,
+    "clients": _clients,
+    "referrals": _referrals,
+    "outbox": _outbox,
+}
+
+
+@require_GET
+@practice_required
+def csv_export(request: HttpRequest, kind: str) -> HttpResponse:
+    """One of the app's lists as a CSV file, with the filters the list page had."""
+    build = TABLES.get(kind)
+    if build is None:
+        raise Http404("No such list.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"{request.practice.slug}-{kind}-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    rows = exporter.write_csv(response, build(request))
+    log_action(
+        practice=request.practice,
+        actor=request.user,
+        action="referwell.list.exported",
+        data={"list": kind, "rows": rows},
+    )
+    return response

@@ -1,0 +1,33 @@
+"""The owner's "Download everything": the same archive as `referwell export-practice`."""
+
+from __future__ import annotations
+
+import tempfile
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from referwell.core.decorators import practice_required
+from referwell.interop.export import archive
+
+
+@practice_required
+def practice_export(request: HttpRequest) -> HttpResponse:
+    if not request.member.is_owner:
+        raise PermissionDenied("Only an owner exports the practice's records.")
+    if request.method == "POST":
+        # On disk, not in memory: a large practice's archive holds every letter as a PDF.
+        out = tempfile.TemporaryFile()  # closed by the FileResponse once sent
+        archive.export_practice(request.practice, out, by=request.user, via="web")
+        out.seek(0)
+        filename = f"{request.practice.slug}-export-{timezone.localdate():%Y-%m-%d}.zip"
+        return FileResponse(
+            out, as_attachment=True, filename=filename, content_type="application/zip"
+        )
+    return render(
+        request,
+        "interop/practice_export.html",
+        {"tables": archive.TABLES, "not_exported": archive.NOT_EXPORTED},
+    )
