@@ -113,6 +113,7 @@ class Partner(TenantModel):
         editable=False,
         help_text="Names the partner's public referral page.",
     )
+    fhir_identifier = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
         ordering = ["name"]

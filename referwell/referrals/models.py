@@ -72,6 +72,7 @@ class Referral(TenantModel):
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    fhir_identifier = models.CharField(max_length=200, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
