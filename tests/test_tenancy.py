@@ -66,6 +66,7 @@ PAGES_WITHOUT_ID = {
     "inbound_list",
     "csv_import",
     "practice_export",
+    "registry_search",
 }
 # Pages whose parameter is not an object id, checked on their own.
 OTHER_PARAMS = {
@@ -83,6 +84,7 @@ OTHER_PARAMS = {
     "csv_import_preview",
     "csv_import_confirm",
     "csv_import_cancel",
+    "registry_add",
 }
 # Not tenant data: public pages, auth and the Django admin (staff only).
 EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/", "fhir/R4/")

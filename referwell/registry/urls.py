@@ -1,3 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from referwell.registry import views
+
+urlpatterns = [
+    path("", views.registry_search, name="registry_search"),
+    path("<str:npi>/add/", views.registry_add, name="registry_add"),
+]
