@@ -163,6 +163,60 @@ def referral_transition(
     return referral
 
 
+def _letter_out(
+    *,
+    referral: Referral,
+    kind: str,
+    by: User | None,
+    to_name: str,
+    to_email: str,
+    disclose: str = "",
+    channel: str = "",
+    consent: Any = None,
+    **context: Any,
+) -> Any:
+    """Write one letter about a referral from the practice's template, record the disclosure
+    when it carries client information (`disclose` says what), and send it — all inside the
+    caller's transaction, so a failed send leaves no disclosure behind."""
+    from referwell.outreach.services import letter_context, letter_render, message_send
+
+    letter = letter_render(
+        practice=referral.practice,
+        kind=kind,
+        context=letter_context(
+            practice=referral.practice,
+            by=by,
+            partner=referral.partner,
+            client=referral.client,
+            referral=referral,
+            **context,
+        ),
+    )
+    disclosure = None
+    if disclose:
+        disclosure = disclosure_record(
+            client=referral.client,
+            recipient=f"{to_name} <{to_email}>" if to_email else to_name,
+            channel=channel or (Channel.EMAIL if to_email else Channel.LETTER),
+            what=disclose,
+            by=by,
+            consent=consent,
+            referral=referral,
+            partner=referral.partner,
+        )
+    return message_send(
+        practice=referral.practice,
+        kind=kind,
+        letter=letter,
+        to_name=to_name,
+        to_email=to_email,
+        by=by,
+        referral=referral,
+        partner=referral.partner,
+        disclosure=disclosure,
+    )
+
+
 # --- Sending a referral out ------------------------------------------------------------------
 
 
@@ -170,7 +224,6 @@ def referral_transition(
 def referral_send(*, referral: Referral, by: User | None, base_url: str) -> dict[str, Any]:
     """Send a consented referral: the letter (e-mail with PDF, or a PDF to print), a secure link
     for the partner, a disclosure recorded, the referral marked sent — all or nothing."""
-    from referwell.outreach.services import letter_context, letter_render, message_send
 
     referral = Referral.objects.select_related("client", "partner", "practice").get(pk=referral.pk)
     if not referral.is_out:
@@ -179,42 +232,18 @@ def referral_send(*, referral: Referral, by: User | None, base_url: str) -> dict
     consent = _require_consent(referral, Status.SENT)
     link, token = link_issue(referral=referral, by=by)
     url = base_url.rstrip("/") + f"/l/{token}/"
-    letter = letter_render(
-        practice=referral.practice,
-        kind="referral",
-        context=letter_context(
-            practice=referral.practice,
-            by=by,
-            partner=referral.partner,
-            client=referral.client,
-            referral=referral,
-            link=url,
-        ),
-    )
     partner = referral.partner
-    to_name = partner.name if partner else str(referral.profession or "")
-    to_email = partner.email if partner else ""
-    disclosure = disclosure_record(
-        client=referral.client,
-        recipient=f"{to_name} <{to_email}>" if to_email else to_name,
-        channel=Channel.EMAIL if to_email else Channel.LETTER,
-        what="Referral letter: client's name and the reason for referral",
-        by=by,
-        consent=consent,
+    message = _letter_out(
         referral=referral,
-        partner=partner,
-    )
-    message = message_send(
-        practice=referral.practice,
         kind="referral",
-        letter=letter,
-        to_name=to_name,
-        to_email=to_email,
         by=by,
-        referral=referral,
-        partner=partner,
-        disclosure=disclosure,
+        to_name=partner.name if partner else str(referral.profession or ""),
+        to_email=partner.email if partner else "",
+        disclose="Referral letter: client's name and the reason for referral",
+        consent=consent,
+        link=url,
     )
+    disclosure = message.disclosure
     referral_transition(
         referral=referral, to=Status.SENT, by=by, note=f"Letter: {message.subject}", via="letter"
     )
@@ -346,7 +375,6 @@ def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = No
 @transaction.atomic
 def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
     """A progress report to the professional who referred the client — only with consent."""
-    from referwell.outreach.services import letter_context, letter_render, message_send
 
     referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
     if referral.direction != Direction.IN or referral.partner is None:
@@ -360,38 +388,16 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
             f"{referral.partner}: record the client's permission first."
         )
     visits = referral.client.visits.filter(date__gte=referral.created_at.date()).count()
-    letter = letter_render(
-        practice=referral.practice,
-        kind="progress_report",
-        context=letter_context(
-            practice=referral.practice,
-            by=by,
-            partner=referral.partner,
-            client=referral.client,
-            referral=referral,
-            report={"text": text.strip(), "visits": visits, "period": ""},
-        ),
-    )
-    disclosure = disclosure_record(
-        client=referral.client,
-        recipient=referral.partner.name,
-        channel=Channel.REPORT,
-        what="Progress report",
-        by=by,
-        consent=consent,
+    message = _letter_out(
         referral=referral,
-        partner=referral.partner,
-    )
-    message = message_send(
-        practice=referral.practice,
         kind="progress_report",
-        letter=letter,
+        by=by,
         to_name=referral.partner.name,
         to_email=referral.partner.email,
-        by=by,
-        referral=referral,
-        partner=referral.partner,
-        disclosure=disclosure,
+        disclose="Progress report",
+        channel=Channel.REPORT,
+        consent=consent,
+        report={"text": text.strip(), "visits": visits, "period": ""},
     )
     referral.last_report_at = timezone.now()
     referral.save(update_fields=["last_report_at", "updated_at"])
@@ -406,7 +412,6 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
 def thank_you_send(*, referral: Referral, by: User | None) -> Any:
     """Thank whoever sent us a client; a non-professional referrer is not told who came unless
     the client agreed."""
-    from referwell.outreach.services import letter_context, letter_render, message_send
 
     referral = Referral.objects.select_related("client", "partner", "referrer_client").get(
         pk=referral.pk
@@ -422,39 +427,14 @@ def thank_you_send(*, referral: Referral, by: User | None) -> Any:
     else:
         to_name, to_email, professional = referral.referrer_name or "", "", False
     named = professional or client.may_tell_referrer
-    letter = letter_render(
-        practice=referral.practice,
+    message = _letter_out(
+        referral=referral,
         kind="thanks_received",
-        context=letter_context(
-            practice=referral.practice,
-            by=by,
-            partner=referral.partner,
-            client=client,
-            referral=referral,
-            referrer={"name": to_name, "is_professional": professional},
-        ),
-    )
-    disclosure = None
-    if named:
-        disclosure = disclosure_record(
-            client=client,
-            recipient=to_name,
-            channel=Channel.EMAIL if to_email else Channel.LETTER,
-            what="Thank-you note naming the client",
-            by=by,
-            referral=referral,
-            partner=referral.partner,
-        )
-    message = message_send(
-        practice=referral.practice,
-        kind="thanks_received",
-        letter=letter,
+        by=by,
         to_name=to_name,
         to_email=to_email,
-        by=by,
-        referral=referral,
-        partner=referral.partner,
-        disclosure=disclosure,
+        disclose="Thank-you note naming the client" if named else "",
+        referrer={"name": to_name, "is_professional": professional},
     )
     referral.thanked_at = timezone.now()
     referral.save(update_fields=["thanked_at", "updated_at"])
@@ -488,7 +468,6 @@ def followup_done(*, referral: Referral, by: User | None) -> Referral:
 def thanks_care_send(*, referral: Referral, by: User | None) -> Any:
     """Thank a partner for taking care of our client: it names the client, so it needs the
     client's consent and is a disclosure."""
-    from referwell.outreach.services import letter_context, letter_render, message_send
 
     referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
     if not referral.is_out or referral.partner is None:
@@ -501,37 +480,14 @@ def thanks_care_send(*, referral: Referral, by: User | None) -> Any:
             f"{referral.client.first_name} has not given consent to share with "
             f"{referral.partner}: record the client's permission first."
         )
-    letter = letter_render(
-        practice=referral.practice,
-        kind="thanks_care",
-        context=letter_context(
-            practice=referral.practice,
-            by=by,
-            partner=referral.partner,
-            client=referral.client,
-            referral=referral,
-        ),
-    )
-    disclosure = disclosure_record(
-        client=referral.client,
-        recipient=referral.partner.name,
-        channel=Channel.EMAIL if referral.partner.email else Channel.LETTER,
-        what="Thank-you for taking care of the client (names the client)",
-        by=by,
-        consent=consent,
+    message = _letter_out(
         referral=referral,
-        partner=referral.partner,
-    )
-    message = message_send(
-        practice=referral.practice,
         kind="thanks_care",
-        letter=letter,
+        by=by,
         to_name=referral.partner.name,
         to_email=referral.partner.email,
-        by=by,
-        referral=referral,
-        partner=referral.partner,
-        disclosure=disclosure,
+        disclose="Thank-you for taking care of the client (names the client)",
+        consent=consent,
     )
     from referwell.directory.services import touchpoint_create
 
