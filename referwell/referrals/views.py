@@ -104,6 +104,11 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("referral_detail", pk=referral.pk)
 
 
+def _reason(exc: Exception) -> str:
+    """The person-readable reason of a refused action (ValidationError keeps it in .messages)."""
+    return exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+
+
 def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
@@ -117,7 +122,7 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
             referral=referral, by=request.user, base_url=_base_url(request)
         )
     except (TransitionError, ValidationError, LetterTemplateError) as exc:
-        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        messages.error(request, _reason(exc))
         return redirect("referral_detail", pk=referral.pk)
     except OSError as exc:  # the mail server could not be reached: nothing was recorded
         messages.error(request, f"The e-mail could not be sent ({exc}); nothing was changed.")
@@ -160,7 +165,7 @@ def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.report_send(referral=referral, text=request.POST.get("text", ""), by=request.user)
     except (TransitionError, ValidationError) as exc:
-        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        messages.error(request, _reason(exc))
     else:
         messages.success(request, "Progress report sent.")
     return redirect("referral_detail", pk=referral.pk)
@@ -195,7 +200,7 @@ def referral_thank_care(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.thanks_care_send(referral=referral, by=request.user)
     except (TransitionError, ValidationError) as exc:
-        messages.error(request, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        messages.error(request, _reason(exc))
     else:
         messages.success(request, f"Thank-you sent to {referral.partner}.")
     return redirect("referral_detail", pk=referral.pk)
