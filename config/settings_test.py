@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+# A fixed key for tests only (Fernet); production keys come from the environment.
+os.environ.setdefault("ENCRYPTION_KEYS", "s2OvbVAEpWdmYemhWLfqJGzTdHcTNNpUt7AI_qpRtuw=")
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES  # noqa: E402

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import models
 from django.utils import timezone
 
+from referwell.core.crypto import EncryptedTextField
 from referwell.core.models import TenantModel
 from referwell.core.validators import validate_us_zip
 
@@ -32,10 +33,10 @@ class Client(TenantModel):
         max_length=100, blank=True, help_text="Plan or program, e.g. workers' compensation."
     )
     # Intake
-    complaints = models.TextField("Main complaints", blank=True)
-    goals = models.TextField(blank=True)
-    history = models.TextField("Health history", blank=True)
-    notes = models.TextField("Intake notes", blank=True, help_text="What the client told you.")
+    complaints = EncryptedTextField("Main complaints", blank=True)
+    goals = EncryptedTextField(blank=True)
+    history = EncryptedTextField("Health history", blank=True)
+    notes = EncryptedTextField("Intake notes", blank=True, help_text="What the client told you.")
     # How they found the practice
     stream = models.CharField(max_length=20, choices=Stream.choices, blank=True)
     source_partner = models.ForeignKey(
@@ -90,7 +91,7 @@ class Visit(TenantModel):
     service = models.CharField(max_length=100, default="Massage, 60 minutes")
     fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     payer = models.CharField(max_length=20, choices=Payer.choices, default=Payer.CLIENT)
-    notes = models.TextField(blank=True)
+    notes = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -17,4 +17,6 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
+        from referwell.core import checks  # noqa: F401  (registers the checks)
+
         post_migrate.connect(_optimize_sqlite, dispatch_uid="referwell_optimize_sqlite")

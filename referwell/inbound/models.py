@@ -8,6 +8,7 @@ import hmac
 from django.conf import settings
 from django.db import models
 
+from referwell.core.crypto import EncryptedTextField
 from referwell.core.models import TenantModel
 
 
@@ -42,7 +43,7 @@ class ReferralRequest(TenantModel):
     client_last_name = models.CharField("Client's last name", max_length=100)
     client_phone = models.CharField("Client's phone", max_length=40, blank=True)
     client_email = models.EmailField("Client's e-mail", blank=True)
-    reason = models.TextField("Reason for the referral")
+    reason = EncryptedTextField("Reason for the referral")
     client_agreed_to_be_contacted = models.BooleanField(
         "The client agreed to be contacted by the practice", default=False
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from referwell.core.crypto import EncryptedTextField
 from referwell.core.models import TenantModel
 from referwell.outreach.letters import LETTER_KINDS
 
@@ -40,7 +41,7 @@ class OutgoingMessage(TenantModel):
     to_name = models.CharField(max_length=200, blank=True)
     to_email = models.EmailField(blank=True)
     subject = models.CharField(max_length=300)
-    body = models.TextField()
+    body = EncryptedTextField()
     attachment_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.CharField(max_length=500, blank=True)

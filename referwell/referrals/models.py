@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from referwell.core.crypto import EncryptedTextField
 from referwell.core.models import TenantModel
 from referwell.referrals.states import FINAL, INITIAL, Status
 
@@ -36,7 +37,7 @@ class Referral(TenantModel):
         on_delete=models.PROTECT,
         related_name="referrals",
     )
-    reasons = models.TextField(help_text="Why this referral: the reason and relevant findings.")
+    reasons = EncryptedTextField(help_text="Why this referral: the reason and relevant findings.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     # Who referred a client to us when it is not a partner: a client, a friend, a business.
     referrer_client = models.ForeignKey(
@@ -181,7 +182,7 @@ class ReferralEvent(TenantModel):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    note = models.TextField(blank=True)
+    note = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ["at", "id"]
