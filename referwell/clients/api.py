@@ -5,11 +5,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from referwell.clients import selectors, services
 from referwell.clients.models import Client
 from referwell.clients.schemas import (
+    CLINICAL_FIELDS,
     ClientIn,
     ClientOut,
     ClientPatch,
@@ -17,6 +18,7 @@ from referwell.clients.schemas import (
     ConsentOut,
     DisclosureOut,
 )
+from referwell.core.schemas import Page, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 
 router = Router(tags=["clients"])
@@ -24,6 +26,7 @@ router = Router(tags=["clients"])
 
 def _fields(payload: ClientPatch, request: HttpRequest) -> dict[str, Any]:
     data = payload.dict(exclude_unset=True)
+    refuse_clinical_writes(request, data, CLINICAL_FIELDS)
     practice = request.practice
     for key, model in (("source_partner", Partner), ("source_client", Client)):
         if key in data and data[key] is not None:
@@ -49,7 +52,7 @@ def _fields(payload: ClientPatch, request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("", response=list[ClientOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_clients(request: HttpRequest, q: str = "", stream: str = "") -> Any:
     return selectors.client_list(practice=request.practice, q=q, stream=stream)
 
@@ -62,8 +65,8 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
     return Status(201, client)
 
 
-@router.get("/{int:client_id}", response=ClientOut)
-def get_client(request: HttpRequest, client_id: int) -> Any:
+@router.get("/{client_id}", response=ClientOut)
+def get_client(request: HttpRequest, client_id: PathId) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     from referwell.audit.services import log_action
 
@@ -73,20 +76,20 @@ def get_client(request: HttpRequest, client_id: int) -> Any:
     return client
 
 
-@router.patch("/{int:client_id}", response=ClientOut)
-def update_client(request: HttpRequest, client_id: int, payload: ClientPatch) -> Any:
+@router.patch("/{client_id}", response=ClientOut)
+def update_client(request: HttpRequest, client_id: PathId, payload: ClientPatch) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     return services.client_update(client=client, by=request.user, fields=_fields(payload, request))
 
 
-@router.get("/{int:client_id}/consents", response=list[ConsentOut])
-def list_consents(request: HttpRequest, client_id: int) -> Any:
+@router.get("/{client_id}/consents", response=list[ConsentOut])
+def list_consents(request: HttpRequest, client_id: PathId) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     return list(selectors.consent_list(practice=request.practice, client=client))
 
 
-@router.post("/{int:client_id}/consents", response={201: ConsentOut})
-def create_consent(request: HttpRequest, client_id: int, payload: ConsentIn) -> Any:
+@router.post("/{client_id}/consents", response={201: ConsentOut})
+def create_consent(request: HttpRequest, client_id: PathId, payload: ConsentIn) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     data = payload.dict()
     if data["partner"] is not None:
@@ -105,14 +108,14 @@ def create_consent(request: HttpRequest, client_id: int, payload: ConsentIn) -> 
     return Status(201, services.consent_create(client=client, by=request.user, fields=data))
 
 
-@router.post("/consents/{int:consent_id}/revoke", response=ConsentOut)
-def revoke_consent(request: HttpRequest, consent_id: int) -> Any:
+@router.post("/consents/{consent_id}/revoke", response=ConsentOut)
+def revoke_consent(request: HttpRequest, consent_id: PathId) -> Any:
     consent = selectors.consent_get(practice=request.practice, pk=consent_id)
     return services.consent_revoke(consent=consent, by=request.user)
 
 
-@router.get("/{int:client_id}/disclosures", response=list[DisclosureOut])
-def list_disclosures(request: HttpRequest, client_id: int) -> Any:
+@router.get("/{client_id}/disclosures", response=list[DisclosureOut])
+def list_disclosures(request: HttpRequest, client_id: PathId) -> Any:
     """The accounting of disclosures: every time this client's information left the practice."""
     client = selectors.client_get(practice=request.practice, pk=client_id)
     return list(selectors.disclosure_list(practice=request.practice, client=client))

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
 
 from referwell.clients.models import Stream
+from referwell.core.schemas import BodyId, clinical_text
 
 
 class ClientOut(Schema):
@@ -28,6 +30,25 @@ class ClientOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @staticmethod
+    def resolve_complaints(obj: Any, context: Any) -> str:
+        return clinical_text(obj.complaints, context)
+
+    @staticmethod
+    def resolve_goals(obj: Any, context: Any) -> str:
+        return clinical_text(obj.goals, context)
+
+    @staticmethod
+    def resolve_history(obj: Any, context: Any) -> str:
+        return clinical_text(obj.history, context)
+
+    @staticmethod
+    def resolve_notes(obj: Any, context: Any) -> str:
+        return clinical_text(obj.notes, context)
+
+
+CLINICAL_FIELDS = ("complaints", "goals", "history", "notes")
+
 
 class ClientPatch(Schema):
     first_name: str | None = Field(None, min_length=1, max_length=100)
@@ -42,8 +63,8 @@ class ClientPatch(Schema):
     history: str | None = None
     notes: str | None = None
     stream: Stream | None = None
-    source_partner: int | None = None
-    source_client: int | None = None
+    source_partner: BodyId | None = None
+    source_client: BodyId | None = None
 
 
 class ClientIn(ClientPatch):
@@ -52,7 +73,7 @@ class ClientIn(ClientPatch):
 
 
 class ConsentIn(Schema):
-    partner: int | None = None
+    partner: BodyId | None = None
     profession: str | None = None
     scope: str = Field(..., description="talk, report or records")
     purpose: str = Field("", max_length=200)

@@ -38,6 +38,10 @@ def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
     if message is None:
         raise Http404("No such message.")
+    if not request.member.sees_clinical:
+        raise PermissionDenied(
+            "Letters carry clinical information: the front desk cannot open them."
+        )
     log_action(
         practice=request.practice, actor=request.user, action="referwell.message.pdf", obj=message
     )

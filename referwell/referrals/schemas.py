@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
 
+from referwell.core.schemas import BodyId, clinical_text
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import FHIR_TASK_STATUS, Status
 
@@ -15,6 +17,10 @@ class ReferralEventOut(Schema):
     at: dt.datetime
     by: str | None = None
     note: str
+
+    @staticmethod
+    def resolve_note(obj: Any, context: Any) -> str:
+        return clinical_text(obj.note, context)
 
     @staticmethod
     def resolve_by(obj: object) -> str | None:
@@ -42,6 +48,10 @@ class ReferralOut(Schema):
     events: list[ReferralEventOut]
 
     @staticmethod
+    def resolve_reasons(obj: Referral, context: Any) -> str:
+        return clinical_text(obj.reasons, context)
+
+    @staticmethod
     def resolve_events(obj: Referral) -> list[object]:
         return list(obj.events.all())
 
@@ -51,7 +61,7 @@ class ReferralOut(Schema):
 
 
 class ReferralPatch(Schema):
-    partner: int | None = None
+    partner: BodyId | None = None
     profession: str | None = None
     reasons: str | None = Field(None, min_length=1)
     valid_until: dt.date | None = None
@@ -61,8 +71,8 @@ class ReferralPatch(Schema):
 
 class ReferralIn(Schema):
     direction: Direction = Direction.OUT
-    client: int
-    partner: int | None = None
+    client: BodyId
+    partner: BodyId | None = None
     profession: str | None = None
     reasons: str = Field(..., min_length=1)
     referrer_name: str = Field("", max_length=200)

@@ -1,0 +1,54 @@
+"""What every API router shares: the error body, bounded ids and pagination.
+
+Bad input is a 4xx with a reason, never a 500: an id or an offset larger than the database's
+64-bit integers would overflow in the query, so they are refused (422) before it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from ninja import Path, Schema
+from ninja.pagination import LimitOffsetPagination
+from pydantic import Field
+
+# The largest id a row can have (a signed 64-bit integer, SQLite's and PostgreSQL's bigint).
+MAX_ID = 2**63 - 1
+MAX_OFFSET = 10**9
+MAX_LIMIT = 1000
+
+# An object's id in a URL path, a query or a body: 1 … MAX_ID.
+PathId = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class ErrorOut(Schema):
+    """Every 4xx answer: `detail` says why (a list of field errors for a malformed request)."""
+
+    detail: str | list[dict[str, Any]]
+    errors: dict[str, list[str]] | None = None
+
+
+class Page(LimitOffsetPagination):
+    """Limit and offset, bounded."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_LIMIT)
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+def clinical_text(value: str, context: Any) -> str:
+    """Clinical text in an answer: for the members who see it; empty for the front desk
+    (minimum necessary), and for anything without a member."""
+    member = getattr((context or {}).get("request"), "member", None)
+    return value if member is not None and member.sees_clinical else ""
+
+
+def refuse_clinical_writes(request: Any, data: dict[str, Any], fields: tuple[str, ...]) -> None:
+    """The front desk does not write clinical text: a 403 that says which fields."""
+    from ninja.errors import HttpError
+
+    member = getattr(request, "member", None)
+    written = [name for name in fields if name in data]
+    if written and not (member is not None and member.sees_clinical):
+        raise HttpError(403, f"The front desk cannot write clinical text ({', '.join(written)}).")
