@@ -132,7 +132,6 @@ def rotate_all() -> dict[str, int]:
     return counts
 
 
-
 def migration_operation(app_label: str, model_name: str, *names: str) -> Any:
     """RunPython for the migration that turns fields into EncryptedTextField: encrypts the rows
     written before, and on the way back (the fields plain again) decrypts them."""

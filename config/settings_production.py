@@ -1,0 +1,30 @@
+"""Production settings: the defaults of config/settings.py, hardened for a server on the internet.
+
+    DJANGO_SETTINGS_MODULE=config.settings_production
+
+Behind a reverse proxy that terminates TLS (docs/deployment.md). Required from the environment:
+SECRET_KEY, ENCRYPTION_KEYS and ALLOWED_HOSTS; `manage.py check --deploy` is clean with them.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+for _name in ("SECRET_KEY", "ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
+    if not os.environ.get(_name, "").strip():
+        raise ImproperlyConfigured(f"{_name} must be set in the environment in production.")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import env_bool  # noqa: E402
+
+DEBUG = False
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+# The proxy says which requests came over HTTPS; plain HTTP is redirected.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# The health check is asked by the proxy or the orchestrator over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
