@@ -6,6 +6,7 @@ Run with: .venv/bin/pytest tests/test_browser.py -q
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -318,3 +319,43 @@ def test_move_a_prospect_through_the_board(page: Page, live_server, alice):
     page.get_by_role("region", name="Trusted").get_by_role("button", name="Plan").click()
     expect(page.get_by_role("region", name="Trusted")).to_contain_text("Next: Office visit")
     assert Partner.objects.get(pk=prospect.pk).stage == "trusted"
+
+
+def test_set_up_two_factor_then_log_in_with_a_code(page: Page, live_server, alice):
+    """Scan-free setup (the key typed by hand), the recovery codes, then a login that asks
+    for the code before the dashboard."""
+    from base64 import b32decode
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def code_after(device: TOTPDevice) -> str:
+        device.refresh_from_db()
+        step = max(int(time.time()) // 30, device.last_t + 1)
+        totp = TOTP(device.bin_key)
+        totp.time = step * 30
+        return f"{totp.token():06d}"
+
+    log_in(page, live_server, "alice@example.com")
+    page.get_by_role("link", name="Two-factor").click()
+    expect(page.get_by_role("heading", name="Two-factor login")).to_be_visible()
+    expect(page.locator(".qr svg")).to_be_visible()
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    totp = TOTP(b32decode(secret + "=" * (-len(secret) % 8)))
+    page.get_by_label("Code").fill(f"{totp.token():06d}")
+    page.get_by_role("button", name="Turn on two-factor login").click()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.get_by_role("link", name="I have kept them — continue").click()
+    page.get_by_role("button", name="Log out").click()
+
+    page.get_by_label("E-mail").fill("alice@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    device = TOTPDevice.objects.get(user=alice.user, confirmed=True)
+    page.get_by_label("Code").fill(code_after(device))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Elm Grove Massage")

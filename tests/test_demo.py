@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.test import RequestFactory
 
 from referwell.accounts.models import Member, Practice, User
 from referwell.clients.models import Client, Consent, Visit
@@ -72,7 +73,9 @@ def test_demo_logins_authenticate(demo: dict) -> None:
     assert len(demo["logins"]) == 2
     for login in demo["logins"]:
         assert len(login["password"]) >= 10
-        user = authenticate(email=login["email"], password=login["password"])
+        # django-axes (first backend) needs the request it counts failures for.
+        request = RequestFactory().post("/accounts/login/")
+        user = authenticate(request, email=login["email"], password=login["password"])
         assert user is not None
         assert user.email == login["email"]
 

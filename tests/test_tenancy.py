@@ -22,6 +22,7 @@ OBJECTS = {
     "touchpoint_add": "partner",
     "client_detail": "client",
     "client_edit": "client",
+    "client_disclosures": "client",
     "visit_add": "client",
     "consent_add": "client",
     "consent_revoke": "consent",
@@ -45,6 +46,7 @@ OBJECTS = {
     "inbound_reject": "inbound_request",
     "partner_vcard": "partner",
     "partner_merge": "partner",
+    "member_edit": "member",
 }
 # Pages without an id: the lists and forms, where alice's data must simply not appear.
 PAGES_WITHOUT_ID = {
@@ -67,6 +69,8 @@ PAGES_WITHOUT_ID = {
     "csv_import",
     "practice_export",
     "registry_search",
+    "members",
+    "audit_trail",
 }
 # Pages whose parameter is not an object id, checked on their own.
 OTHER_PARAMS = {
@@ -132,7 +136,13 @@ def alice_objects(elm_grove, partner, client_alice_jones, referral):
         practice=elm_grove, partner=partner, method="call", planned_on="2026-12-01"
     )
     niche = Niche.objects.create(practice=elm_grove, name="Jones niche")
+    from tests.factories import MemberFactory, UserFactory
+
+    member = MemberFactory(
+        practice=elm_grove, user=UserFactory(email="jones.desk@example.com", last_name="Jones")
+    )
     return {
+        "member": member,
         "plan": plan,
         "niche": niche,
         "partner": partner,

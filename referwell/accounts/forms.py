@@ -1,6 +1,7 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
-from referwell.accounts.models import Practice
+from referwell.accounts.models import Practice, Role
 from referwell.core.validators import validate_us_zip
 
 
@@ -41,3 +42,63 @@ class PracticeForm(forms.ModelForm):
         if days < 1 or days > 60:
             raise forms.ValidationError("Choose between 1 and 60 business days.")
         return days
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "off"}
+        ),
+    )
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
+class RequireTwoFactorForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor login for every member", required=False
+    )
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Django's login form (the e-mail field is named "username", which django-axes reads);
+    addresses are stored in lower case, so they are matched in lower case."""
+
+    def clean_username(self) -> str:
+        return (self.cleaned_data.get("username") or "").strip().lower()
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.THERAPIST,
+        help_text="Front desk: schedules and contact details, no clinical notes. "
+        "Owner: also the practice's settings, members, letters and exports.",
+    )
+
+
+class MemberChangeForm(forms.Form):
+    ACTIONS = ("role", "remove", "restore", "reset_two_factor")
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    role = forms.ChoiceField(choices=Role.choices, required=False)

@@ -1,8 +1,18 @@
+import time
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
 
 from referwell.accounts.models import Member
+from referwell.accounts.security import LOGIN_AT_SESSION_KEY
+from referwell.accounts.selectors import two_factor_state
 
 
 class CurrentPracticeMiddleware:
@@ -27,3 +37,66 @@ class CurrentPracticeMiddleware:
                 request.member = member  # type: ignore[attr-defined]
                 request.practice = member.practice  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+class SessionMaxAgeMiddleware:
+    """Ends a session SESSION_MAX_AGE seconds after its login, however active it was.
+
+    (The idle timeout is Django's own: SESSION_COOKIE_AGE renewed on every request.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = int(time.time())
+            login_at = request.session.setdefault(LOGIN_AT_SESSION_KEY, now)
+            if now - int(login_at) > settings.SESSION_MAX_AGE:
+                logout(request)
+        return self.get_response(request)
+
+
+# Pages open to a user who still owes a code (or, if their practice requires two-factor, a
+# device): the code and setup pages, logging out, and what authenticates by its own token.
+TWO_FACTOR_OPEN_URL_NAMES = {"two_factor_verify", "logout", "health"}
+TWO_FACTOR_OPEN_PREFIXES = ("/static/", "/api/", "/fhir/", "/l/", "/calendar/", "/refer/")
+
+
+class TwoFactorMiddleware:
+    """After the password, a user with two-factor sees nothing but the code page until
+    request.user.is_verified(); a member whose practice requires two-factor and who has no
+    device sees nothing but the setup page. Sets request.two_factor_pending for templates."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.two_factor_pending = None  # type: ignore[attr-defined]
+        user = request.user
+        if user.is_authenticated and not user.is_verified():  # type: ignore[union-attr]
+            has_two_factor, required = two_factor_state(user)  # type: ignore[arg-type]
+            if has_two_factor:
+                request.two_factor_pending = "verify"  # type: ignore[attr-defined]
+            elif required:
+                request.two_factor_pending = "setup"  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        pending = getattr(request, "two_factor_pending", None)
+        if pending is None:
+            return None
+        match = request.resolver_match
+        name = match.url_name if match is not None else None
+        if name in TWO_FACTOR_OPEN_URL_NAMES or request.path.startswith(TWO_FACTOR_OPEN_PREFIXES):
+            return None
+        if pending == "setup" and name == "two_factor":
+            return None
+        if pending == "verify":
+            url = f"{reverse('two_factor_verify')}?{urlencode({'next': request.get_full_path()})}"
+        else:
+            url = reverse("two_factor")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)

@@ -77,6 +77,10 @@ class Practice(models.Model):
     )
     does_not_treat = models.TextField(blank=True, help_text="What it does not treat.")
     how_to_refer = models.TextField(blank=True, help_text="How professionals can refer a client.")
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Every member must log in with a code from an authenticator app.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.text import slugify
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from referwell.accounts.models import ApiToken, Member, Practice, Role, User
+from referwell.accounts.security import client_ip, log_auth
 from referwell.audit.services import log_action
 
 
@@ -91,3 +97,221 @@ def token_issue(*, practice_slug: str, email: str, name: str = "API token") -> s
         data={"prefix": row.prefix},
     )
     return token
+
+
+# --- Two-factor login (django-otp: an authenticator app, plus one-time recovery codes) ----------
+
+RECOVERY_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "Authenticator app"
+RECOVERY_DEVICE_NAME = "Recovery codes"
+
+
+def totp_device_pending(*, user: User) -> TOTPDevice:
+    """The authenticator being set up: unconfirmed until the user types a code from it."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def _new_recovery_codes(*, user: User) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, name=RECOVERY_DEVICE_NAME, defaults={"confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=c) for c in codes)
+    return codes
+
+
+def normalize_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+@transaction.atomic
+def two_factor_confirm(
+    *, user: User, device: TOTPDevice, code: str, request: HttpRequest | None = None
+) -> list[str] | None:
+    """Turn two-factor on if `code` comes from the device being set up; returns the new
+    recovery codes (to show once), or None for a wrong code."""
+    if (
+        device.user_id != user.pk
+        or device.confirmed
+        or not device.verify_token(normalize_code(code))
+    ):
+        return None
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user=user)
+    log_auth(user=user, action="referwell.auth.2fa_enabled", request=request)
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_regenerate(*, user: User, request: HttpRequest | None = None) -> list[str]:
+    codes = _new_recovery_codes(user=user)
+    log_auth(user=user, action="referwell.auth.recovery_codes_regenerated", request=request)
+    return codes
+
+
+@transaction.atomic
+def two_factor_disable(*, user: User, request: HttpRequest | None = None) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    log_auth(user=user, action="referwell.auth.2fa_disabled", request=request)
+
+
+def two_factor_check(*, user: User, code: str, request: HttpRequest | None = None) -> Device | None:
+    """The confirmed device that accepts `code`: six digits are checked against the
+    authenticator, anything else against the recovery codes (each works once)."""
+    code = normalize_code(code)
+    if not code:
+        return None
+    device: Device | None
+    if code.isdigit():
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    else:
+        device = StaticDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        return None
+    with transaction.atomic():
+        if not device.verify_token(code):
+            return None
+    if isinstance(device, StaticDevice):
+        log_auth(
+            user=user,
+            action="referwell.auth.recovery_code_used",
+            request=request,
+            data={"remaining": device.token_set.count()},
+        )
+    return device
+
+
+@transaction.atomic
+def practice_require_two_factor_set(
+    *, practice: Practice, required: bool, by: User, request: HttpRequest | None = None
+) -> None:
+    if practice.require_two_factor == required:
+        return
+    practice.require_two_factor = required
+    practice.save(update_fields=["require_two_factor"])
+    log_action(
+        practice=practice,
+        actor=by,
+        action="referwell.practice.2fa_required" if required else "referwell.practice.2fa_optional",
+        obj=practice,
+        ip_address=client_ip(request),
+    )
+
+
+def _active_owners(practice: Practice) -> int:
+    return Member.objects.active().filter(practice=practice, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def member_invite(
+    *,
+    practice: Practice,
+    email: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    by: User,
+    request: HttpRequest,
+) -> Member:
+    """Add someone to the practice. A new account gets no password: the person chooses one
+    through the link in the invitation (Django's password-reset token, valid as long as
+    PASSWORD_RESET_TIMEOUT); someone with an account is told they were added."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    email = email.strip().lower()
+    existing = Member.objects.filter(practice=practice, user__email=email).first()
+    if existing is not None and existing.is_active:
+        raise AccountError(f"{email} is already a member of {practice.name}.")
+    new_account = not User.objects.filter(email=email).exists()
+    member = member_add(
+        practice=practice,
+        email=email,
+        password=None,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        by=by,
+    )
+    user = member.user
+    link = ""
+    if new_account or not user.has_usable_password():
+        path = reverse(
+            "password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+        link = request.build_absolute_uri(path)
+    context = {"practice": practice, "by": by, "member": member, "link": link}
+    send_mail(
+        f"You have been added to {practice.name} on Referwell",
+        render_to_string("accounts/member_invitation.txt", context),
+        None,
+        [email],
+    )
+    return member
+
+
+@transaction.atomic
+def member_change(
+    *, member: Member, by: User, role: str | None = None, active: bool | None = None
+) -> Member:
+    """Change a member's role, or remove (deactivate) them; the practice keeps an owner."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if role is not None and role not in Role.values:
+        raise AccountError(f"Unknown role '{role}'.")
+    stays_owner = (role or member.role) == Role.OWNER and (
+        member.is_active if active is None else active
+    )
+    if member.role == Role.OWNER and member.is_active and not stays_owner:
+        if _active_owners(member.practice) <= 1:
+            raise AccountError("A practice needs an owner: make someone else an owner first.")
+    changes: dict[str, object] = {}
+    if role is not None and role != member.role:
+        changes["role"] = [member.role, role]
+        member.role = role
+    if active is not None and active != member.is_active:
+        changes["active"] = active
+        member.is_active = active
+    if changes:
+        member.save(update_fields=["role", "is_active"])
+        if active is False:
+            # A removed member's API tokens stop working at once.
+            ApiToken.objects.filter(member=member, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        log_action(
+            practice=member.practice,
+            actor=by,
+            action="referwell.member.removed" if active is False else "referwell.member.changed",
+            obj=member,
+            data=changes,
+        )
+    return member
+
+
+@transaction.atomic
+def member_two_factor_reset(*, member: Member, by: User) -> None:
+    """An owner clears a member's lost authenticator: the member sets it up again at the next
+    login (and must, if the practice requires it)."""
+    TOTPDevice.objects.filter(user=member.user).delete()
+    StaticDevice.objects.filter(user=member.user).delete()
+    log_action(
+        practice=member.practice,
+        actor=by,
+        action="referwell.member.2fa_reset",
+        obj=member,
+    )

@@ -5,13 +5,12 @@ from referwell.accounts import views
 
 urlpatterns = [
     path("practice/", views.practice_settings, name="practice_settings"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("practice/two-factor/", views.practice_two_factor, name="practice_two_factor"),
+    path("practice/members/", views.members, name="members"),
+    path("practice/members/<int:pk>/", views.member_edit, name="member_edit"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("two-factor/", views.two_factor, name="two_factor"),
+    path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
