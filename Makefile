@@ -32,6 +32,7 @@ chromium:
 test: install chromium
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/bandit -c pyproject.toml -r referwell config -q --severity-level medium --confidence-level medium
 	$(BIN)/pytest
 
 lint: install

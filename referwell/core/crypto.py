@@ -141,21 +141,11 @@ def migration_operation(app_label: str, model_name: str, *names: str) -> Any:
         reencrypt_model(state_apps.get_model(app_label, model_name), list(names))
 
     def backward(state_apps: Any, schema_editor: Any) -> None:
-        # The fields are still encrypted in this state: read and write the columns directly.
+        # The fields are still encrypted in this state: reading decrypts; the plain text is
+        # written as a bare value, which the encrypting field does not touch.
         model = state_apps.get_model(app_label, model_name)
-        quote = schema_editor.quote_name
-        table = quote(model._meta.db_table)
-        columns = [quote(model._meta.get_field(n).column) for n in names]
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, {', '.join(columns)} FROM {table}")  # noqa: S608
-            rows = cursor.fetchall()
-            for pk, *values in rows:
-                plain = [decrypt(v) if v else v for v in values]
-                if plain != values:
-                    assignments = ", ".join(f"{c} = %s" for c in columns)
-                    cursor.execute(
-                        f"UPDATE {table} SET {assignments} WHERE id = %s",  # noqa: S608
-                        [*plain, pk],
-                    )
+        for row in model._base_manager.values("pk", *names).iterator(chunk_size=500):
+            plain = {n: models.Value(row[n], output_field=models.TextField()) for n in names}
+            model._base_manager.filter(pk=row["pk"]).update(**plain)
 
     return RunPython(forward, backward)

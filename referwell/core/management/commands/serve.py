@@ -33,7 +33,9 @@ class Command(ReferwellCommand):
             def load(self) -> Any:
                 return application
 
-        host = options["host"] if options["host"] not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        # Only the address printed: "0.0.0.0" (all interfaces, asked for) is shown as localhost.
+        everywhere = ("0.0.0.0", "::")  # noqa: S104  # nosec B104
+        host = options["host"] if options["host"] not in everywhere else "127.0.0.1"
         self.stdout.write(f"Referwell is at http://{host}:{options['port']}/ (Ctrl+C stops it)")
         self.stdout.flush()
         Server().run()
