@@ -63,7 +63,6 @@ def marked(elm_grove, partner, client_alice_jones, referral):
     )
     from referwell.directory.models import Niche
     from referwell.outreach.models import ContactPlan
-
     from tests.factories import MemberFactory
 
     return {
