@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("referwell.accounts.urls")),
     path("partners/", include("referwell.directory.urls")),
     path("clients/", include("referwell.clients.urls")),
+    path("audit/", include("referwell.audit.urls")),
     path("referrals/", include("referwell.referrals.urls")),
     path("l/<str:token>/", partner_link, name="partner_link"),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar_feed"),

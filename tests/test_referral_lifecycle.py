@@ -480,7 +480,10 @@ def test_sweep_command_prints_json(sent, elm_grove):
     Referral.objects.filter(pk=referral.pk).update(sent_at=timezone.now() - dt.timedelta(days=10))
     out = StringIO()
     call_command("sweep", "--practice", "elm-grove", "--json", stdout=out)
-    assert json.loads(out.getvalue()) == {"no_response": {"elm-grove": [referral.pk]}}
+    assert json.loads(out.getvalue()) == {
+        "no_response": {"elm-grove": [referral.pk]},
+        "audit_pruned": {"elm-grove": 0},
+    }
 
 
 def test_a_report_marked_by_hand_is_still_a_disclosure(elm_grove, alice, partner):

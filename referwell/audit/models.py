@@ -2,12 +2,16 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from referwell.core.models import PracticeQuerySet
 
 
 class AuditEntry(models.Model):
-    """One action: a namespaced code (referwell.partner.created) and a small JSON payload."""
+    """One action: a namespaced code (referwell.partner.created) and a small JSON payload.
+
+    Written only through `audit.services.log_action`, which chains it to the practice's
+    previous entry (`prev_hash`, `hash`: see audit/chain.py)."""
 
     practice = models.ForeignKey("accounts.Practice", on_delete=models.CASCADE, related_name="+")
     actor = models.ForeignKey(
@@ -18,17 +22,38 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=40, blank=True)
     data = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by log_action before the hash is computed (auto_now_add would set it after).
+    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = PracticeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["practice", "object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["practice", "object_type", "object_id"]),
+            models.Index(fields=["practice", "at"], name="audit_entry_practice_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class AuditChain(models.Model):
+    """The head of a practice's audit chain: the hash of its last entry, locked while an entry
+    is appended so that entries chain one after the other. `anchor_hash` is the hash of the
+    last entry removed by retention (prune-audit): the first kept entry chains to it."""
+
+    practice = models.OneToOneField("accounts.Practice", on_delete=models.CASCADE, related_name="+")
+    head_hash = models.CharField(max_length=64, blank=True)
+    anchor_hash = models.CharField(max_length=64, blank=True)
+    pruned_before = models.DateTimeField(null=True, blank=True)
+    pruned_count = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.practice_id}: {self.head_hash[:12]}"
 
 
 class Channel(models.TextChoices):

@@ -1,14 +1,42 @@
+import datetime as dt
 from typing import Any
 
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_ipv46_address
+from django.db import models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
-from referwell.audit.models import AuditEntry, Disclosure
+from referwell.audit.chain import GENESIS, canonical_data, hash_of
+from referwell.audit.models import AuditChain, AuditEntry, Disclosure
 
 SENSITIVE_KEYS = {"password", "token", "notes", "history", "complaints", "goals", "text"}
 
 
 def _mask(data: dict[str, Any]) -> dict[str, Any]:
     return {k: ("***" if k in SENSITIVE_KEYS else v) for k, v in data.items()}
+
+
+def _ip(value: str | None) -> str | None:
+    """The address as the database will store it (so the hash matches), None if not one."""
+    value = (value or "").strip()
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        return None
+    return AuditEntry._meta.get_field("ip_address").get_prep_value(value)
+
+
+def request_ip(request: HttpRequest) -> str | None:
+    """Where a request came from, for the audit trail ("from where")."""
+    return _ip(request.META.get("REMOTE_ADDR"))
+
+
+def _chain_locked(practice_id: Any) -> AuditChain:
+    """The practice's chain head, locked until the transaction ends (PostgreSQL; SQLite's
+    IMMEDIATE transactions already let one writer at a time)."""
+    chain, _ = AuditChain.objects.select_for_update().get_or_create(practice_id=practice_id)
+    return chain
 
 
 def log_action(
@@ -20,16 +48,101 @@ def log_action(
     data: dict[str, Any] | None = None,
     ip_address: str | None = None,
 ) -> AuditEntry:
-    """Record an action; sensitive payload keys are masked so the audit never holds PHI text."""
-    return AuditEntry.objects.create(
+    """Record an action; sensitive payload keys are masked so the audit never holds PHI text.
+    The entry is chained to the practice's previous one (see audit/chain.py)."""
+    entry = AuditEntry(
         practice=practice,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        data=_mask(data or {}),
-        ip_address=ip_address,
+        data=canonical_data(_mask(data or {})),
+        ip_address=_ip(ip_address),
     )
+    # No savepoint: if the entry cannot be written, the action it records must not be either.
+    with transaction.atomic(savepoint=False):
+        chain = _chain_locked(practice.pk)
+        entry.at = timezone.now()
+        entry.prev_hash = chain.head_hash
+        entry.hash = hash_of(entry)
+        entry.save(force_insert=True)
+        AuditChain.objects.filter(pk=chain.pk).update(head_hash=entry.hash)
+    return entry
+
+
+def log_request(
+    request: HttpRequest,
+    *,
+    action: str,
+    obj: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """log_action for a page: the member, their practice and the request's address."""
+    return log_action(
+        practice=request.practice,  # type: ignore[attr-defined]
+        actor=request.user,
+        action=action,
+        obj=obj,
+        data=data,
+        ip_address=request_ip(request),
+    )
+
+
+def audit_chain_rebuild(*, practice: Any) -> int:
+    """Chain a practice's entries anew, in the order they were written, from a fresh start.
+    Only for entries that were not written by log_action: a restored archive (whose keys,
+    and so whose hashes, are new). Returns the number of entries."""
+    with transaction.atomic():
+        chain = _chain_locked(practice.pk)
+        prev = GENESIS
+        batch: list[AuditEntry] = []
+        count = 0
+        for entry in (
+            AuditEntry.objects.filter(practice_id=practice.pk)
+            .order_by("id")
+            .iterator(chunk_size=2000)
+        ):
+            entry.prev_hash = prev
+            entry.hash = prev = hash_of(entry)
+            batch.append(entry)
+            count += 1
+            if len(batch) >= 1000:
+                AuditEntry.objects.bulk_update(batch, ["prev_hash", "hash"])
+                batch = []
+        if batch:
+            AuditEntry.objects.bulk_update(batch, ["prev_hash", "hash"])
+        AuditChain.objects.filter(pk=chain.pk).update(
+            head_hash=prev, anchor_hash=GENESIS, pruned_before=None, pruned_count=0
+        )
+    return count
+
+
+def audit_prune(*, practice: Any, before: dt.datetime) -> int:
+    """Delete the practice's entries written before `before` (retention), oldest first and
+    without gaps: the chain's anchor keeps the hash of the last one deleted, so the entries
+    kept still verify and a deletion among them is still seen. Returns how many went."""
+    with transaction.atomic():
+        chain = _chain_locked(practice.pk)
+        entries = AuditEntry.objects.filter(practice_id=practice.pk)
+        first_kept = entries.filter(at__gte=before).order_by("id").values_list("id", flat=True)
+        boundary = first_kept.first()
+        doomed = entries if boundary is None else entries.filter(id__lt=boundary)
+        last = doomed.order_by("-id").values_list("hash", flat=True).first()
+        if last is None:
+            return 0
+        count, _ = doomed.delete()
+        AuditChain.objects.filter(pk=chain.pk).update(
+            anchor_hash=last,
+            pruned_before=before,
+            pruned_count=models.F("pruned_count") + count,
+        )
+        log_action(
+            practice=practice,
+            actor=None,
+            action="referwell.audit.pruned",
+            data={"entries": count, "before": before.astimezone(dt.UTC).isoformat()},
+        )
+    return count
 
 
 def disclosure_record(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from referwell.audit import views as audit_views
 from referwell.clients import views
 
 urlpatterns = [
@@ -7,6 +8,7 @@ urlpatterns = [
     path("new/", views.client_create, name="client_create"),
     path("<int:pk>/", views.client_detail, name="client_detail"),
     path("<int:pk>/edit/", views.client_edit, name="client_edit"),
+    path("<int:pk>/disclosures/", audit_views.client_disclosures, name="client_disclosures"),
     path("<int:pk>/visits/", views.visit_add, name="visit_add"),
     path("<int:pk>/consents/", views.consent_add, name="consent_add"),
     path("consents/<int:pk>/revoke/", views.consent_revoke, name="consent_revoke"),

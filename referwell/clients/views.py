@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from referwell.audit.services import log_action
+from referwell.audit.services import log_request
 from referwell.clients import selectors, services
 from referwell.clients.forms import ClientForm, ConsentForm, VisitForm
 from referwell.clients.models import Client, Stream
@@ -60,13 +60,7 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
 @practice_required
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = selectors.client_get(practice=request.practice, pk=pk)
-    log_action(
-        practice=request.practice,
-        actor=request.user,
-        action="referwell.client.viewed",
-        obj=client,
-        ip_address=request.META.get("REMOTE_ADDR"),
-    )
+    log_request(request, action="referwell.client.viewed", obj=client)
     return render(request, "clients/client_detail.html", _detail_context(request, client))
 
 

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from referwell.audit.services import log_action
+from referwell.audit.services import log_action, request_ip
 from referwell.core.decorators import practice_required
 from referwell.inbound import selectors, services
 from referwell.inbound.models import RequestStatus
@@ -52,7 +52,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
         actor=request.user,
         action="referwell.inbound.viewed",
         obj=inbound,
-        ip_address=request.META.get("REMOTE_ADDR"),
+        ip_address=request_ip(request),
     )
     return render(request, "inbound/inbound_detail.html", {"inbound": inbound})
 

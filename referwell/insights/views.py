@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from referwell.audit.services import log_action
+from referwell.audit.services import log_request
 from referwell.clients.models import Stream
 from referwell.core.decorators import practice_required
 from referwell.insights import charts
@@ -97,12 +97,7 @@ def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
     writer.writerow(table.headers)
     for row in table.rows:
         writer.writerow(["" if v is None else v for v in row])
-    log_action(
-        practice=request.practice,
-        actor=request.user,
-        action="referwell.insights.exported",
-        data={"table": key},
-    )
+    log_request(request, action="referwell.insights.exported", data={"table": key})
     return response
 
 

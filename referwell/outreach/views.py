@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from referwell.audit.services import log_action
+from referwell.audit.services import log_request
 from referwell.core.decorators import practice_required
 from referwell.outreach import services
 from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
@@ -42,9 +42,7 @@ def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(
             "Letters carry clinical information: the front desk cannot open them."
         )
-    log_action(
-        practice=request.practice, actor=request.user, action="referwell.message.pdf", obj=message
-    )
+    log_request(request, action="referwell.message.pdf", obj=message)
     response = HttpResponse(services.message_pdf(message), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{message.attachment_name}"'
     return response

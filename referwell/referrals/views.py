@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
 from referwell.core.decorators import practice_required
 from referwell.directory.selectors import partner_get
@@ -45,6 +46,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 @practice_required
 def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
+    log_request(request, action="referwell.referral.viewed", obj=referral)
     new_link = request.session.pop("new_link", None)
     if new_link and new_link.get("referral") != referral.pk:
         new_link = None

@@ -29,7 +29,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from referwell.accounts.models import Role
-from referwell.audit.services import log_action
+from referwell.audit.services import log_action, request_ip
 from referwell.clients import selectors as client_selectors
 from referwell.clients.models import Client, Stream
 from referwell.clients.services import client_create
@@ -460,5 +460,6 @@ def csv_export(request: HttpRequest, kind: str) -> HttpResponse:
         actor=request.user,
         action="referwell.list.exported",
         data={"list": kind, "rows": rows},
+        ip_address=request_ip(request),
     )
     return response

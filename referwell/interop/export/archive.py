@@ -90,13 +90,15 @@ TABLES: tuple[Table, ...] = (
     Table("audit_entries", "audit.AuditEntry",
           "The audit trail: `action`, `actor` (e-mail), `object_type` and `object_id` (an id "
           "in the file of that type, null when the row is not in the archive), `data` (ids "
-          "under `client`, `partner` and `referral` are ids of those files)."),
+          "under `client`, `partner` and `referral` are ids of those files). Without the "
+          "hash chain, which covers database keys: a restore chains the entries anew."),
 )  # fmt: skip
 
 NOT_EXPORTED = {
     "accounts.ApiToken": "API tokens: secrets; members issue new ones.",
     "outreach.CalendarFeed": "calendar feed addresses: secrets; members make new ones.",
     "referrals.ReferralLink": "partners' links to referrals: expiring secrets; issue new ones.",
+    "audit.AuditChain": "the audit trail's hash chain: made anew for the restored entries.",
 }
 # Set by the app when a row is saved; restored as they were (now when an archive lacks them).
 STAMPS = ("created_at", "updated_at", "at")
@@ -148,12 +150,19 @@ def _load(field: models.Field, value: Any) -> Any:
     return value
 
 
+# The audit chain's hashes cover database keys: a restore chains the entries anew.
+NOT_ARCHIVED_FIELDS = {"audit.AuditEntry": {"prev_hash", "hash"}}
+
+
 def _fields(model: type[models.Model]) -> list[models.Field]:
     """Every stored field but the key and the practice (implied by the archive)."""
+    skipped = NOT_ARCHIVED_FIELDS.get(model._meta.label, set())
     return [
         f
         for f in model._meta.concrete_fields
-        if not f.primary_key and not (f.name == "practice" and _is_practice(f.related_model))
+        if not f.primary_key
+        and not (f.name == "practice" and _is_practice(f.related_model))
+        and f.name not in skipped
     ]
 
 
@@ -494,6 +503,9 @@ class _Restore:
         # created_at / updated_at as the archive has them, not "now" (a command runs alone).
         with explicit_timestamps(*(_model(t) for t in TABLES)):
             self._tables()
+        from referwell.audit.services import audit_chain_rebuild
+
+        audit_chain_rebuild(practice=self.practice)
 
     def _tables(self) -> None:
         for table in TABLES:

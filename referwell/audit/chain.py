@@ -1,0 +1,69 @@
+"""The audit trail's hash chain, as pure functions (used by the services, the verifier and the
+migration that chained the entries written before it).
+
+Each entry stores `prev_hash` (the hash of the practice's previous entry, or the chain's anchor)
+and `hash` = SHA-256 over a canonical serialisation of its content and `prev_hash`. Changing,
+deleting, inserting or reordering an entry breaks the chain at that entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+VERSION = "v1"
+GENESIS = ""  # the prev_hash of a practice's first entry
+
+
+def canonical_data(data: Any) -> Any:
+    """The payload as the database gives it back: JSON types only, keys as strings."""
+    return json.loads(json.dumps(data if data is not None else {}, default=str))
+
+
+def canonical_at(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    *,
+    practice_id: Any,
+    actor_id: Any,
+    action: str,
+    object_type: str,
+    object_id: str,
+    data: Any,
+    ip_address: str | None,
+    at: dt.datetime,
+    prev_hash: str,
+) -> str:
+    content = [
+        VERSION,
+        int(practice_id),
+        int(actor_id) if actor_id is not None else None,
+        action,
+        object_type or "",
+        object_id or "",
+        canonical_data(data),
+        ip_address or None,
+        canonical_at(at),
+        prev_hash or GENESIS,
+    ]
+    serialised = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(serialised.encode("utf-8")).hexdigest()
+
+
+def hash_of(entry: Any) -> str:
+    """The hash an entry (an AuditEntry, or a historical model in a migration) should have."""
+    return entry_hash(
+        practice_id=entry.practice_id,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        data=entry.data,
+        ip_address=entry.ip_address,
+        at=entry.at,
+        prev_hash=entry.prev_hash,
+    )
