@@ -7,7 +7,7 @@ from ninja import Schema
 from pydantic import Field
 
 from referwell.clients.models import Stream
-from referwell.core.schemas import BodyId, clinical_text
+from referwell.core.schemas import BodyId, InSchema, clinical_text
 
 
 class ClientOut(Schema):
@@ -50,7 +50,7 @@ class ClientOut(Schema):
 CLINICAL_FIELDS = ("complaints", "goals", "history", "notes")
 
 
-class ClientPatch(Schema):
+class ClientPatch(InSchema):
     first_name: str | None = Field(None, min_length=1, max_length=100)
     last_name: str | None = Field(None, min_length=1, max_length=100)
     email: str | None = Field(None, max_length=254)
@@ -72,7 +72,7 @@ class ClientIn(ClientPatch):
     last_name: str = Field(..., min_length=1, max_length=100)  # type: ignore[assignment]
 
 
-class ConsentIn(Schema):
+class ConsentIn(InSchema):
     partner: BodyId | None = None
     profession: str | None = None
     scope: str = Field(..., description="talk, report or records")

@@ -8,9 +8,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from referwell.accounts.models import ApiToken, hash_token
+from referwell.core.schemas import ErrorOut
 from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals.states import TransitionError
 
@@ -33,12 +36,62 @@ class MemberToken(HttpBearer):
         return row.member
 
 
-api = NinjaAPI(
+# The answers any operation may give besides its own, all with an ErrorOut body: the status
+# codes of the exception handlers below and of django-ninja itself (401, 422, and 400 for a
+# body that is not JSON), so that clients and schemathesis know every status the API sends.
+ERROR_STATUSES = {
+    "400": "The request cannot be carried out: `detail` says why, `errors` per field.",
+    "401": "No API token, or a revoked one.",
+    "422": "Malformed request: `detail` lists each field that is wrong and why.",
+}
+ERROR_STATUSES_WITH_ID = {"404": "Nothing with this id in your practice."}
+ERROR_STATUSES_OF_WRITES = {
+    "403": "Your role does not allow this write (the front desk and clinical text).",
+    "409": "Not possible in the object's current state: `detail` says why.",
+    "503": "The e-mail could not be sent; nothing was changed.",
+}
+
+
+class QueryParser(Parser):
+    """Query parameters without NUL characters, which PostgreSQL refuses in a query (a 500);
+    request bodies are checked by their schemas (core.schemas.InSchema)."""
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> Any:
+        for key, values in data.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                raise HttpError(400, f"The parameter {key!r} holds a NUL character.")
+        return super().parse_querydict(data, list_fields, request)
+
+
+class ReferwellAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorOut"] = ErrorOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                statuses = dict(ERROR_STATUSES)
+                if "{" in path:
+                    statuses.update(ERROR_STATUSES_WITH_ID)
+                if method != "get":
+                    statuses.update(ERROR_STATUSES_OF_WRITES)
+                for status, description in statuses.items():
+                    operation["responses"].setdefault(
+                        status, {"description": description, "content": body}
+                    )
+        return schema
+
+
+api = ReferwellAPI(
     title="Referwell API",
     version="1",
     description="Partners, clients and referrals of your practice. "
     "Authenticate with `Authorization: Bearer TOKEN` (`referwell token`).",
     auth=MemberToken(),
+    parser=QueryParser(),
     urls_namespace="api",
 )
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from ninja import Path, Schema
 from ninja.pagination import LimitOffsetPagination
-from pydantic import Field
+from pydantic import Field, field_validator
 
 # The largest id a row can have (a signed 64-bit integer, SQLite's and PostgreSQL's bigint).
 MAX_ID = 2**63 - 1
@@ -20,6 +20,25 @@ MAX_LIMIT = 1000
 # An object's id in a URL path, a query or a body: 1 … MAX_ID.
 PathId = Annotated[int, Path(..., ge=1, le=MAX_ID)]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _refuse_nul(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("Null characters are not allowed.")
+    if isinstance(value, list):
+        for item in value:
+            _refuse_nul(item)
+    return value
+
+
+class InSchema(Schema):
+    """A request body. Its text may not hold NUL characters: PostgreSQL refuses them (a 500
+    on save or in a query), and Django's forms refuse them too (ProhibitNullCharacters)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return _refuse_nul(value)
 
 
 class ErrorOut(Schema):

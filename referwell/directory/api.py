@@ -5,8 +5,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from referwell.core.schemas import Page, PathId
 from referwell.directory import selectors, services
 from referwell.directory.models import Profession
 from referwell.directory.schemas import PartnerIn, PartnerOut, PartnerPatch
@@ -40,7 +41,7 @@ def _split(payload: PartnerPatch, request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("", response=list[PartnerOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_partners(
     request: HttpRequest,
     q: str = "",
@@ -63,13 +64,13 @@ def create_partner(request: HttpRequest, payload: PartnerIn) -> Any:
     return Status(201, selectors.partner_get(practice=request.practice, pk=partner.pk))
 
 
-@router.get("/{int:partner_id}", response=PartnerOut)
-def get_partner(request: HttpRequest, partner_id: int) -> Any:
+@router.get("/{partner_id}", response=PartnerOut)
+def get_partner(request: HttpRequest, partner_id: PathId) -> Any:
     return selectors.partner_get(practice=request.practice, pk=partner_id)
 
 
-@router.patch("/{int:partner_id}", response=PartnerOut)
-def update_partner(request: HttpRequest, partner_id: int, payload: PartnerPatch) -> Any:
+@router.patch("/{partner_id}", response=PartnerOut)
+def update_partner(request: HttpRequest, partner_id: PathId, payload: PartnerPatch) -> Any:
     partner = selectors.partner_get(practice=request.practice, pk=partner_id)
     services.partner_update(partner=partner, by=request.user, **_split(payload, request))
     return selectors.partner_get(practice=request.practice, pk=partner_id)

@@ -5,6 +5,7 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
+from referwell.core.schemas import InSchema
 from referwell.directory.models import HowMet, Partner, Stage
 
 StageValue = Stage
@@ -53,7 +54,7 @@ class PartnerOut(Schema):
         return [n.name for n in obj.niches.all()]
 
 
-class PartnerPatch(Schema):
+class PartnerPatch(InSchema):
     name: str | None = Field(None, min_length=1, max_length=200)
     credentials: str | None = Field(None, max_length=100)
     professions: list[str] | None = None
@@ -66,7 +67,7 @@ class PartnerPatch(Schema):
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=254)
     website: str | None = Field(None, max_length=200)
-    npi: str | None = Field(None, max_length=10)
+    npi: str | None = Field(None, max_length=10, pattern=r"^[0-9]*$")
     languages: str | None = Field(None, max_length=200)
     insurance_accepted: str | None = Field(None, max_length=300)
     niches: list[str] | None = None

@@ -38,6 +38,9 @@ MAX_LENGTHS = {
 }
 # A TITLE longer than this is a job description, not credentials to print after a name.
 SHORT_TITLE = 30
+# A business card has a few dozen properties; a "card" of thousands is not one, and reading
+# each costs vobject tens of microseconds (a 2 MB upload of one-line properties: 20 s).
+MAX_PROPERTIES = 1000
 # Photos, logos, sounds and keys are ignored: never decoded, so broken base64 cannot hurt.
 IGNORED_PROPERTIES = {"PHOTO", "LOGO", "SOUND", "KEY"}
 
@@ -303,7 +306,14 @@ def _read_card(chunk: bytes, first_line: int) -> _Card:
     unreadable: list[str] = []
     has_version = False
     # vobject's own reader unfolds lines and joins quoted-printable soft line breaks.
-    for line, number in vobject.base.getLogicalLines(io.StringIO(text), allowQP=True):
+    for count, (line, number) in enumerate(
+        vobject.base.getLogicalLines(io.StringIO(text), allowQP=True), start=1
+    ):
+        if count > MAX_PROPERTIES:
+            raise CardError(
+                f"The card starting on line {first_line} has more than {MAX_PROPERTIES} "
+                "lines: not a business card."
+            )
         try:
             if not _well_formed(line):
                 raise CardError(f"not a vCard property: {line[:60]!r}")

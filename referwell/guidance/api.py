@@ -8,6 +8,7 @@ from ninja.errors import HttpError
 
 from referwell.audit.services import log_action
 from referwell.clients.selectors import client_get, visit_list
+from referwell.core.schemas import ErrorOut
 from referwell.guidance.engine import RETURNING_CLIENT, Intake
 from referwell.guidance.schemas import SuggestIn, SuggestOut
 from referwell.guidance.selectors import Guidance, guidance_for, guidance_for_client
@@ -40,7 +41,7 @@ def _out(guidance: Guidance) -> dict[str, Any]:
     }
 
 
-@router.post("/suggest", response=SuggestOut)
+@router.post("/suggest", response={200: SuggestOut, 403: ErrorOut, 404: ErrorOut})
 def suggest_referrals(request: HttpRequest, payload: SuggestIn) -> Any:
     """Which professions could help, why, how urgently, when — and your partners, ranked."""
     practice = request.practice

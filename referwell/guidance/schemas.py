@@ -5,8 +5,10 @@ from typing import Literal
 from ninja import Schema
 from pydantic import Field
 
+from referwell.core.schemas import MAX_ID, InSchema
 
-class SuggestIn(Schema):
+
+class SuggestIn(InSchema):
     notes: str = Field("", max_length=20_000, description="What the client told you.")
     complaints: str = Field("", max_length=5_000)
     goals: str = Field("", max_length=5_000)
@@ -17,6 +19,8 @@ class SuggestIn(Schema):
     needs_assessment: bool = False
     client: int | None = Field(
         None,
+        ge=1,
+        le=MAX_ID,
         description="A client of yours: their intake, visits, ZIP code and insurance are used.",
     )
     zip_code: str = Field("", max_length=10, description="Where the client lives, for distances.")

@@ -5,11 +5,16 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from referwell.outreach import cadence
 
 router = Router(tags=["today"])
+
+# The days a practice plans for. Upkeep is computed by adding days and months to the day, so
+# the calendar's last days (9999-12-31) would overflow: a 500 rather than an answer.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 
 
 class DueItemOut(Schema):
@@ -26,7 +31,10 @@ class TodayOut(Schema):
 
 
 @router.get("", response=TodayOut)
-def today(request: HttpRequest, on: dt.date | None = None) -> Any:
+def today(
+    request: HttpRequest,
+    on: dt.date | None = Query(None, ge=FIRST_DAY, le=LAST_DAY),  # noqa: B008
+) -> Any:
     """What upkeep is due or overdue on a day (today by default): thank-yous, follow-ups,
     reports, office visits, gifts, prospects' next steps, partners losing touch."""
     day = on or timezone.localdate()

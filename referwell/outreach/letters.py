@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import Lexer, TokenType, VariableDoesNotExist
@@ -50,6 +51,12 @@ FORBIDDEN_TAGS = frozenset(
 )
 MAX_TEMPLATE_CHARS = 20_000  # per template; a letter is a page or two
 MAX_FOR_DEPTH = 2  # nested {% for %} loops allowed
+# Blocks ({% if %}, {% with %}…) nested deeper than this are refused: Django parses and renders
+# them recursively, and a few hundred levels exhaust Python's stack (RecursionError).
+MAX_NESTING = 30
+# Loop turns per rendering: two nested loops over a 10,000-character text would otherwise
+# run 10^8 times (minutes of a server process). A letter needs a few hundred at most.
+MAX_LOOP_STEPS = 100_000
 _BIG_NUMBER = re.compile(r"\d{5,}")  # e.g. {{ x|ljust:"99999999" }} would eat memory
 
 # Built once: strings only (no loaders), plain text, Django's default builtins only.
@@ -114,6 +121,7 @@ def _scan(source: str, part: str) -> None:
             f"is {len(source)} characters long; the limit is {MAX_TEMPLATE_CHARS}.", part=part
         )
     depth = 0
+    open_blocks: list[str] = []
     for token in Lexer(source).tokenize():
         if token.token_type not in (TokenType.BLOCK, TokenType.VAR):
             continue
@@ -133,6 +141,15 @@ def _scan(source: str, part: str) -> None:
                 part=part,
                 line=line,
             )
+        if name.startswith("end"):
+            if open_blocks and open_blocks[-1] == name[3:]:
+                open_blocks.pop()
+        elif name in _BLOCKS:
+            open_blocks.append(name)
+            if len(open_blocks) > MAX_NESTING:
+                raise LetterTemplateError(
+                    f"blocks may be nested at most {MAX_NESTING} deep.", part=part, line=line
+                )
         if name == "for":
             depth += 1
             if depth > MAX_FOR_DEPTH:
@@ -143,6 +160,36 @@ def _scan(source: str, part: str) -> None:
                 )
         elif name == "endfor":
             depth = max(0, depth - 1)
+
+
+# The built-in tags that open a block closed by {% end<name> %}.
+_BLOCKS = frozenset(
+    {"if", "for", "with", "filter", "spaceless", "autoescape", "block", "comment", "ifchanged",
+     "verbatim"}
+)  # fmt: skip
+
+
+class _BudgetContext(Context):
+    """A Context that stops a rendering after MAX_LOOP_STEPS variable settings: {% for %}
+    sets its loop variable (or updates the context with several) once a turn, so this bounds
+    every loop, nested or not."""
+
+    steps = 0
+
+    def _step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_LOOP_STEPS:
+            raise LetterTemplateError(
+                f"its loops run more than {MAX_LOOP_STEPS:,} times; a letter needs far fewer."
+            )
+
+    def __setitem__(self, key: str, value: object) -> None:
+        self._step()
+        super().__setitem__(key, value)
+
+    def update(self, other_dict: Any) -> Any:
+        self._step()
+        return super().update(other_dict)
 
 
 def _line_of(exc: Exception) -> int | None:
@@ -157,6 +204,8 @@ def _compile(source: str, part: str) -> Template:
         return _ENGINE.from_string(source)
     except TemplateSyntaxError as exc:
         raise LetterTemplateError(str(exc), part=part, line=_line_of(exc)) from exc
+    except RecursionError:
+        raise LetterTemplateError("is nested too deeply.", part=part) from None
 
 
 def validate_template(subject_template: str, body_template: str) -> None:
@@ -168,9 +217,13 @@ def validate_template(subject_template: str, body_template: str) -> None:
 def _render(source: str, part: str, context: dict) -> str:
     template = _compile(source, part)
     try:
-        return template.render(Context(context, autoescape=False))
-    except LetterTemplateError:
+        return template.render(_BudgetContext(context, autoescape=False))
+    except LetterTemplateError as exc:
+        if exc.part is None:
+            raise LetterTemplateError(str(exc), part=part, line=_line_of(exc)) from None
         raise
+    except RecursionError:
+        raise LetterTemplateError("is nested too deeply to render.", part=part) from None
     except (
         TemplateSyntaxError,
         VariableDoesNotExist,

@@ -4,11 +4,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from referwell.clients.models import Client
+from referwell.core.schemas import MAX_ID, Page, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 from referwell.referrals import selectors, services
 from referwell.referrals.schemas import (
@@ -27,6 +28,7 @@ router = Router(tags=["referrals"])
 
 def _resolve(data: dict[str, Any], request: HttpRequest) -> dict[str, Any]:
     """Turn ids into this practice's objects; an id from elsewhere is simply not found."""
+    refuse_clinical_writes(request, data, ("reasons",))
     practice = request.practice
     if "client" in data:
         client = Client.objects.for_practice(practice).filter(pk=data["client"]).first()
@@ -52,9 +54,12 @@ def _get(request: HttpRequest, referral_id: int) -> Any:
 
 
 @router.get("", response=list[ReferralOut])
-@paginate(LimitOffsetPagination)
+@paginate(Page)
 def list_referrals(
-    request: HttpRequest, direction: str = "", status: str = "", client: int | None = None
+    request: HttpRequest,
+    direction: str = "",
+    status: str = "",
+    client: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> Any:
     return selectors.referral_list(
         practice=request.practice, direction=direction, status=status, client_id=client
@@ -69,21 +74,21 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
     return Status(201, _get(request, referral.pk))
 
 
-@router.get("/{int:referral_id}", response=ReferralOut)
-def get_referral(request: HttpRequest, referral_id: int) -> Any:
+@router.get("/{referral_id}", response=ReferralOut)
+def get_referral(request: HttpRequest, referral_id: PathId) -> Any:
     return _get(request, referral_id)
 
 
-@router.patch("/{int:referral_id}", response=ReferralOut)
-def update_referral(request: HttpRequest, referral_id: int, payload: ReferralPatch) -> Any:
+@router.patch("/{referral_id}", response=ReferralOut)
+def update_referral(request: HttpRequest, referral_id: PathId, payload: ReferralPatch) -> Any:
     referral = _get(request, referral_id)
     fields = _resolve(payload.dict(exclude_unset=True), request)
     services.referral_update(referral=referral, by=request.user, fields=fields)
     return _get(request, referral_id)
 
 
-@router.post("/{int:referral_id}/transitions", response=ReferralOut)
-def transition_referral(request: HttpRequest, referral_id: int, payload: TransitionIn) -> Any:
+@router.post("/{referral_id}/transitions", response=ReferralOut)
+def transition_referral(request: HttpRequest, referral_id: PathId, payload: TransitionIn) -> Any:
     referral = _get(request, referral_id)
     services.referral_transition(
         referral=referral, to=payload.to, by=request.user, note=payload.note
@@ -95,8 +100,8 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
 
-@router.post("/{int:referral_id}/send", response=SendOut)
-def send_referral(request: HttpRequest, referral_id: int) -> Any:
+@router.post("/{referral_id}/send", response=SendOut)
+def send_referral(request: HttpRequest, referral_id: PathId) -> Any:
     """Send a consented referral: letter by e-mail (or PDF), partner link, disclosure."""
     referral = _get(request, referral_id)
     result = services.referral_send(referral=referral, by=request.user, base_url=_base_url(request))
@@ -111,8 +116,8 @@ def send_referral(request: HttpRequest, referral_id: int) -> Any:
     }
 
 
-@router.post("/{int:referral_id}/link", response={201: LinkOut})
-def new_link(request: HttpRequest, referral_id: int) -> Any:
+@router.post("/{referral_id}/link", response={201: LinkOut})
+def new_link(request: HttpRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     if referral.sent_at is None or not referral.is_open:
         raise HttpError(409, "A link is for a referral that has been sent and is still open.")
@@ -123,21 +128,21 @@ def new_link(request: HttpRequest, referral_id: int) -> Any:
     )
 
 
-@router.delete("/{int:referral_id}/link", response={204: None})
-def revoke_links(request: HttpRequest, referral_id: int) -> Any:
+@router.delete("/{referral_id}/link", response={204: None})
+def revoke_links(request: HttpRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     for link in selectors.referral_links(practice=request.practice, referral=referral):
         services.link_revoke(link=link, by=request.user)
     return Status(204, None)
 
 
-@router.post("/{int:referral_id}/report", response=MessageOut)
-def send_report(request: HttpRequest, referral_id: int, payload: ReportIn) -> Any:
+@router.post("/{referral_id}/report", response=MessageOut)
+def send_report(request: HttpRequest, referral_id: PathId, payload: ReportIn) -> Any:
     referral = _get(request, referral_id)
     return services.report_send(referral=referral, text=payload.text, by=request.user)
 
 
-@router.post("/{int:referral_id}/thank-you", response=MessageOut)
-def send_thank_you(request: HttpRequest, referral_id: int) -> Any:
+@router.post("/{referral_id}/thank-you", response=MessageOut)
+def send_thank_you(request: HttpRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     return services.thank_you_send(referral=referral, by=request.user)

@@ -6,7 +6,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from referwell.core.schemas import BodyId, clinical_text
+from referwell.core.schemas import BodyId, InSchema, clinical_text
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import FHIR_TASK_STATUS, Status
 
@@ -60,7 +60,7 @@ class ReferralOut(Schema):
         return FHIR_TASK_STATUS[obj.status]
 
 
-class ReferralPatch(Schema):
+class ReferralPatch(InSchema):
     partner: BodyId | None = None
     profession: str | None = None
     reasons: str | None = Field(None, min_length=1)
@@ -69,7 +69,7 @@ class ReferralPatch(Schema):
     report_interval_days: int | None = Field(None, ge=1, le=3650)
 
 
-class ReferralIn(Schema):
+class ReferralIn(InSchema):
     direction: Direction = Direction.OUT
     client: BodyId
     partner: BodyId | None = None
@@ -81,7 +81,7 @@ class ReferralIn(Schema):
     report_interval_days: int | None = Field(None, ge=1, le=3650)
 
 
-class TransitionIn(Schema):
+class TransitionIn(InSchema):
     to: str
     note: str = ""
 
@@ -100,7 +100,7 @@ class LinkOut(Schema):
     expires_at: dt.datetime
 
 
-class ReportIn(Schema):
+class ReportIn(InSchema):
     text: str = Field(..., min_length=1, max_length=10_000)
 
 

@@ -186,7 +186,12 @@ class Layout:
     @classmethod
     def from_header(cls, raw: bytes) -> Layout:
         text = raw.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-        names = next(csv.reader([text]), [])
+        try:
+            names = next(csv.reader([text]), [])
+        except csv.Error as exc:  # a field over csv's size limit, a NUL…
+            raise NppesFormatError(
+                f"not an NPPES provider file: the header is not CSV ({exc})"
+            ) from None
         index = {name.strip(): i for i, name in enumerate(names)}
         if names[:2] != [COL_NPI, COL_ENTITY]:
             raise NppesFormatError(
@@ -232,7 +237,7 @@ def iso_date(value: str) -> str | None:
         try:
             month, day, year = (int(part) for part in value.split("/"))
             hit = dt.date(year, month, day).isoformat()
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a year of twenty digits
             raise RowError(f"'{value}' is not a date (MM/DD/YYYY)") from None
         if len(_dates) < 100_000:
             _dates[value] = hit
@@ -242,6 +247,8 @@ def iso_date(value: str) -> str | None:
 def check_npi(npi: str) -> None:
     if not npi:
         raise RowError("no NPI")
+    if not (npi.isascii() and npi.isdigit()):  # validate_npi's int() fails on "²"
+        raise RowError(f"NPI '{npi}': not 10 digits")
     try:
         validate_npi(npi)
     except ValidationError as exc:
@@ -592,18 +599,25 @@ def parsed_from_file(
     worker are in flight (bounded memory)."""
     if workers is None:
         workers = default_workers(path)
-    with open_nppes(path) as stream:
-        if not workers:
-            yield from iter_parsed(stream, selection)
-            return
-        layout = read_header(stream)
-        plain = isinstance(stream, io.BufferedReader)
-        tasks: Iterable[bytes | tuple[int, int]] = (
-            byte_ranges(stream) if plain else read_chunks(stream)
-        )
-        yield from number_lines(
-            _parse_in_pool(tasks, layout, selection, workers, str(path) if plain else None)
-        )
+    try:
+        with open_nppes(path) as stream:
+            if not workers:
+                yield from iter_parsed(stream, selection)
+                return
+            layout = read_header(stream)
+            plain = isinstance(stream, io.BufferedReader)
+            tasks: Iterable[bytes | tuple[int, int]] = (
+                byte_ranges(stream) if plain else read_chunks(stream)
+            )
+            yield from number_lines(
+                _parse_in_pool(tasks, layout, selection, workers, str(path) if plain else None)
+            )
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        # A damaged zip fails as it is read (a bad CRC, a cut or corrupt deflate stream, a
+        # compression method flipped to one zipfile does not know).
+        raise NppesFormatError(
+            f"{Path(path).name}: the zip file is damaged or cannot be read ({exc})"
+        ) from None
 
 
 def _parse_in_pool(

@@ -454,7 +454,10 @@ def _convert(kind: str, key: str, raw: str, fate: RowFate, professions: Professi
     if key == "website":
         return normalise_website(raw)
     if key == "npi":
-        return re.sub(r"[\s-]", "", raw)
+        npi = re.sub(r"[\s-]", "", raw)
+        if not npi.isascii():  # "123456789²": digits to str.isdigit, not to int()
+            raise ValueError(f"“{raw}” is not an NPI (10 digits, 0 to 9)")
+        return npi
     if key in ("date_of_birth", "first_seen"):
         return parse_date(raw)
     if key == "stage":

@@ -569,7 +569,8 @@ def referwell_ids(resource: dict[str, Any], kind: str) -> list[tuple[str, int]]:
     for identifier in _usable_identifiers(resource):
         match = REFERWELL_SYSTEM.match(identifier["system"])
         value = str(identifier["value"])
-        if match and match.group(2) == kind and value.isdigit() and len(value) <= 18:
+        digits = value.isascii() and value.isdigit()  # "²".isdigit() is true
+        if match and match.group(2) == kind and digits and len(value) <= 18:
             found.append((match.group(1), int(identifier["value"])))
     return found
 
@@ -596,7 +597,7 @@ def npi_of(resources: Iterable[dict[str, Any] | None]) -> str:
 def _valid(validator: Callable[[str], None], value: str) -> bool:
     try:
         validator(value)
-    except ValidationError:
+    except (ValidationError, ValueError):  # ValueError: validate_npi's int() of "²"
         return False
     return True
 
@@ -849,8 +850,13 @@ def parse_instant(value: str | None) -> dt.datetime | None:
             parsed = dt.datetime.combine(day, dt.time())
     except ValueError:
         return None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
+    try:
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        # Stored in UTC: 9999-12-31T23:00-05:00 or 0001-01-01T00:00+14:00 would not fit.
+        parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        return None
     return parsed
 
 

@@ -154,10 +154,12 @@ def parse_date_condition(value: str) -> DateCondition:
         else:
             start = dt.datetime(int(year), 1, 1)
             end = dt.datetime(int(year) + 1, 1, 1)
-    except ValueError:
+        if timezone.is_naive(start):
+            start, end = timezone.make_aware(start), timezone.make_aware(end)
+        # Compared in UTC: the calendar's first and last days may not fit once converted.
+        start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise SearchError(f"'{value}' is not a valid date.") from None
-    if timezone.is_naive(start):
-        start, end = timezone.make_aware(start), timezone.make_aware(end)
     return DateCondition(prefix or "eq", start, end)
 
 
@@ -175,7 +177,8 @@ def _tokens(value: str) -> list[tuple[str | None, str]]:
 
 def _row_id(value: str) -> int | None:
     """A row id, or None: not digits, or beyond what a database key holds."""
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+    # isascii: "²".isdigit() is true, and int("²") a ValueError.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _int_ids(values: list[str]) -> list[int]:
@@ -567,9 +570,9 @@ def _kind(resource_type: str) -> Kind:
 
 
 def _non_negative(name: str, value: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²".isdigit() is true, int("²") fails
         raise SearchError(f"{name} must be a whole number, not '{value}'.")
-    return int(value)
+    return int(value) if len(value) <= 18 else 10**18  # the callers cap it
 
 
 # ------------------------------------------------------------------ views
