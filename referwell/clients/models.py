@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from referwell.core.crypto import EncryptedTextField
 from referwell.core.models import TenantModel
-from referwell.core.validators import validate_us_zip
+from referwell.core.validators import validate_birth_date, validate_us_zip
 
 
 class Stream(models.TextChoices):
@@ -27,7 +27,7 @@ class Client(TenantModel):
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True, validators=[validate_birth_date])
     zip_code = models.CharField("ZIP code", max_length=10, blank=True, validators=[validate_us_zip])
     insurance = models.CharField(
         max_length=100, blank=True, help_text="Plan or program, e.g. workers' compensation."
