@@ -56,3 +56,16 @@ def test_the_lockout_counts_the_client_address_behind_the_proxy(client, alice):
         REMOTE_ADDR="127.0.0.1",
     )
     assert locked.status_code in (403, 429)
+
+
+def test_api_reads_of_a_client_and_a_referral_are_audited_with_the_address(
+    alice_api, client_alice_jones, referral
+):
+    alice_api.get(f"/api/v1/clients/{client_alice_jones.pk}", REMOTE_ADDR="198.51.100.8")
+    alice_api.get(f"/api/v1/referrals/{referral.pk}", REMOTE_ADDR="198.51.100.8")
+    for action, obj in (
+        ("referwell.client.viewed", client_alice_jones),
+        ("referwell.referral.viewed", referral),
+    ):
+        entry = AuditEntry.objects.filter(action=action, object_id=str(obj.pk)).latest("id")
+        assert entry.ip_address == "198.51.100.8"

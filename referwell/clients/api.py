@@ -68,11 +68,9 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
 @router.get("/{client_id}", response=ClientOut)
 def get_client(request: HttpRequest, client_id: PathId) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
-    from referwell.audit.services import log_action
+    from referwell.audit.services import log_request
 
-    log_action(
-        practice=request.practice, actor=request.user, action="referwell.client.viewed", obj=client
-    )
+    log_request(request, action="referwell.client.viewed", obj=client)
     return client
 
 

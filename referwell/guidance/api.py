@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from referwell.audit.services import log_action
+from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get, visit_list
 from referwell.core.schemas import ErrorOut
 from referwell.guidance.engine import RETURNING_CLIENT, Intake
@@ -52,12 +52,7 @@ def suggest_referrals(request: HttpRequest, payload: SuggestIn) -> Any:
     if payload.client is not None:
         client = client_get(practice=practice, pk=payload.client)
         visits = visit_list(practice=practice, client=client).count()
-        log_action(
-            practice=practice,
-            actor=request.user,
-            action="referwell.guidance.suggested",
-            obj=client,
-        )
+        log_request(request, action="referwell.guidance.suggested", obj=client)
         return _out(guidance_for_client(practice=practice, client=client, visit_count=visits))
     intake = Intake(
         notes=payload.notes,

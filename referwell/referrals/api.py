@@ -76,7 +76,11 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
 
 @router.get("/{referral_id}", response=ReferralOut)
 def get_referral(request: HttpRequest, referral_id: PathId) -> Any:
-    return _get(request, referral_id)
+    from referwell.audit.services import log_request
+
+    referral = _get(request, referral_id)
+    log_request(request, action="referwell.referral.viewed", obj=referral)
+    return referral
 
 
 @router.patch("/{referral_id}", response=ReferralOut)
