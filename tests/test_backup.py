@@ -524,6 +524,12 @@ def test_an_import_killed_with_sigkill_leaves_whole_batches_and_can_be_rerun(
         assert db.execute(
             "SELECT unchanged FROM registry_importrun WHERE status = 'done'"
         ).fetchall() == [(len(after_kill),)]
+        # The killed run is no longer shown as running: the rerun recorded the interruption.
+        assert db.execute(
+            "SELECT status, error FROM registry_importrun WHERE status != 'done'"
+        ).fetchall() == [
+            ("failed", "Interrupted before it finished; the next import completed it.")
+        ]
 
     clean_env = sqlite_env(tmp_path, "clean.sqlite3")
     copy_database(migrated_sqlite, db_path(clean_env))

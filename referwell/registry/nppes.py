@@ -802,6 +802,13 @@ def nppes_import(
     from referwell.registry.models import ImportRun, ImportStatus
 
     selection = Selection.from_knowledge_base(states)
+    # A run still "running" was stopped (killed, a power cut) before it could record its end:
+    # its committed batches stay, and this import completes them.
+    ImportRun.objects.filter(status=ImportStatus.RUNNING).update(
+        status=ImportStatus.FAILED,
+        finished_at=timezone.now(),
+        error="Interrupted before it finished; the next import completed it.",
+    )
     run = ImportRun.objects.create(file_name=str(path)[-500:], states=sorted(selection.states))
     counts = Counts()
     writer = _Writer(counts)
