@@ -143,6 +143,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         VAR_DIR.mkdir(parents=True, exist_ok=True)
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
+    # No server-side cursors for QuerySet.iterator(): an iterator left unfinished (an error in
+    # the middle of an export) is closed by the garbage collector whenever it runs — possibly in
+    # the middle of another query on the same connection, where psycopg's connection lock makes
+    # the close wait forever. Results are fetched whole instead (the largest, an audit CSV, is a
+    # few MB); this also keeps transaction-pooling proxies (PgBouncer) usable.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
