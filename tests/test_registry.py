@@ -634,3 +634,19 @@ def test_cli_import_errors_are_one_line(cli_env, tmp_path):
     assert wrong.stderr.strip().count("\n") == 0
     bad_state = cli(cli_env, "import-nppes", str(other), "--state", "Wisconsin", check=False)
     assert bad_state.returncode != 0 and "two-letter" in bad_state.stderr
+
+
+def test_a_nul_character_in_a_row_is_dropped_not_fatal(tmp_path):
+    """PostgreSQL cannot store a NUL in text or JSON: it never reaches the database."""
+    header = HEADER_FILE.read_text(encoding="utf-8").strip()
+    rows = [
+        person(npi("100000001"), "SPI\x00NE", "DANA", [("111N00000X", "Y")]),
+        person(npi("100000002"), "STRETCH", "PAT", [("225100000X", "Y")], updated="07/08/\x00x"),
+    ]
+    path = tmp_path / "npidata_pfile_nul.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    run = nppes.nppes_import(path, workers=0)
+    assert run.status == "done"
+    assert run.kept == 1 and run.rejected == 1
+    assert RegistryEntry.objects.get().name == "Dana Spine"
+    assert "\x00" not in str(run.problems)

@@ -269,6 +269,9 @@ def split_row(line: bytes, layout: Layout) -> list[str]:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         text = line.decode("latin-1")  # older files and some mirrors are Latin-1
+    if "\x00" in text:
+        # A NUL is never data (and PostgreSQL cannot store it in text or JSON): dropped.
+        text = text.replace("\x00", "")
     if (
         text.count('"') == 2 * layout.width
         and text.count('","') == layout.width - 1
