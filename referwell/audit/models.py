@@ -35,6 +35,8 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["practice", "object_type", "object_id"]),
             models.Index(fields=["practice", "at"], name="audit_entry_practice_at"),
+            # The audit trail filtered by member, newest first.
+            models.Index(fields=["practice", "actor", "at"]),
         ]
 
     def __str__(self) -> str:

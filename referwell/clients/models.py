@@ -64,7 +64,12 @@ class Client(TenantModel):
 
     class Meta:
         ordering = ["last_name", "first_name"]
-        indexes = [models.Index(fields=["practice", "last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["practice", "last_name", "first_name"]),
+            # The client list's stream filter; the dashboard's new clients of the year by stream.
+            models.Index(fields=["practice", "stream"]),
+            models.Index(fields=["practice", "first_seen", "stream"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"

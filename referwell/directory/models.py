@@ -178,7 +178,11 @@ class Touchpoint(TenantModel):
 
     class Meta:
         ordering = ["-date", "-id"]
-        indexes = [models.Index(fields=["practice", "partner", "date"])]
+        indexes = [
+            models.Index(fields=["practice", "partner", "date"]),
+            # Today: the last office visit and gift per partner.
+            models.Index(fields=["practice", "kind", "partner", "date"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} with {self.partner} on {self.date}"

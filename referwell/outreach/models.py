@@ -60,6 +60,7 @@ class OutgoingMessage(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "created_at"])]  # the outbox, newest first
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email or self.to_name}"
@@ -88,6 +89,7 @@ class ContactPlan(TenantModel):
 
     class Meta:
         ordering = ["planned_on", "id"]
+        indexes = [models.Index(fields=["practice", "done_on", "planned_on"])]  # open plans: Today
 
     def __str__(self) -> str:
         return f"{self.get_method_display()} with {self.partner} on {self.planned_on}"

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from referwell.accounts.models import Practice
 from referwell.core.geo import miles_between, zip_centroid
 from referwell.directory.models import Niche, Partner, Stage
 from referwell.guidance.kb import load
+from referwell.outreach.models import ContactPlan
 from referwell.referrals.models import Direction
 
 BOARD_STAGES = [Stage.PROSPECT, Stage.RESEARCHED, Stage.CONTACTED, Stage.MET, Stage.TRUSTED]
@@ -118,7 +119,15 @@ def board(*, practice: Practice) -> dict[str, list[Card]]:
             ),
             mutual_clients=Count("referrals__client", distinct=True),
         )
-        .prefetch_related("professions", "niches", "contact_plans")
+        .prefetch_related(
+            "professions",
+            "niches",
+            # Only the open plans: the board shows each partner's next one.
+            Prefetch(
+                "contact_plans",
+                queryset=ContactPlan.objects.for_practice(practice).filter(done_on__isnull=True),
+            ),
+        )
     )
     columns: dict[str, list[Card]] = {s: [] for s in [*BOARD_STAGES, Stage.NOT_A_FIT]}
     for p in partners:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
@@ -53,6 +54,12 @@ def _get(request: HttpRequest, referral_id: int) -> Any:
     return referral
 
 
+def _out(referral: Any) -> Any:
+    """A referral to answer with: its timeline and each step's author in two queries."""
+    prefetch_related_objects([referral], "events__by")
+    return referral
+
+
 @router.get("", response=list[ReferralOut])
 @paginate(Page)
 def list_referrals(
@@ -71,7 +78,7 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
     referral = services.referral_create(
         practice=request.practice, by=request.user, fields=_resolve(payload.dict(), request)
     )
-    return Status(201, _get(request, referral.pk))
+    return Status(201, _out(_get(request, referral.pk)))
 
 
 @router.get("/{referral_id}", response=ReferralOut)
@@ -80,7 +87,7 @@ def get_referral(request: HttpRequest, referral_id: PathId) -> Any:
 
     referral = _get(request, referral_id)
     log_request(request, action="referwell.referral.viewed", obj=referral)
-    return referral
+    return _out(referral)
 
 
 @router.patch("/{referral_id}", response=ReferralOut)
@@ -88,7 +95,7 @@ def update_referral(request: HttpRequest, referral_id: PathId, payload: Referral
     referral = _get(request, referral_id)
     fields = _resolve(payload.dict(exclude_unset=True), request)
     services.referral_update(referral=referral, by=request.user, fields=fields)
-    return _get(request, referral_id)
+    return _out(_get(request, referral_id))
 
 
 @router.post("/{referral_id}/transitions", response=ReferralOut)
@@ -97,7 +104,7 @@ def transition_referral(request: HttpRequest, referral_id: PathId, payload: Tran
     services.referral_transition(
         referral=referral, to=payload.to, by=request.user, note=payload.note
     )
-    return _get(request, referral_id)
+    return _out(_get(request, referral_id))
 
 
 def _base_url(request: HttpRequest) -> str:

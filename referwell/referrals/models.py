@@ -78,9 +78,12 @@ class Referral(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["practice", "status"]),
+            # The referral list's status filter, newest first.
+            models.Index(fields=["practice", "status", "created_at"]),
             models.Index(fields=["practice", "direction", "created_at"]),
-            models.Index(fields=["practice", "partner"]),
+            # A partner's and a client's referrals, newest first (their pages, the API).
+            models.Index(fields=["practice", "partner", "created_at"]),
+            models.Index(fields=["practice", "client", "created_at"]),
             # Covers the insights' count per partner, direction and status over a period.
             models.Index(
                 fields=["practice", "created_at", "partner", "direction", "status"],

@@ -81,7 +81,9 @@ def referral_detail_context(*, practice: Practice, referral: Referral) -> dict[s
         "referral": referral,
         "events": referral_events(practice=practice, referral=referral),
         "links": [link for link in links if link.is_usable],
-        "disclosures": Disclosure.objects.for_practice(practice).filter(referral=referral),
+        "disclosures": Disclosure.objects.for_practice(practice)
+        .filter(referral=referral)
+        .select_related("by", "consent"),
         "messages_sent": OutgoingMessage.objects.for_practice(practice).filter(referral=referral),
         "consent": referral_consent(referral, "talk") if referral.is_out else None,
         "report_consent": referral_consent(referral, "report")
