@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from referwell.core.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("REFERWELL_VAR_DIR", BASE_DIR / "var"))
 
@@ -84,7 +86,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: Server-Timing covers every other middleware (referwell/core/timing.py).
+    "referwell.core.timing.ServerTimingMiddleware",
     "referwell.core.middleware.TrustedProxyMiddleware",
+    # One log line per request (method, path, status, duration, user id): referwell/core/logging.py
+    "referwell.core.logging.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -139,6 +145,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 5,
     }
+    # Django's SQLite backend whose transactions wait their turn in a queue (a file lock)
+    # instead of polling for SQLite's lock: no "database is locked" under many writers.
+    DATABASES["default"]["ENGINE"] = "referwell.core.sqlite"
     if str(DATABASES["default"]["NAME"]).startswith(str(VAR_DIR)):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
 else:
@@ -248,9 +257,22 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Referwell <referwell@localhost>")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
+# --- Cache (rate limits): Redis when REDIS_URL is set — shared by every app server — else this
+# process's memory, right for one server on one machine (production falls back to the database).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "referwell",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Logs on standard error: text, or JSON lines (LOG_FORMAT=json; production's default) ---------
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING")
+LOG_REQUESTS = env_bool("LOG_REQUESTS")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL, requests=LOG_REQUESTS)

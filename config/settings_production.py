@@ -16,6 +16,7 @@ for _name in ("SECRET_KEY", "ENCRYPTION_KEYS", "ALLOWED_HOSTS"):
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import env_bool  # noqa: E402
+from referwell.core.logging import logging_config  # noqa: E402
 
 DEBUG = False
 SESSION_COOKIE_SECURE = True
@@ -28,3 +29,19 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Several app servers (or several gunicorn workers) must share the rate limits' counts: Redis
+# when REDIS_URL is set, else the database (a table `referwell migrate` creates), never one
+# process's memory. Sessions are in the database already (Django's default), shared as well.
+if not REDIS_URL:  # noqa: F405
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "referwell_cache",
+        }
+    }
+
+# JSON lines on standard error, one per request too, for the log collector (docs/deployment.md).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL, requests=LOG_REQUESTS)  # noqa: F405

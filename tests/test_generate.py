@@ -151,3 +151,109 @@ def test_same_seed_gives_the_same_data_and_a_slug_is_used_once():
     with pytest.raises(CommandError, match="not a valid slug"):
         call_command("generate", "--size", "small", "--practice", "Not A Slug")
     assert not Practice.objects.filter(slug="seed-three").exists()
+
+
+def test_several_practices_each_with_its_own_data_and_no_row_crossing_practices():
+    from referwell.clients.models import Consent
+    from referwell.directory.models import Niche
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("generate", "--size", "small", "--practices", "3", "--practice", "net",
+                 "--seed", "5", "--json", stdout=out, stderr=err)  # fmt: skip
+    payload = json.loads(out.getvalue())
+    assert payload["size"] == "small" and payload["profile"] == "small"
+    slugs = [r["practice"] for r in payload["practices"]]
+    assert slugs == ["net-001", "net-002", "net-003"]
+    assert not Practice.objects.filter(slug="net").exists()
+    # Progress: one line per practice, on stderr so that stdout stays one JSON object.
+    lines = err.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == ["[1/3]", "[2/3]", "[3/3]"]
+    assert "owner@net-002.example" in lines[1]
+
+    size = SIZES["small"]
+    names = []
+    for result in payload["practices"]:
+        practice = Practice.objects.get(slug=result["practice"])
+        assert Member.objects.get(practice=practice).user.email == result["login"]["email"]
+        assert Partner.objects.filter(practice=practice).count() == size.partners
+        assert Client.objects.filter(practice=practice).count() == size.clients
+        assert Visit.objects.filter(practice=practice).count() == size.visits
+        assert Referral.objects.filter(practice=practice).count() == size.referrals
+        names.append(
+            list(Partner.objects.filter(practice=practice).order_by("id").values_list("name"))
+        )
+        _assert_realistic_shapes(practice, size)
+    # Each its own seed: no two practices alike.
+    assert names[0] != names[1] != names[2] != names[0]
+
+    # No row points at a row of another practice.
+    same = F("practice")
+    assert not Visit.objects.exclude(client__practice=same).exists()
+    assert not Referral.objects.exclude(client__practice=same).exists()
+    assert not Referral.objects.exclude(partner__practice=same).exists()
+    members = set(Member.objects.values_list("user_id", "practice_id"))
+    authors = Referral.objects.exclude(created_by=None).values_list("created_by_id", "practice_id")
+    assert set(authors) <= members
+    touched_by = Touchpoint.objects.values_list("by_id", "practice_id")
+    assert set(touched_by) <= members
+    assert not ReferralEvent.objects.exclude(referral__practice=same).exists()
+    assert not Touchpoint.objects.exclude(partner__practice=same).exists()
+    assert not Consent.objects.exclude(client__practice=same).exists()
+    assert not Consent.objects.exclude(partner__practice=same).exists()
+    assert (
+        not Client.objects.exclude(source_partner=None)
+        .exclude(source_partner__practice=same)
+        .exists()
+    )
+    assert (
+        not Client.objects.exclude(source_client=None)
+        .exclude(source_client__practice=same)
+        .exists()
+    )
+    through = Partner.niches.through.objects
+    assert not through.exclude(niche__practice=F("partner__practice")).exists()
+    assert Niche.objects.count() == 3 * 4
+
+    # A slug already used by the series stops the whole run before anything is written.
+    before = Practice.objects.count()
+    with pytest.raises(CommandError, match="'net-001' already exists"):
+        call_command("generate", "--size", "small", "--practices", "2", "--practice", "net")
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("generate", "--size", "small", "--practices", "0", "--practice", "x")
+    assert Practice.objects.count() == before
+
+
+def _assert_realistic_shapes(practice, size):
+    """What the issue asks, for every seed: a few partners send most referrals; most clients
+    have few visits (and a few regulars make a large share of them)."""
+    referrals_in = Referral.objects.filter(practice=practice, direction="in")
+    per_partner = sorted(
+        Counter(referrals_in.values_list("partner_id", flat=True)).values(), reverse=True
+    )
+    total = sum(per_partner)
+    assert sum(per_partner[: size.partners // 20]) > 0.5 * total  # top 5 % send most
+    assert sum(per_partner[: size.partners // 100]) > 0.2 * total  # top 1 % a fifth
+    assert len(per_partner) < 0.8 * size.partners  # many partners (prospects) send none
+    visits = sorted(
+        Client.objects.filter(practice=practice)
+        .annotate(n=Count("visits"))
+        .values_list("n", flat=True)
+    )
+    clients = len(visits)
+    assert sum(1 for n in visits if n <= 3) > 0.35 * clients
+    assert sum(1 for n in visits if n <= 15) > 0.65 * clients
+    assert median(visits) <= 8
+    assert sum(visits[-clients // 10 :]) > 0.4 * size.visits  # the regulars
+
+
+def test_xlarge_is_two_hundred_large_practices_by_default():
+    from referwell.core.generate import MULTI, practice_slugs
+
+    assert MULTI["xlarge"] == ("large", 200)
+    slugs = practice_slugs("big", 200)
+    assert slugs[0] == "big-001" and slugs[-1] == "big-200" and len(set(slugs)) == 200
+    # xlarge goes through the same checks before writing anything.
+    Practice.objects.create(slug="big-007", name="Taken")
+    with pytest.raises(CommandError, match="'big-007' already exists"):
+        call_command("generate", "--size", "xlarge", "--practice", "big")
+    assert not Practice.objects.filter(slug="big-001").exists()

@@ -12,6 +12,9 @@ from the owner's password and the partners' referral codes, which must stay secr
 Shapes follow what a real network looks like: a few partners send most referrals (Zipf,
 weight 1/rank^1.1, the trusted ones first), most clients come once to three times while a few
 regulars come weekly for years, visits and referrals are spread over the last three years.
+
+`xlarge` (and `--practices N`) makes many practices of one profile, SLUG-001…, each with its
+own seed, for the many-tenants case; no row of one points at a row of another.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import itertools
 import random
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,6 +54,9 @@ SIZES = {
     "small": Size(partners=200, clients=800, visits=12_000, referrals=4_000),
     "large": Size(partners=5_000, clients=20_000, visits=300_000, referrals=100_000),
 }
+# Sizes made of several practices: (the profile of each, how many by default).
+MULTI = {"xlarge": ("large", 200)}
+CHOICES = (*SIZES, *MULTI)
 
 
 class GenerateError(ValueError):
@@ -346,16 +352,100 @@ def generate(
     Returns {"practice", "size", "partners", "clients", "visits", "referrals", "seconds",
     "login": {"email", "password"}}. Raises GenerateError for bad input.
     """
-    from referwell.accounts.models import Practice
-
     if size not in SIZES:
         raise GenerateError(f"Unknown size '{size}'; use one of: {', '.join(SIZES)}.")
+    _check_slugs(slug, [slug])
+    result = _generate_one(size=size, slug=slug, seed=seed, today=today)
+    fresh_statistics()
+    return result
+
+
+def fresh_statistics() -> None:
+    """Planner statistics after a bulk load: without them PostgreSQL guesses a few rows per
+    table and picks nested loops over 100,000 referrals (and its autovacuum, when it is on,
+    comes minutes later)."""
+    from django.db import connection
+
+    from referwell.core.apps import _optimize_sqlite
+
+    if connection.vendor == "postgresql":
+        from django.apps import apps
+
+        tables = [
+            model._meta.db_table
+            for label in ("accounts", "directory", "clients", "referrals")
+            for model in apps.get_app_config(label).get_models(include_auto_created=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+    _optimize_sqlite()
+
+
+def practice_slugs(slug: str, count: int) -> list[str]:
+    """SLUG-001 … SLUG-200: the slugs of a multi-practice run, in order."""
+    width = max(3, len(str(count)))
+    return [f"{slug}-{i:0{width}d}" for i in range(1, count + 1)]
+
+
+def generate_many(
+    *,
+    size: str,
+    slug: str = DEFAULT_SLUG,
+    seed: int = DEFAULT_SEED,
+    practices: int | None = None,
+    today: dt.date | None = None,
+    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Create `practices` practices SLUG-001, SLUG-002… of one profile, each its own tenant.
+
+    `size` is "xlarge" (the large profile, 200 practices by default) or "small" / "large" (one
+    practice by default). Practice i (from 1) is made with seed `seed + i - 1`, so the first is
+    the one `generate(seed=seed)` makes and no two are alike. Each practice is written in its
+    own transaction and `progress(i, total, result)` is called after each one. Every slug is
+    checked before anything is written. Returns {"size", "profile", "practices": [result of
+    generate() for each], "seconds"}.
+    """
+    if size in MULTI:
+        profile, default_count = MULTI[size]
+    elif size in SIZES:
+        profile, default_count = size, 1
+    else:
+        raise GenerateError(f"Unknown size '{size}'; use one of: {', '.join(CHOICES)}.")
+    count = default_count if practices is None else practices
+    if count < 1:
+        raise GenerateError("--practices must be at least 1.")
+    slugs = practice_slugs(slug, count)
+    _check_slugs(slug, slugs)
+    started = time.perf_counter()
+    results = []
+    for i, each in enumerate(slugs, start=1):
+        result = _generate_one(size=profile, slug=each, seed=seed + i - 1, today=today)
+        results.append(result)
+        if progress is not None:
+            progress(i, count, result)
+    fresh_statistics()
+    return {
+        "size": size,
+        "profile": profile,
+        "practices": results,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _check_slugs(slug: str, new: Sequence[str]) -> None:
+    """`slug` must be a valid slug and none of the `new` ones taken yet."""
+    from referwell.accounts.models import Practice
+
     if not slug or slugify(slug) != slug:
         raise GenerateError(f"'{slug}' is not a valid slug (lowercase letters, digits, hyphens).")
-    if Practice.objects.filter(slug=slug).exists():
+    taken = Practice.objects.filter(slug__in=new).order_by("slug").values_list("slug", flat=True)
+    if first := taken.first():
         raise GenerateError(
-            f"A practice with the slug '{slug}' already exists; choose another --practice."
+            f"A practice with the slug '{first}' already exists; choose another --practice."
         )
+
+
+def _generate_one(*, size: str, slug: str, seed: int, today: dt.date | None) -> dict[str, Any]:
     started = time.perf_counter()
     email = f"owner@{slug}.example"
     password = secrets.token_urlsafe(12)
@@ -366,9 +456,6 @@ def generate(
             rng=random.Random(seed),
             today=today or timezone.localdate(),
         ).build(email=email, password=password)
-    from referwell.core.apps import _optimize_sqlite
-
-    _optimize_sqlite()  # fresh planner statistics after a bulk load
     return {
         "practice": slug,
         "size": size,

@@ -17,10 +17,20 @@ class Command(ReferwellCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
+        from gunicorn.glogging import Logger
 
         from config.wsgi import application
+        from referwell.core.logging import JsonFormatter
 
         bind = f"{options['host']}:{options['port']}"
+
+        class JsonLogger(Logger):  # type: ignore[misc]
+            """gunicorn's own lines (starting, workers, errors) as JSON lines too."""
+
+            def setup(self, cfg: Any) -> None:
+                super().setup(cfg)
+                for handler in self.error_log.handlers:
+                    handler.setFormatter(JsonFormatter())
 
         class Server(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:
@@ -29,6 +39,8 @@ class Command(ReferwellCommand):
                 self.cfg.set("threads", options["threads"])
                 self.cfg.set("accesslog", "-" if settings.DEBUG else None)
                 self.cfg.set("proc_name", "referwell")
+                if settings.LOG_FORMAT == "json":
+                    self.cfg.set("logger_class", JsonLogger)
 
             def load(self) -> Any:
                 return application
@@ -36,6 +48,7 @@ class Command(ReferwellCommand):
         # Only the address printed: "0.0.0.0" (all interfaces, asked for) is shown as localhost.
         everywhere = ("0.0.0.0", "::")  # noqa: S104  # nosec B104
         host = options["host"] if options["host"] not in everywhere else "127.0.0.1"
-        self.stdout.write(f"Referwell is at http://{host}:{options['port']}/ (Ctrl+C stops it)")
-        self.stdout.flush()
+        if settings.LOG_FORMAT != "json":  # for a person at a terminal; gunicorn logs it too
+            self.stdout.write(f"Referwell is at http://{host}:{options['port']}/ (Ctrl+C stops it)")
+            self.stdout.flush()
         Server().run()
