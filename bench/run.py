@@ -5,7 +5,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["guidance_bench.py", "insights_bench.py", "pages_bench.py", "nppes_bench.py", "sqlite_writers_bench.py"]
+BENCHES = [
+    "guidance_bench.py",
+    "insights_bench.py",
+    "pages_bench.py",
+    "nppes_bench.py",
+    "sqlite_writers_bench.py",
+]
 
 if __name__ == "__main__":
     failed = 0
