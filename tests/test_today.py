@@ -284,3 +284,30 @@ def test_calendar_feed_names_partners_and_counts_never_clients(alice_http, elm_g
     alice_http.post(reverse("calendar_feed_page"), {"action": "revoke"})
     assert HttpClient().get(path).status_code == 404
     assert HttpClient().get("/calendar/not-a-token.ics").status_code == 404
+
+
+def test_today_shows_the_most_overdue_fifty_a_page(alice_http, elm_grove):
+    from referwell.outreach.today_views import TODAY_PAGE_SIZE
+
+    start = timezone.localdate() - dt.timedelta(days=200)
+    for i in range(TODAY_PAGE_SIZE + 7):
+        partner = PartnerFactory(practice=elm_grove, stage="trusted", name=f"Partner {i:03d}")
+        referral_in(elm_grove, partner, start + dt.timedelta(days=i))
+    due = len(today(practice=elm_grove))
+    assert due > TODAY_PAGE_SIZE
+    first = alice_http.get(reverse("today"))
+    body = first.content.decode()
+    assert f"{due} things due" in body
+    assert len(first.context["items"]) == TODAY_PAGE_SIZE
+    assert "Partner 000" in body  # the most overdue first
+    assert "page=2" in body
+    second = alice_http.get(reverse("today") + "?page=2")
+    assert "← More overdue" in second.content.decode()
+    firsts, seconds = first.context["items"], second.context["items"]
+    assert not {i.key for i in firsts} & {i.key for i in seconds}
+    assert max(i.due for i in firsts) <= min(i.due for i in seconds)
+    shown = sum(
+        len(alice_http.get(reverse("today") + f"?page={n}").context["items"])
+        for n in range(1, (due - 1) // TODAY_PAGE_SIZE + 2)
+    )
+    assert shown == due

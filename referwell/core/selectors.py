@@ -18,6 +18,8 @@ from referwell.referrals.states import FINAL
 def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> dict[str, Any]:
     today = today or timezone.localdate()
     year_ago = today - dt.timedelta(days=365)
+    # A moment, not a date: comparing created_at__date would convert every row's timestamp.
+    year_start = timezone.make_aware(dt.datetime.combine(year_ago, dt.time.min))
     half_year_ago = today - dt.timedelta(days=183)
 
     stage_counts = dict(
@@ -31,8 +33,8 @@ def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> di
     referrals = Referral.objects.for_practice(practice)
     counts = referrals.aggregate(
         open_out=Count("id", filter=Q(direction=Direction.OUT) & ~Q(status__in=FINAL)),
-        out_year=Count("id", filter=Q(direction=Direction.OUT, created_at__date__gte=year_ago)),
-        in_year=Count("id", filter=Q(direction=Direction.IN, created_at__date__gte=year_ago)),
+        out_year=Count("id", filter=Q(direction=Direction.OUT, created_at__gte=year_start)),
+        in_year=Count("id", filter=Q(direction=Direction.IN, created_at__gte=year_start)),
     )
     open_out = list(
         referrals.filter(direction=Direction.OUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +17,8 @@ from referwell.directory.models import Outcome, TouchpointKind
 from referwell.directory.selectors import partner_get
 from referwell.directory.services import touchpoint_create
 from referwell.outreach import cadence, services
+
+TODAY_PAGE_SIZE = 50
 
 # What "do it" means for each kind: the touchpoint it logs (or the page it opens).
 LOG_KIND = {
@@ -41,7 +44,11 @@ def today_page(request: HttpRequest) -> HttpResponse:
             on = dt.date.fromisoformat(request.GET["on"])
     except ValueError:
         messages.error(request, "That date is not a date (use YYYY-MM-DD).")
-    items = cadence.today(practice=request.practice, on=on)
+    # The most overdue first, a page at a time: a practice that fell behind can have thousands.
+    page = Paginator(cadence.today(practice=request.practice, on=on), TODAY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    items = list(page.object_list)
     for item in items:
         item.url = _open_url(item)
     return render(
@@ -49,6 +56,8 @@ def today_page(request: HttpRequest) -> HttpResponse:
         "outreach/today.html",
         {
             "items": items,
+            "page": page,
+            "query": f"on={on.isoformat()}" if request.GET.get("on") else "",
             "on": on,
             "levels": {i.key: i.level(on) for i in items},
             "overdue": {i.key: i.overdue_days(on) for i in items},

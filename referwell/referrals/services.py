@@ -351,23 +351,40 @@ def business_days_between(start: dt.date, end: dt.date) -> int:
     return days
 
 
-@transaction.atomic
 def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = None) -> list[int]:
-    """Referrals sent and not answered within the practice's business days: no response."""
+    """Referrals sent and not answered within the practice's business days: no response.
+
+    The pages call it as they open: it reads first, and opens a (writing) transaction only
+    when there is something to flag — N business days are at least N calendar days, so a
+    referral sent since then cannot be due yet."""
     today = today or timezone.localdate()
+    days = practice.no_response_business_days
+    cutoff = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=days), dt.time.max))
+    candidates = [
+        referral
+        for referral in Referral.objects.for_practice(practice).filter(
+            direction=Direction.OUT,
+            status__in=[Status.SENT, Status.RECEIVED],
+            sent_at__isnull=False,
+            sent_at__lte=cutoff,
+        )
+        if business_days_between(timezone.localtime(referral.sent_at).date(), today) >= days
+    ]
+    if not candidates:
+        return []
     flagged = []
-    waiting = Referral.objects.for_practice(practice).filter(
-        direction=Direction.OUT, status__in=[Status.SENT, Status.RECEIVED], sent_at__isnull=False
-    )
-    for referral in waiting:
-        waited = business_days_between(timezone.localtime(referral.sent_at).date(), today)
-        if waited >= practice.no_response_business_days:
-            referral_transition(
-                referral=referral,
-                to=Status.NO_RESPONSE,
-                by=None,
-                note=f"No answer after {waited} business days.",
-            )
+    with transaction.atomic():
+        for referral in candidates:
+            waited = business_days_between(timezone.localtime(referral.sent_at).date(), today)
+            try:
+                referral_transition(
+                    referral=referral,
+                    to=Status.NO_RESPONSE,
+                    by=None,
+                    note=f"No answer after {waited} business days.",
+                )
+            except TransitionError:
+                continue  # moved since it was read: answered, or flagged by another page
             flagged.append(referral.pk)
     return flagged
 
