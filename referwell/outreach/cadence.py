@@ -135,6 +135,14 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
             )
         )
         .select_related("partner", "referrer_client")
+        # Clinical text is not needed here: not read, not decrypted.
+        .defer(
+            "reasons",
+            "referrer_client__complaints",
+            "referrer_client__goals",
+            "referrer_client__history",
+            "referrer_client__notes",
+        )
     )
     marks = _marks(practice)
     last_contact = dict(
@@ -214,7 +222,8 @@ def _partner_items(
     from referwell.outreach.models import ContactPlan
 
     items: list[DueItem] = []
-    year_ago = on - dt.timedelta(days=365)
+    # A moment, not a date: comparing created_at__date would convert every row's timestamp.
+    year_start = timezone.make_aware(dt.datetime.combine(on - dt.timedelta(days=365), dt.time.min))
     partners = {
         p.pk: p
         for p in Partner.objects.for_practice(practice)
@@ -222,9 +231,7 @@ def _partner_items(
         .annotate(
             referred_year=Count(
                 "referrals",
-                filter=Q(
-                    referrals__direction=Direction.IN, referrals__created_at__date__gte=year_ago
-                ),
+                filter=Q(referrals__direction=Direction.IN, referrals__created_at__gte=year_start),
             ),
             referred_this_year=Count(
                 "referrals",
