@@ -6,6 +6,7 @@ from django import forms
 
 from referwell.accounts.models import Practice
 from referwell.clients.models import Client, Consent, Stream, Visit
+from referwell.core.widgets import LongSelect
 from referwell.directory.models import Partner
 from referwell.directory.selectors import profession_list
 
@@ -111,6 +112,7 @@ class ConsentForm(forms.ModelForm):
         model = Consent
         fields = ["partner", "profession", "scope", "purpose", "given_on", "expires_on"]
         widgets = {
+            "partner": LongSelect,
             "given_on": forms.DateInput(attrs={"type": "date"}),
             "expires_on": forms.DateInput(attrs={"type": "date"}),
         }
@@ -118,7 +120,8 @@ class ConsentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["partner"].queryset = Partner.objects.for_practice(practice)
+        # Only what the list shows (a network can have thousands of partners).
+        self.fields["partner"].queryset = Partner.objects.for_practice(practice).only("pk", "name")
         self.fields["profession"].queryset = profession_list()
 
     def clean(self) -> dict[str, Any]:
