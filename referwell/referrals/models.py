@@ -78,6 +78,9 @@ class Referral(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # The referral list, newest first: (practice, created_at, and the row id that every
+            # index ends with) is the list's order, "-created_at, -id", read backwards.
+            models.Index(fields=["practice", "created_at", "id"], name="referral_list_idx"),
             # The referral list's status filter, newest first.
             models.Index(fields=["practice", "status", "created_at"]),
             models.Index(fields=["practice", "direction", "created_at"]),
