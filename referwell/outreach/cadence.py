@@ -135,13 +135,25 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
             )
         )
         .select_related("partner", "referrer_client")
-        # Clinical text is not needed here: not read, not decrypted.
-        .defer(
-            "reasons",
-            "referrer_client__complaints",
-            "referrer_client__goals",
-            "referrer_client__history",
-            "referrer_client__notes",
+        # Only what the rules read (a practice behind on its upkeep has thousands of these);
+        # no clinical text is loaded or decrypted.
+        .only(
+            "pk",
+            "practice_id",
+            "direction",
+            "status",
+            "created_at",
+            "received_at",
+            "sent_at",
+            "thanked_at",
+            "last_report_at",
+            "report_interval_days",
+            "referrer_name",
+            "partner",
+            "partner__name",
+            "referrer_client",
+            "referrer_client__first_name",
+            "referrer_client__last_name",
         )
     )
     marks = _marks(practice)
