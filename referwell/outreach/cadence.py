@@ -22,7 +22,6 @@ from django.utils import timezone
 from referwell.accounts.models import Practice
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
 from referwell.referrals.models import Direction, Referral
-from referwell.referrals.services import business_days_between
 from referwell.referrals.states import FINAL, Status
 
 GIFT_CAUTION = (
@@ -109,9 +108,12 @@ def _local(value: dt.datetime | None) -> dt.date | None:
 
 
 def _add_business_days(start: dt.date, days: int) -> dt.date:
-    day = start
-    while business_days_between(start, day) < days:
+    """The first day with `days` business days (Monday to Friday) after `start`."""
+    day, counted = start, 0
+    while counted < days:
         day += dt.timedelta(days=1)
+        if day.weekday() < 5:
+            counted += 1
     return day
 
 
