@@ -11,7 +11,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -54,14 +53,12 @@ from referwell.accounts.services import (
     two_factor_disable,
 )
 from referwell.audit.services import log_action
-from referwell.core.decorators import practice_required
+from referwell.core.decorators import owner_required
 
 
-@practice_required
+@owner_required("changes the practice's settings")
 def practice_settings(request: HttpRequest) -> HttpResponse:
     """The practice's details, what it treats (for its public referral page), and its rules."""
-    if not request.member.is_owner:
-        raise PermissionDenied("Only an owner changes the practice's settings.")
     form = PracticeForm(request.POST or None, instance=request.practice)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -89,11 +86,9 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@practice_required
+@owner_required("changes the practice's login rules")
 def practice_two_factor(request: HttpRequest) -> HttpResponse:
     """An owner requires (or stops requiring) two-factor login for every member."""
-    if not request.member.is_owner:
-        raise PermissionDenied("Only an owner changes the practice's login rules.")
     form = RequireTwoFactorForm(request.POST)
     required = form.is_valid() and form.cleaned_data["require_two_factor"]
     if required and not user_has_two_factor(request.user):
@@ -259,16 +254,10 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _owner_only(request: HttpRequest) -> None:
-    if not request.member.is_owner:
-        raise PermissionDenied("Only an owner manages the practice's members.")
-
-
-@practice_required
+@owner_required("manages the practice's members")
 def members(request: HttpRequest) -> HttpResponse:
     """Who works in the practice, in which role, with two-factor or not; an owner adds people
     (they get an e-mail to choose a password), changes roles, removes them."""
-    _owner_only(request)
     form = MemberInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -292,9 +281,8 @@ def members(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@practice_required
+@owner_required("manages the practice's members")
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    _owner_only(request)
     member = Member.objects.filter(practice=request.practice, pk=pk).select_related("user").first()
     if member is None:
         raise Http404("No such member.")

@@ -18,7 +18,7 @@ from referwell.audit.forms import AuditFilterForm
 from referwell.audit.labels import action_label
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
-from referwell.core.decorators import practice_required
+from referwell.core.decorators import owner_required, practice_required
 
 PAGE_SIZE = 50
 
@@ -59,10 +59,8 @@ def _who(entry: Any) -> str:
     return entry.actor.get_full_name() or entry.actor.email
 
 
-@practice_required
+@owner_required("reads the audit trail")
 def audit_trail(request: HttpRequest) -> HttpResponse:
-    if not request.member.is_owner:  # type: ignore[attr-defined]
-        raise PermissionDenied("Only an owner reads the audit trail.")
     practice = request.practice  # type: ignore[attr-defined]
     people = list(selectors.actors_of(practice=practice))
     form = AuditFilterForm(request.GET or None, people=people)

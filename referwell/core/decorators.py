@@ -19,3 +19,21 @@ def practice_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def owner_required(
+    does: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """practice_required, and an owner: the others get 403 "Only an owner <does>."."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @practice_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.member.is_owner:  # type: ignore[attr-defined]
+                raise PermissionDenied(f"Only an owner {does}.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from referwell.audit.services import log_request
-from referwell.core.decorators import practice_required
+from referwell.core.decorators import owner_required, practice_required
 from referwell.outreach import services
 from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
 from referwell.outreach.models import OutgoingMessage
@@ -57,12 +57,10 @@ def letters(request: HttpRequest) -> HttpResponse:
     return render(request, "outreach/letters.html", {"kinds": kinds})
 
 
-@practice_required
+@owner_required("edits the practice's letters")
 def letter_edit(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in LETTER_KINDS:
         raise Http404("No such letter.")
-    if not request.member.is_owner:
-        raise PermissionDenied("Only an owner edits the practice's letters.")
     subject, body = services.template_for(practice=request.practice, kind=kind)
     error, preview = "", None
     if request.method == "POST":

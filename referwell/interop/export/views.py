@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import tempfile
 
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from referwell.core.decorators import practice_required
+from referwell.core.decorators import owner_required
 from referwell.interop.export import archive
 
 
-@practice_required
+@owner_required("exports the practice's records")
 def practice_export(request: HttpRequest) -> HttpResponse:
-    if not request.member.is_owner:
-        raise PermissionDenied("Only an owner exports the practice's records.")
     if request.method == "POST":
         # On disk, not in memory: a large practice's archive holds every letter as a PDF.
         out = tempfile.TemporaryFile()  # closed by the FileResponse once sent
