@@ -5,7 +5,7 @@ subprocesses, each on a database of its own (never var/, never the suite's test 
   PostgreSQL (DATABASE_URL=postgres://…), a database of its own on that server, created and
   dropped here — so `make test` and the PostgreSQL run of CI each prove their engine's path.
 - The other tests choose SQLite explicitly: the online backup API under a busy writer, the
-  refusals, and an NPPES import killed with SIGKILL midway.
+  refusals, and an NPPES import killed with SIGKILL while staging and while merging.
 """
 
 import hashlib
@@ -419,27 +419,26 @@ def test_postgres_tools_get_the_password_from_the_environment_only(tmp_path):
 # ---------------------------------------------------------------------------- kill -9
 
 
-ROWS = 45_000  # ~55 MB in the real layout: under the size where the import uses workers
-KILLED_BATCH = 2_000
+ROWS = 20_000  # ~25 MB in the real layout
 
-
-def nppes_batches(path: Path, batch: int) -> tuple[list[int], list[str]]:
-    """How many registry rows exist after each committed batch of a first import of `path`
-    with this batch size (the importer's own parsing and batching rule), and the kept NPIs in
-    file order."""
-    from referwell.registry import nppes
-
-    selection = nppes.Selection.from_knowledge_base()
-    boundaries, npis, pending = [0], [], 0
-    with nppes.open_nppes(path) as stream:
-        for parsed in nppes.iter_parsed(stream, selection):
-            npis.extend(entry[0] for entry in parsed.entries)
-            pending += len(parsed.entries) + len(parsed.deactivations)
-            if pending >= batch:
-                boundaries.append(len(npis))
-                pending = 0
-    boundaries.append(len(npis))
-    return boundaries, npis
+# The real command, paused (a flag file, then a long sleep) at a chosen point so that the
+# SIGKILL lands there: after the whole file is staged, or inside the merge's transaction
+# after every row has been written but before COMMIT.
+PAUSED_IMPORT = """
+import sys, time
+from referwell.registry import store
+where, flag = sys.argv[2], sys.argv[3]
+original = getattr(store.Staging, where)
+def paused(self, *args, **kwargs):
+    if where == "_merge":
+        original(self, *args, **kwargs)
+    open(flag, "w").close()
+    time.sleep(120)
+    return original(self, *args, **kwargs)
+setattr(store.Staging, where, paused)
+from referwell.core.cli import main
+main(["referwell", "import-nppes", sys.argv[1], "--json"])
+"""
 
 
 def registry_rows(path: Path) -> list[tuple]:
@@ -450,89 +449,63 @@ def registry_rows(path: Path) -> list[tuple]:
         ).fetchall()
 
 
-def test_an_import_killed_with_sigkill_leaves_whole_batches_and_can_be_rerun(
-    migrated_sqlite, tmp_path
+@pytest.mark.parametrize("where", ["merge", "_merge"], ids=["staged", "merging"])
+def test_an_import_killed_with_sigkill_writes_nothing_and_can_be_rerun(
+    migrated_sqlite, tmp_path, where
 ):
-    """What the importer guarantees (referwell/registry/nppes.py): each batch of rows is one
-    transaction, written in file order; a crash leaves exactly the batches committed before
-    it — never part of one — in a sound database, and a rerun upserts by NPI, creating the
-    rest and leaving the committed rows unchanged, to the same registry as a clean import."""
+    """What the importer guarantees (referwell/registry/store.py): a whole file is staged,
+    then merged in one transaction. Killed after staging, or inside the merge with every row
+    written but not committed, it leaves the registry as it was, in a sound database; the
+    next import removes the dead run's staging file and loads the same registry as a clean
+    import."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from bench.nppes_bench import generate_file
 
     source = tmp_path / "npidata_pfile_20250101-20250131.csv"
     generate_file(source, ROWS, seed=9)
-    assert source.stat().st_size < 64 << 20
-    boundaries, npis = nppes_batches(source, KILLED_BATCH)
-    assert len(boundaries) >= 6, boundaries  # several commits: the kill lands midway
-
     env = sqlite_env(tmp_path)
     database = db_path(env)
     copy_database(migrated_sqlite, database)
-    # The real command, with batches of 2,000 rows instead of 20,000 so that a 55 MB file
-    # makes several commits (and the kill falls between two of them, or inside one).
-    child_code = (
-        "import sys\n"
-        "import referwell.registry.nppes as nppes\n"
-        f"nppes.WRITE_BATCH = {KILLED_BATCH}\n"
-        "from referwell.core.cli import main\n"
-        "main(['referwell', 'import-nppes', sys.argv[1], '--json'])\n"
-    )
+    flag = tmp_path / "paused"
     child = subprocess.Popen(
-        [sys.executable, "-c", child_code, str(source)],
+        [sys.executable, "-c", PAUSED_IMPORT, str(source), where, str(flag)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    seen = 0
     deadline = time.monotonic() + 120
     try:
-        with closing(sqlite3.connect(database, timeout=10)) as watcher:
-            while child.poll() is None and time.monotonic() < deadline:
-                seen = watcher.execute("SELECT COUNT(*) FROM registry_registryentry").fetchone()[0]
-                if seen:
-                    break
-                time.sleep(0.01)
-        assert seen, f"the import wrote nothing: {child.stderr.read() if child.stderr else ''}"
+        while not flag.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert flag.exists(), f"the import did not pause: {child.stderr.read()}"
+        assert list(database.parent.glob(".nppes-staging-*")), "staged beside the database"
     finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
+        os.killpg(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL, "the import ended before it was killed"
+    assert child.returncode == -signal.SIGKILL
 
     with closing(sqlite3.connect(database)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         statuses = db.execute("SELECT status FROM registry_importrun").fetchall()
-    after_kill = [row[0] for row in registry_rows(database)]
-    # Whole batches only: the count is one of the commit points, and the rows are exactly the
-    # file's first kept NPIs up to it.
-    assert len(after_kill) in boundaries, (len(after_kill), boundaries)
-    assert 0 < len(after_kill) < len(npis), "killed midway"
-    assert after_kill == sorted(npis[: len(after_kill)])
+    assert registry_rows(database) == []  # nothing of the killed import
     assert statuses == [("running",)]  # the killed run could not record its end
 
     rerun = json.loads(run(env, "import-nppes", str(source), "--json").stdout)
-    assert rerun["kept"] == len(npis)
-    assert rerun["created"] == len(npis) - len(after_kill)
+    assert rerun["created"] == rerun["kept"] > 0
     assert rerun["updated"] == 0
+    assert not list(database.parent.glob(".nppes-staging-*"))  # the dead run's file is gone
     with closing(sqlite3.connect(database)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert db.execute(
-            "SELECT unchanged FROM registry_importrun WHERE status = 'done'"
-        ).fetchall() == [(len(after_kill),)]
         # The killed run is no longer shown as running: the rerun recorded the interruption.
         assert db.execute(
             "SELECT status, error FROM registry_importrun WHERE status != 'done'"
-        ).fetchall() == [
-            ("failed", "Interrupted before it finished; the next import completed it.")
-        ]
+        ).fetchall() == [("failed", "Interrupted before it finished; nothing of it was written.")]
 
     clean_env = sqlite_env(tmp_path, "clean.sqlite3")
     copy_database(migrated_sqlite, db_path(clean_env))
     clean = json.loads(run(clean_env, "import-nppes", str(source), "--json").stdout)
-    assert clean["created"] == clean["kept"] == len(npis)
+    assert clean["created"] == clean["kept"] == rerun["kept"]
     assert registry_rows(database) == registry_rows(db_path(clean_env))

@@ -1,27 +1,21 @@
-"""CMS's NPPES monthly file (`npidata_pfile_*.csv`, ~9 GB, 330 quoted columns), read as a
-stream and kept to the knowledge base's professions; then upserted into the registry by NPI.
+"""CMS's NPPES monthly file (`npidata_pfile_*.csv`, ~9 GB, 330 quoted columns), kept to the
+knowledge base's professions and upserted into the registry by NPI.
 
-How it stays fast and small, whatever the file's size:
+Two readers, one result:
 
-- the file is read in binary chunks of whole lines (8 MB), never as a whole;
-- a row is looked at only when a fast byte search finds one of the wanted NUCC codes followed
-  by its closing quote (`111N00000X"`), or when its Entity Type Code is empty (a deactivated
-  NPI); the other rows (half of the file, or more with --state) are counted and skipped
-  without being parsed. Skipped rows are not validated: a malformed row is rejected only if
-  it would be kept;
-- a candidate row is split on `","` (every NPPES value is quoted); a row with a quote inside a
-  value, or the wrong number of separators, goes through the csv module instead;
-- on a big file, worker processes (one per CPU, up to 4) parse the chunks while this process
-  writes to the database; two chunks per worker at most are in flight, so memory is bounded;
-- the cyclic garbage collector is paused meanwhile: parsing makes millions of short-lived
-  objects and no cycle, and the collector's rescans doubled the time;
-- the writes are batched (20,000 rows a transaction): one `INSERT … ON CONFLICT (npi) DO
-  UPDATE` statement run with `executemany`, for the rows that are new or whose source row
-  changed (a fingerprint of the row tells), so a monthly re-import rewrites only what changed.
+- `referwell.registry.frames` — polars, for a plain CSV file: batches of rows, vectorised;
+- the Python reader here — for the zip CMS distributes (its member decompressed as it is read)
+  and for a file polars refuses (a quote left open, a row too long, not UTF-8). The file is
+  read in binary chunks of whole lines (8 MB); a row is looked at only when a byte search
+  finds one of the wanted NUCC codes followed by its closing quote (`111N00000X"`), or when
+  its Entity Type Code is empty (a deactivated NPI); a candidate row is split on `","`, or by
+  the csv module when a value holds a quote; on a big file, worker processes parse the chunks
+  (two chunks per worker in flight at most: bounded memory).
 
-Pure functions (`Layout`, `Selection`, `parse_chunk`, `iter_parsed`) do not touch the
-database; `nppes_import` does. `bench/nppes_bench.py` measures the whole on a generated
-one-million-row file.
+The reference functions (`entry_from_values`, `deactivation_from_values`) decide what a row
+gives or why it is rejected; the polars reader uses them for every row that is not plain.
+`referwell.registry.store` stages the rows and merges them in one transaction: an import is
+all or nothing. `bench/nppes_bench.py` measures the whole on a generated one-million-row file.
 """
 
 from __future__ import annotations
@@ -99,7 +93,6 @@ ENTRY_COLUMNS = (
     "deactivated_on",
     "fingerprint",
 )
-FINGERPRINT = ENTRY_COLUMNS.index("fingerprint")
 
 # A deactivated NPI's row: `"1234567890","",` — the NPI, then an empty Entity Type Code.
 DEACTIVATED_SIGNATURE = b'","",'
@@ -253,11 +246,6 @@ def check_npi(npi: str) -> None:
         validate_npi(npi)
     except ValidationError as exc:
         raise RowError(f"NPI '{npi}': {exc.messages[0]}") from None
-
-
-def fingerprint(raw_line: bytes, seed: int) -> int:
-    """64 bits of checksum of the source row (crc32 and adler32), as a signed bigint."""
-    return (zlib.crc32(raw_line, seed) << 31) ^ zlib.adler32(raw_line)
 
 
 # ---------------------------------------------------------------------------- rows
@@ -425,7 +413,9 @@ def _candidates(chunk: bytes, codes: frozenset[bytes]) -> tuple[list[tuple[int, 
     while True:
         lines += 1
         end = find(b"\n", start)
-        if chunk[start + 11 : start + 16] == DEACTIVATED_SIGNATURE:
+        if chunk[start + 11 : start + 16] == DEACTIVATED_SIGNATURE and (
+            end == -1 or end >= start + 16  # within this line, not the next one
+        ):
             spans.append((start, len(chunk) if end == -1 else end))
         if end == -1:
             return spans, lines
@@ -440,7 +430,6 @@ def parse_chunk(chunk: bytes, layout: Layout, selection: Selection) -> Parsed:
         return Parsed()
     spans, lines = _candidates(chunk, selection.code_bytes)
     parsed = Parsed(read=lines)
-    seed = selection.seed
     for start, end in sorted(set(spans)):
         line = chunk[start:end]
         if line.endswith(b"\r"):
@@ -452,7 +441,7 @@ def parse_chunk(chunk: bytes, layout: Layout, selection: Selection) -> Parsed:
                 if hit is not None:
                     parsed.deactivations.append(hit)
                 continue
-            entry = entry_from_values(values, layout, selection, fingerprint(line, seed))
+            entry = entry_from_values(values, layout, selection, 0)
         except RowError as exc:
             parsed.rejected += 1
             if len(parsed.problems) < MAX_PROBLEMS:
@@ -665,6 +654,9 @@ class Counts:
     rejected: int = 0
     problems: list[Problem] = field(default_factory=list)
 
+    def reset(self) -> None:
+        self.__dict__.update(Counts().__dict__)
+
     def as_json(self) -> dict[str, int]:
         return {
             "read": self.read,
@@ -674,97 +666,6 @@ class Counts:
             "deactivated": self.deactivated,
             "rejected": self.rejected,
         }
-
-
-class _Writer:
-    """Batched upserts into the registry table, one transaction per batch."""
-
-    def __init__(self, counts: Counts) -> None:
-        from django.db import connection
-
-        from referwell.registry.models import RegistryEntry
-
-        self.counts = counts
-        self.connection = connection
-        quote = connection.ops.quote_name
-        table = quote(RegistryEntry._meta.db_table)
-        columns = [*ENTRY_COLUMNS, "created_at", "updated_at"]
-        updates = ", ".join(
-            f"{quote(c)} = excluded.{quote(c)}" for c in columns if c not in ("npi", "created_at")
-        )
-        values = ", ".join(["%s"] * len(ENTRY_COLUMNS) + ["CURRENT_TIMESTAMP"] * 2)
-        # Identifiers come from the model and are quoted; every value is a parameter.
-        self.upsert_sql = (
-            f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
-            f"VALUES ({values}) "
-            f"ON CONFLICT ({quote('npi')}) DO UPDATE SET {updates}"
-        )
-        self.deactivate_sql = (
-            f"UPDATE {table} SET {quote('deactivated_on')} = %s, "  # noqa: S608
-            f"{quote('fingerprint')} = 0, {quote('updated_at')} = CURRENT_TIMESTAMP "
-            f"WHERE {quote('npi')} = %s"
-        )
-        self.lookup_sql = (
-            f"SELECT {quote('npi')}, {quote('fingerprint')}, {quote('deactivated_on')} "  # noqa: S608
-            f"FROM {table} WHERE {quote('npi')} IN ({{}})"
-        )
-        self.lookup_size = min(connection.features.max_query_params or 999, 999)
-        self.entries: dict[str, tuple[Any, ...]] = {}
-        self.deactivations: dict[str, str] = {}
-
-    def add(self, parsed: Parsed) -> None:
-        for entry in parsed.entries:
-            self.entries[entry[0]] = entry
-        self.deactivations.update(parsed.deactivations)
-        if len(self.entries) + len(self.deactivations) >= WRITE_BATCH:
-            self.flush()
-
-    def _existing(self, npis: list[str]) -> dict[str, tuple[int, Any]]:
-        """NPI → (fingerprint, deactivated_on or None) of the NPIs already in the registry."""
-        found: dict[str, tuple[int, Any]] = {}
-        with self.connection.cursor() as cursor:
-            for i in range(0, len(npis), self.lookup_size):
-                part = npis[i : i + self.lookup_size]
-                cursor.execute(self.lookup_sql.format(", ".join(["%s"] * len(part))), part)
-                found.update((npi, (digest, off)) for npi, digest, off in cursor.fetchall())
-        return found
-
-    def flush(self) -> None:
-        from django.db import transaction
-
-        if not self.entries and not self.deactivations:
-            return
-        with transaction.atomic():
-            existing = self._existing([*self.entries, *self.deactivations])
-            params = []
-            for npi, entry in self.entries.items():
-                before = existing.get(npi)
-                if before is None:
-                    self.counts.created += 1
-                elif before[0] == entry[FINGERPRINT]:
-                    self.counts.unchanged += 1
-                    continue
-                else:
-                    self.counts.updated += 1
-                params.append(entry)
-            if params:
-                params.sort()  # by NPI: the unique index is written in order, page by page
-                with self.connection.cursor() as cursor:
-                    cursor.executemany(self.upsert_sql, params)
-            deactivate = []
-            for npi, day in self.deactivations.items():
-                before = existing.get(npi)
-                if before is None or npi in self.entries:
-                    continue
-                self.counts.kept += 1
-                if before[1] is None:
-                    self.counts.deactivated += 1
-                    deactivate.append((day, npi))
-            if deactivate:
-                with self.connection.cursor() as cursor:
-                    cursor.executemany(self.deactivate_sql, deactivate)
-        self.entries.clear()
-        self.deactivations.clear()
 
 
 @contextmanager
@@ -798,35 +699,26 @@ def nppes_import(
     """Import (or re-import) a provider file into the registry; returns the recorded run.
 
     Upserts by NPI: a new NPI is created, a changed one updated, an unchanged one left alone;
-    a deactivated NPI that is in the registry is marked deactivated. Raises NppesFormatError
-    for a file that is not an NPPES provider file; a bad row is only counted (`rejected`)."""
+    a deactivated NPI that is in the registry is marked deactivated. All or nothing: the rows
+    are staged, then merged in one transaction. Raises NppesFormatError for a file that is not
+    an NPPES provider file; a bad row is only counted (`rejected`)."""
     from django.utils import timezone
 
     from referwell.registry.models import ImportRun, ImportStatus
 
     selection = Selection.from_knowledge_base(states)
-    # A run still "running" was stopped (killed, a power cut) before it could record its end:
-    # its committed batches stay, and this import completes them.
+    # A run still "running" was stopped (killed, a power cut) before it could record its end;
+    # it wrote nothing (the merge is one transaction).
     ImportRun.objects.filter(status=ImportStatus.RUNNING).update(
         status=ImportStatus.FAILED,
         finished_at=timezone.now(),
-        error="Interrupted before it finished; the next import completed it.",
+        error="Interrupted before it finished; nothing of it was written.",
     )
     run = ImportRun.objects.create(file_name=str(path)[-500:], states=sorted(selection.states))
     counts = Counts()
-    writer = _Writer(counts)
     try:
         with gc_paused(), _bulk_load_settings():
-            for parsed in parsed_from_file(path, selection, workers=workers):
-                counts.read += parsed.read
-                counts.kept += parsed.kept
-                counts.rejected += parsed.rejected
-                room = MAX_PROBLEMS - len(counts.problems)
-                counts.problems.extend(parsed.problems[: max(room, 0)])
-                writer.add(parsed)
-                if progress is not None:
-                    progress(counts)
-            writer.flush()
+            _load(Path(path), selection, counts, progress, workers)
     except BaseException as exc:
         run.status = ImportStatus.FAILED
         run.error = str(exc)[:2000] or type(exc).__name__
@@ -835,6 +727,52 @@ def nppes_import(
     run.status = ImportStatus.DONE
     _finish(run, counts, timezone.now())
     return run
+
+
+def _load(
+    path: Path,
+    selection: Selection,
+    counts: Counts,
+    progress: Callable[[Counts], None] | None,
+    workers: int | None,
+) -> None:
+    """Stage the file's rows — read by polars, or by the Python reader for a zip and for a
+    file polars refuses — then merge them."""
+    from referwell.registry import frames
+    from referwell.registry.store import Staging, fingerprinted
+
+    def python_reader() -> Iterator[tuple[Parsed, Any]]:
+        for parsed in parsed_from_file(path, selection, workers=workers):
+            yield parsed, frames.entries_frame(parsed.entries)
+
+    readers = [python_reader] if zipfile.is_zipfile(path) else [
+        lambda: frames.parsed_frames(path, selection),
+        python_reader,
+    ]
+    for reader in readers:
+        staging = Staging()
+        deactivations: dict[str, str] = {}
+        try:
+            try:
+                for parsed, frame in reader():
+                    counts.read += parsed.read
+                    counts.kept += parsed.kept
+                    counts.rejected += parsed.rejected
+                    room = MAX_PROBLEMS - len(counts.problems)
+                    counts.problems.extend(parsed.problems[: max(room, 0)])
+                    deactivations.update(parsed.deactivations)
+                    staging.add(fingerprinted(frame, selection.seed))
+                    if progress is not None:
+                        progress(counts)
+            except frames.PolarsRefused:
+                # Not CSV as polars reads it (unbalanced quotes, a row too long, not UTF-8):
+                # start again with the Python reader, which judges row by row.
+                counts.reset()
+                continue
+            staging.merge(deactivations, counts)
+            return
+        finally:
+            staging.close()
 
 
 def _finish(run: ImportRun, counts: Counts, now: dt.datetime) -> None:

@@ -1,0 +1,355 @@
+"""The fast way through a plain NPPES CSV file: polars reads it (in parallel, as a stream of
+batches, only the columns we use) and turns the common row into a registry row with vectorised
+expressions; `nppes.entry_from_values` — the reference — still decides every row that is not
+plain (a date or NPI to check, a value outside printable ASCII, a missing name, a deactivation
+date…), with the same reasons. The result is the same as `nppes.parse_chunk`'s, row for row,
+except for the fingerprint, which is a hash of the columns read instead of the raw line (a file
+read once by one path and once by the other is rewritten once).
+
+A file polars refuses (unbalanced quotes, a row with too many values, bytes that are not UTF-8)
+raises `PolarsRefused`; the import then reads it with the Python reader, row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from referwell.core.geo import zip_table
+from referwell.registry.nppes import (
+    COL_PRIMARY,
+    COL_TAXONOMY,
+    ENTRY_COLUMNS,
+    FIELD_COLUMNS,
+    MAX_PROBLEMS,
+    TAXONOMY_SLOTS,
+    Layout,
+    Parsed,
+    Problem,
+    RowError,
+    Selection,
+    deactivation_from_values,
+    entry_from_values,
+    read_header,
+)
+
+BATCH_ROWS = 50_000
+
+# The columns read, by position in the frame: FIELD_COLUMNS, the 15 codes, the 15 switches,
+# and the header's last column (a row that ends early has it null).
+FIELDS = [f"f{i}" for i in range(len(FIELD_COLUMNS))]
+CODES = [f"code{n}" for n in range(1, TAXONOMY_SLOTS + 1)]
+SWITCHES = [f"switch{n}" for n in range(1, TAXONOMY_SLOTS + 1)]
+READ = [*FIELDS, *CODES, *SWITCHES]
+(
+    NPI,
+    ENTITY,
+    ORG,
+    LAST,
+    FIRST,
+    MIDDLE,
+    SUFFIX,
+    CREDENTIAL,
+    LINE1,
+    LINE2,
+    CITY,
+    STATE,
+    ZIP,
+    PHONE,
+    LAST_UPDATE,
+    DEACTIVATION,
+    REACTIVATION,
+) = (pl.col(name) for name in FIELDS)
+
+# The Layout of a frame row (READ's values, in order) for the reference functions.
+FRAME_LAYOUT = Layout(
+    width=len(READ),
+    npi=0,
+    entity=1,
+    deactivated=FIELD_COLUMNS.index("NPI Deactivation Date"),
+    reactivated=FIELD_COLUMNS.index("NPI Reactivation Date"),
+    pick=itemgetter(*range(len(FIELDS))),
+    pick_codes=itemgetter(*range(len(FIELDS), len(FIELDS) + TAXONOMY_SLOTS)),
+    pick_switches=itemgetter(*range(len(FIELDS) + TAXONOMY_SLOTS, len(READ))),
+    last_needed=len(READ) - 1,
+)
+
+ENTRY_SCHEMA: dict[str, Any] = {
+    "npi": pl.String,
+    "entity_type": pl.Int64,
+    "name": pl.String,
+    "credentials": pl.String,
+    "profession": pl.String,
+    "taxonomy": pl.String,
+    "taxonomies": pl.String,
+    "address": pl.String,
+    "city": pl.String,
+    "state": pl.String,
+    "zip_code": pl.String,
+    "phone": pl.String,
+    "latitude": pl.Float64,
+    "longitude": pl.Float64,
+    "last_updated_on": pl.String,
+    "deactivated_on": pl.String,
+    "fingerprint": pl.Int64,
+}
+assert tuple(ENTRY_SCHEMA) == ENTRY_COLUMNS
+
+
+class PolarsRefused(ValueError):
+    """polars cannot read this file as CSV; the Python reader will, row by row."""
+
+
+def entries_frame(entries: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """Registry rows made by the reference functions, as a frame."""
+    return pl.DataFrame(entries, schema=ENTRY_SCHEMA, orient="row")
+
+
+def _luhn_ok(npi: pl.Expr) -> pl.Expr:
+    """The NPI check digit (Luhn over 80840 + the first nine digits; the prefix adds 24)."""
+    number = npi.cast(pl.Int64, strict=False)
+    total = pl.lit(24, pl.Int64)
+    for k in range(9):
+        digit = number // 10 ** (9 - k) % 10
+        if k % 2 == 0:  # counted from the right, over the prefixed 14 digits: doubled
+            digit = pl.when(digit > 4).then(digit * 2 - 9).otherwise(digit * 2)
+        total = total + digit
+    return (10 - total % 10) % 10 == number % 10
+
+
+WANTED = [f"wanted{n}" for n in range(1, TAXONOMY_SLOTS + 1)]
+
+
+def _first_of_kind(i: int) -> pl.Expr:
+    """Slot i's code when it is wanted and not in an earlier slot (else null)."""
+    code = pl.col(CODES[i])
+    keep = pl.col(WANTED[i])
+    if i:
+        keep = keep & pl.all_horizontal([code != pl.col(CODES[j]) for j in range(i)])
+    return pl.when(keep).then(code)
+
+
+def _present(value: pl.Expr) -> pl.Expr:
+    return pl.when(value != "").then(value)
+
+
+def _date(value: pl.Expr) -> pl.Expr:
+    """MM/DD/YYYY as a date; null when empty or not exactly that."""
+    return pl.when(value.str.len_bytes() == 10).then(value.str.to_date("%m/%d/%Y", strict=False))
+
+
+def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
+    """Per row: `kind` (entry, deactivation or nothing), `plain` (the vectorised values are
+    the reference's), the registry columns, and the values read (for the reference)."""
+    by_code = selection.professions_by_code
+    wanted = list(by_code)
+    if any(len(code) != 10 for code in wanted):  # `primary` below slices the first code
+        raise ValueError("a NUCC taxonomy code has 10 characters")
+    state = STATE.str.strip_chars().str.to_uppercase()
+    in_states = state.is_in(sorted(selection.states)) if selection.states else pl.lit(True)
+    primary = pl.coalesce(
+        [
+            pl.when(pl.col(flag) & (pl.col(switch) == "Y")).then(pl.col(code))
+            for code, switch, flag in zip(CODES, SWITCHES, WANTED, strict=True)
+        ]
+        + [pl.col("codes").str.slice(0, 10)]  # the first wanted code
+    )
+    name = (
+        pl.when(ENTITY == "1")
+        .then(
+            pl.concat_str(
+                [_present(FIRST), _present(MIDDLE), _present(LAST), _present(SUFFIX)],
+                separator=" ",
+                ignore_nulls=True,
+            ).str.to_titlecase()
+        )
+        .otherwise(ORG.str.strip_chars())
+    )
+    zip_code = ZIP.str.strip_chars()
+    zip5 = zip_code.str.slice(0, 5)
+    zip_index = pl.when(zip5.str.contains(r"^[0-9]{5}$")).then(zip5.cast(pl.UInt32))
+    latitudes, longitudes = zip_table()
+    texts = [ORG, LAST, FIRST, MIDDLE, SUFFIX, CREDENTIAL, LINE1, LINE2, CITY, STATE, ZIP, PHONE]
+    # Printable ASCII: Python's and polars' strip, title-case and digits agree on it.
+    ascii_ = pl.all_horizontal([text.str.len_bytes() == text.str.len_chars() for text in texts])
+    controls = pl.concat_str(texts).str.contains_any([chr(c) for c in range(32)] + ["\x7f"])
+    entry_plain = (
+        (pl.col("kind") == "entry")
+        & pl.col("npi_ok")
+        & ENTITY.is_in(["1", "2"])
+        & (pl.col("name") != "")
+        & ((LAST_UPDATE == "") | pl.col("updated").is_not_null())
+        & (DEACTIVATION == "")
+    )
+    deactivation_plain = (
+        (pl.col("kind") == "deactivation")
+        & pl.col("npi_ok")
+        & ((DEACTIVATION == "") | pl.col("deactivated").is_not_null())
+        & (REACTIVATION == "")
+    )
+    return (
+        frame.with_columns(complete=pl.col("tail").is_not_null())
+        .with_columns(pl.col(READ).fill_null(""))
+        .with_columns(
+            pl.col(code).is_in(wanted).alias(flag) for code, flag in zip(CODES, WANTED, strict=True)
+        )
+        .with_columns(
+            kind=pl.when((ENTITY == "") & (NPI.str.len_bytes() == 10))
+            .then(pl.lit("deactivation"))
+            .when(pl.any_horizontal(WANTED) & in_states)
+            .then(pl.lit("entry"))
+            .otherwise(None),
+        )
+        .filter(pl.col("kind").is_not_null())
+        .with_columns(
+            name=name,
+            updated=_date(LAST_UPDATE),
+            deactivated=_date(DEACTIVATION),
+            npi_ok=NPI.str.contains(r"^[0-9]{10}$") & _luhn_ok(NPI),
+            codes=pl.concat_str(
+                [_first_of_kind(i) for i in range(TAXONOMY_SLOTS)],
+                separator='","',
+                ignore_nulls=True,
+            ),
+        )
+        .with_columns(
+            plain=(entry_plain | deactivation_plain) & pl.col("complete") & ascii_ & ~controls
+        )
+        .with_columns(
+            npi=NPI,
+            entity_type=ENTITY.cast(pl.Int64, strict=False),
+            credentials=CREDENTIAL.str.strip_chars().str.slice(0, 100),
+            taxonomy=primary,
+            taxonomies=pl.concat_str([pl.lit('["'), pl.col("codes"), pl.lit('"]')]),
+            address=pl.when(LINE2 != "")
+            .then(pl.concat_str([LINE1.str.strip_chars(), LINE2.str.strip_chars()], separator=", "))
+            .otherwise(LINE1.str.strip_chars())
+            .str.slice(0, 300),
+            city=CITY.str.strip_chars().str.slice(0, 100),
+            state=state.str.slice(0, 2),
+            zip_code=pl.when(zip_code.str.contains(r"^[0-9]{9}$"))
+            .then(pl.concat_str([zip_code.str.slice(0, 5), zip_code.str.slice(5)], separator="-"))
+            .otherwise(zip_code)
+            .str.slice(0, 10),
+            phone=pl.when(PHONE.str.contains(r"^[0-9]{10}$"))
+            .then(
+                pl.concat_str(
+                    [PHONE.str.slice(0, 3), PHONE.str.slice(3, 3), PHONE.str.slice(6)],
+                    separator="-",
+                )
+            )
+            .otherwise(PHONE)
+            .str.slice(0, 20),
+            latitude=pl.lit(latitudes).gather(zip_index),
+            longitude=pl.lit(longitudes).gather(zip_index),
+            last_updated_on=pl.col("updated").dt.to_string("%Y-%m-%d"),
+            deactivated_on=pl.col("deactivated").dt.to_string("%Y-%m-%d"),
+            fingerprint=pl.lit(0, pl.Int64),  # see store.fingerprinted
+        )
+        .with_columns(
+            profession=pl.col("taxonomy").replace_strict(by_code, default=None),
+            name=pl.col("name").str.slice(0, 300),
+        )
+    )
+
+
+def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
+    """The columns READ (and `tail`, the last one) of every row, with its line number."""
+    with path.open("rb") as stream:
+        layout = read_header(stream)  # NppesFormatError for a file that is not an NPPES file
+        stream.seek(0)
+        text = stream.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    names = next(csv.reader([text]))
+    picks = [names.index(name) for name in FIELD_COLUMNS]
+    picks += [names.index(COL_TAXONOMY.format(n)) for n in range(1, TAXONOMY_SLOTS + 1)]
+    picks += [names.index(COL_PRIMARY.format(n)) for n in range(1, TAXONOMY_SLOTS + 1)]
+    scan = pl.scan_csv(
+        path,
+        has_header=False,
+        skip_rows=1,  # the header, read above
+        schema={f"c{i}": pl.String for i in range(layout.width)},
+        encoding="utf8",
+        row_index_name="line",
+        row_index_offset=2,  # the header is line 1
+        raise_if_empty=False,
+    )
+    return scan.select(
+        "line",
+        *(pl.col(f"c{index}").alias(name) for index, name in zip(picks, READ, strict=True)),
+        pl.col(f"c{layout.width - 1}").alias("tail"),
+    ), layout.width
+
+
+def parsed_frames(path: Path, selection: Selection) -> Iterator[tuple[Parsed, pl.DataFrame]]:
+    """(counts, problems and deactivations; the registry rows as a frame) per batch of rows.
+
+    Raises PolarsRefused, after the last batch, when a quoted value ran over a line end
+    (polars' rows are not the file's lines): in an NPPES file that is a broken quote, which
+    would swallow the next rows — the Python reader rejects that line alone."""
+    rows = 0
+    try:
+        scan, width = _scan(path)
+        for batch in scan.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+            rows += batch.height
+            yield _split(batch, selection, width)
+        lines = (
+            pl.scan_csv(
+                path,
+                has_header=False,
+                skip_rows=1,
+                quote_char=None,
+                separator="\x1f",
+                infer_schema=False,
+                truncate_ragged_lines=True,
+            )
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
+    if rows != lines:
+        raise PolarsRefused(f"{lines} lines but {rows} rows: a quoted value runs over a line end")
+
+
+def _split(batch: pl.DataFrame, selection: Selection, width: int) -> tuple[Parsed, pl.DataFrame]:
+    parsed = Parsed(read=batch.height)
+    rows = _plan(batch.lazy(), selection).collect()
+    fast = rows.filter(pl.col("kind") == "entry", pl.col("plain"))
+    parsed.kept = fast.height
+    parsed.deactivations.extend(
+        rows.filter(pl.col("kind") == "deactivation", pl.col("plain"), DEACTIVATION != "")
+        .select("npi", "deactivated_on")
+        .iter_rows()
+    )
+    slow = rows.filter(~pl.col("plain"))
+    entries = []
+    for line, kind, complete, *values in slow.select("line", "kind", "complete", *READ).iter_rows():
+        # A NUL is never data (and PostgreSQL cannot store it): dropped, as the reader does.
+        values = [value.replace("\x00", "") for value in values]
+        try:
+            if not complete:
+                raise RowError(f"fewer than {width} columns")
+            if kind == "deactivation":
+                hit = deactivation_from_values(values, FRAME_LAYOUT)
+                if hit is not None:
+                    parsed.deactivations.append(hit)
+                continue
+            entry = entry_from_values(values, FRAME_LAYOUT, selection, 0)
+        except RowError as exc:
+            parsed.rejected += 1
+            if len(parsed.problems) < MAX_PROBLEMS:
+                parsed.problems.append(Problem(line, str(exc)))
+            continue
+        if entry is not None:
+            parsed.kept += 1
+            entries.append(entry)
+    frame = fast.select(ENTRY_COLUMNS)
+    if entries:
+        frame = pl.concat([frame, entries_frame(entries)])
+    return parsed, frame

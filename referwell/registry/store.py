@@ -1,0 +1,293 @@
+"""Where an import's rows wait, and the one transaction that merges them into the registry.
+
+The rows of a whole file are staged first, then merged with a few set-based statements: an
+import is all or nothing (a killed or failed import leaves the registry as it was), and a
+monthly re-import rewrites only the rows whose values changed (their fingerprint, a hash of
+the values written, tells). How the rows are staged depends on the database:
+
+- SQLite, a database file, outside a transaction (the command): ADBC writes the Arrow batches
+  into a staging file beside the database at C speed; the database then ATTACHes it.
+  (Referwell's own connection never shares a file with ADBC's copy of SQLite.)
+- SQLite otherwise (an in-memory database, inside a transaction — the tests): a TEMP table
+  filled with `executemany`.
+- PostgreSQL: a TEMP table filled with COPY, from CSV written by polars.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+
+from referwell.registry.frames import ENTRY_SCHEMA
+
+if TYPE_CHECKING:
+    from referwell.registry.nppes import Counts
+
+COLUMNS = list(ENTRY_SCHEMA)
+_TYPES = {pl.String: "text", pl.Int64: "bigint", pl.Float64: "double precision"}
+
+
+def fingerprinted(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """The frame with `fingerprint` a 64-bit hash of the values it writes (stable for a given
+    polars version; a new version rewrites each row once)."""
+    values = [column for column in COLUMNS if column != "fingerprint"]
+    return frame.with_columns(fingerprint=pl.struct(values).hash(seed).reinterpret(signed=True))
+
+
+def _column_types() -> str:
+    """The staging table's columns, typed as the registry's on PostgreSQL (SQLite needs no
+    more than text, integer and real)."""
+    special = {"last_updated_on": "date", "deactivated_on": "date", "taxonomies": "jsonb"}
+    postgres = connection.vendor == "postgresql"
+    return ", ".join(
+        f"{name} {special[name] if postgres and name in special else _TYPES[dtype]}"
+        for name, dtype in ENTRY_SCHEMA.items()
+    )
+
+
+STAGING_PREFIX = ".nppes-staging-"
+
+
+def _remove_dead_staging(directory: Path) -> None:
+    """Staging files of imports that were killed (their process is gone)."""
+    for path in directory.glob(f"{STAGING_PREFIX}*"):
+        pid = path.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except (ValueError, PermissionError):
+            continue  # not ours, or a live process of another user
+
+
+def _database_file() -> str | None:
+    """The SQLite database's path when it is a plain file we may open beside Django."""
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    if name.startswith("file:") or ":memory:" in name or not Path(name).is_file():
+        return None
+    return name
+
+
+def _search_indexes() -> list[tuple[str, str]]:
+    """(CREATE, DROP) statements of the registry's secondary indexes (plain column lists)."""
+    from referwell.registry.models import RegistryEntry
+
+    quote = connection.ops.quote_name
+    table = quote(RegistryEntry._meta.db_table)
+    statements = []
+    for index in RegistryEntry._meta.indexes:
+        columns = ", ".join(quote(RegistryEntry._meta.get_field(f).column) for f in index.fields)
+        statements.append(
+            (
+                f"CREATE INDEX {quote(index.name)} ON {table} ({columns})",
+                f"DROP INDEX {quote(index.name)}",
+            )
+        )
+    return statements
+
+
+class Staging:
+    """The rows of one import, staged; `merge` writes them into the registry."""
+
+    def __init__(self) -> None:
+        from referwell.registry.models import RegistryEntry
+
+        self.registry = connection.ops.quote_name(RegistryEntry._meta.db_table)
+        self.npis: list[pl.Series] = []
+        self.rows = 0
+        self._adbc: Any = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+        self._file: str | None = None
+        database = _database_file()
+        if database is not None:
+            import adbc_driver_sqlite.dbapi
+
+            _remove_dead_staging(Path(database).parent)
+            handle, self._file = tempfile.mkstemp(
+                prefix=f"{STAGING_PREFIX}{os.getpid()}-",
+                suffix=".sqlite3",
+                dir=Path(database).parent,
+            )
+            os.close(handle)
+            os.unlink(self._file)  # ADBC creates it
+            self._adbc = adbc_driver_sqlite.dbapi.connect(self._file)
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="nppes-staging")
+            self.table = "nppes_staging.entries"
+        else:
+            self.table = "nppes_entries"
+            serial = ", seq bigserial" if connection.vendor == "postgresql" else ""
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+                cursor.execute(f"CREATE TEMP TABLE {self.table} ({_column_types()}{serial})")
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if not frame.height:
+            return
+        self.npis.append(frame.get_column("npi").cast(pl.UInt64))
+        if self._adbc is not None:
+            # Written by a thread (ADBC lets go of the GIL) while the next batch is parsed;
+            # one batch at a time.
+            if self._pending is not None:
+                self._pending.result()
+            self._pending = self._writer.submit(self._ingest, frame, bool(self.rows))
+        elif connection.vendor == "postgresql":
+            columns = ", ".join(COLUMNS)
+            with connection.cursor() as cursor:
+                with cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(frame.write_csv(include_header=False))
+        else:
+            marks = ", ".join(["%s"] * len(COLUMNS))
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {self.table} VALUES ({marks})",  # noqa: S608 — our names
+                    frame.iter_rows(),
+                )
+        self.rows += frame.height
+
+    def _ingest(self, frame: pl.DataFrame, append: bool) -> None:
+        with self._adbc.cursor() as cursor:
+            cursor.adbc_ingest("entries", frame, mode="append" if append else "create")
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        """Drop what was staged (after a merge, or instead of one)."""
+        if self._writer is not None:
+            try:
+                self._wait()
+            except Exception:  # noqa: S110 — closing after a failure: the failure is reported
+                pass
+            self._writer.shutdown()
+            self._writer = None
+        if self._adbc is not None:
+            self._adbc.close()
+            self._adbc = None
+        if self._file is not None:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(self._file + suffix).unlink(missing_ok=True)
+            self._file = None
+        elif connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+                cursor.execute("DROP TABLE IF EXISTS nppes_deactivations")
+
+    # ------------------------------------------------------------------------ the merge
+
+    def merge(self, deactivations: dict[str, str], counts: Counts) -> None:
+        """One transaction: count, then insert or update the staged rows, then mark the
+        deactivated NPIs that are in the registry (and not among the staged rows)."""
+        npis = pl.concat(self.npis) if self.npis else pl.Series("npi", [], pl.UInt64)
+        duplicates = bool(npis.is_duplicated().any())
+        if deactivations:
+            frame = pl.DataFrame(
+                {"npi": list(deactivations), "day": list(deactivations.values())},
+                schema={"npi": pl.String, "day": pl.String},
+            )
+            frame = frame.filter(~pl.col("npi").cast(pl.UInt64).is_in(npis.implode()))
+            deactivations = dict(frame.iter_rows())
+        if self._adbc is not None:
+            self._wait()
+            self._adbc.commit()
+            self._adbc.close()
+            self._adbc = None
+            with connection.cursor() as cursor:
+                cursor.execute("ATTACH DATABASE %s AS nppes_staging", [self._file])
+        try:
+            with transaction.atomic():
+                self._merge(duplicates, deactivations, counts)
+        finally:
+            if self._file is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute("DETACH DATABASE nppes_staging")
+
+    def _merge(self, duplicates: bool, deactivations: dict[str, str], counts: Counts) -> None:
+        registry, staged = self.registry, self.table
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:
+            if duplicates:  # the same NPI twice in the file: its last row counts
+                if connection.vendor == "postgresql":
+                    cursor.execute(
+                        f"DELETE FROM {staged} a USING {staged} b "  # noqa: S608
+                        "WHERE a.npi = b.npi AND a.seq < b.seq"
+                    )
+                else:
+                    cursor.execute(
+                        f"DELETE FROM {staged} WHERE rowid NOT IN "  # noqa: S608
+                        f"(SELECT max(rowid) FROM {staged} GROUP BY npi)"
+                    )
+            cursor.execute(
+                f"SELECT count(*), count(r.npi), "  # noqa: S608
+                "coalesce(sum(CASE WHEN r.fingerprint = s.fingerprint THEN 1 ELSE 0 END), 0) "
+                f"FROM {staged} s LEFT JOIN {registry} r ON r.npi = s.npi"
+            )
+            total, existing, unchanged = cursor.fetchone()
+            counts.created += total - existing
+            counts.updated += existing - unchanged
+            counts.unchanged += unchanged
+            if deactivations:
+                self._deactivate(cursor, deactivations, counts, now)
+            if total == unchanged:
+                return
+            columns = ", ".join(COLUMNS)
+            updates = ", ".join(
+                f"{c} = excluded.{c}" for c in [*COLUMNS, "updated_at"] if c != "npi"
+            )
+            changed = (
+                f"NOT EXISTS (SELECT 1 FROM {registry} r WHERE r.npi = s.npi "  # noqa: S608
+                "AND r.fingerprint = s.fingerprint)"
+                if unchanged
+                else "true"  # SQLite needs a WHERE before ON CONFLICT
+            )
+            cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608
+            # Into an empty registry, the search index is built once after the rows (a bulk
+            # load, as the SQLite and PostgreSQL manuals advise) instead of row by row.
+            indexes = [] if cursor.fetchone() else _search_indexes()
+            for _create, drop in indexes:
+                cursor.execute(drop)
+            cursor.execute(
+                f"INSERT INTO {registry} ({columns}, created_at, updated_at) "  # noqa: S608
+                f"SELECT {columns}, %s, %s FROM {staged} s WHERE {changed} "
+                f"ON CONFLICT (npi) DO UPDATE SET {updates}",
+                [now, now],
+            )
+            for create, _drop in indexes:
+                cursor.execute(create)
+
+    def _deactivate(
+        self, cursor: Any, deactivations: dict[str, str], counts: Counts, now: Any
+    ) -> None:
+        registry = self.registry
+        day = "date" if connection.vendor == "postgresql" else "text"
+        cursor.execute("DROP TABLE IF EXISTS nppes_deactivations")
+        cursor.execute(f"CREATE TEMP TABLE nppes_deactivations (npi text, day {day})")
+        cursor.executemany(
+            "INSERT INTO nppes_deactivations VALUES (%s, %s)", list(deactivations.items())
+        )
+        cursor.execute(
+            "SELECT count(*), coalesce(sum(CASE WHEN r.deactivated_on IS NULL THEN 1 "  # noqa: S608
+            f"ELSE 0 END), 0) FROM nppes_deactivations d JOIN {registry} r ON r.npi = d.npi"
+        )
+        found, newly = cursor.fetchone()
+        counts.kept += found
+        counts.deactivated += newly
+        cursor.execute(
+            f"UPDATE {registry} SET deactivated_on = "  # noqa: S608
+            "(SELECT d.day FROM nppes_deactivations d WHERE d.npi = "
+            f"{registry}.npi), fingerprint = 0, updated_at = %s "
+            "WHERE deactivated_on IS NULL AND npi IN (SELECT npi FROM nppes_deactivations)",
+            [now],
+        )
+        cursor.execute("DROP TABLE nppes_deactivations")
