@@ -40,3 +40,23 @@ def test_long_select_renders_what_select_renders(elm_grove):
     assert "<b>" not in fast and "&lt;b&gt;Bold&lt;/b&gt; &amp; &quot;Quoted&quot;" in fast
     for attribute in ('name="partner"', 'id="id_partner"', "required"):
         assert attribute in fast
+
+
+def test_long_select_reads_keys_and_labels_in_one_query(elm_grove, django_assert_num_queries):
+    """No model instance per option: one query for the keys and names, however many."""
+    from referwell.directory.models import Partner
+
+    for n in range(30):
+        PartnerFactory(practice=elm_grove, name=f"O'Partner {n:02d}")
+
+    class F(forms.Form):
+        partner = forms.ModelChoiceField(
+            Partner.objects.filter(practice=elm_grove).order_by("name"), widget=LongSelect
+        )
+
+    field = F()["partner"]
+    with django_assert_num_queries(1):
+        html = str(field)
+    options = _options(html)
+    assert len(options) == 31
+    assert options[1][2] == "O&#x27;Partner 00"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from html import escape
 from typing import Any
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 
 class LongSelect(forms.Select):
@@ -14,7 +18,19 @@ class LongSelect(forms.Select):
 
     Django's Select renders each option through its own template, about 0.2 ms an option: a
     second for 5,000 partners on the client page. This writes the same markup directly, every
-    value and label escaped by format_html."""
+    value and label escaped; for a model choice field it reads only the key and the label
+    column (`label_field`, the model's str) instead of making a model instance per option."""
+
+    label_field = "name"
+
+    def _pairs(self) -> Iterable[tuple[Any, Any]]:
+        choices = self.choices
+        if isinstance(choices, ModelChoiceIterator):
+            if choices.field.empty_label is not None:
+                yield "", choices.field.empty_label
+            yield from choices.queryset.values_list("pk", self.label_field)
+        else:
+            yield from choices
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
@@ -22,14 +38,9 @@ class LongSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         selected = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, " selected" if key in selected else "", label)
-                for key, label in (
-                    ("" if v is None else str(v), label) for v, label in self.choices
-                )
-            ),
-        )
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+        options = []
+        for value_, label in self._pairs():
+            key = "" if value_ is None else str(value_)
+            mark = " selected" if key in selected else ""
+            options.append(f'<option value="{escape(key)}"{mark}>{escape(str(label))}</option>')
+        return format_html("<select{}>{}</select>", flatatt(final), mark_safe("".join(options)))  # noqa: S308  # nosec B308 B703 — every part escaped above

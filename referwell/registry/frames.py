@@ -38,7 +38,7 @@ from referwell.registry.nppes import (
     read_header,
 )
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 25_000
 
 # The columns read, by position in the frame: FIELD_COLUMNS, the 15 codes, the 15 switches,
 # and the header's last column (a row that ends early has it null).

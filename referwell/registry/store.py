@@ -11,6 +11,9 @@ the values written, tells). How the rows are staged depends on the database:
 - SQLite otherwise (an in-memory database, inside a transaction — the tests): a TEMP table
   filled with `executemany`.
 - PostgreSQL: a TEMP table filled with COPY, from CSV written by polars.
+
+The SQL below is built from our own table and column names (the model's, quoted, and this
+module's constants); every value is a parameter or staged data.
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ class Staging:
             marks = ", ".join(["%s"] * len(COLUMNS))
             with connection.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO {self.table} VALUES ({marks})",  # noqa: S608 — our names
+                    f"INSERT INTO {self.table} VALUES ({marks})",  # noqa: S608  # nosec B608 — our names
                     frame.iter_rows(),
                 )
         self.rows += frame.height
@@ -220,16 +223,16 @@ class Staging:
             if duplicates:  # the same NPI twice in the file: its last row counts
                 if connection.vendor == "postgresql":
                     cursor.execute(
-                        f"DELETE FROM {staged} a USING {staged} b "  # noqa: S608
+                        f"DELETE FROM {staged} a USING {staged} b "  # noqa: S608  # nosec B608
                         "WHERE a.npi = b.npi AND a.seq < b.seq"
                     )
                 else:
                     cursor.execute(
-                        f"DELETE FROM {staged} WHERE rowid NOT IN "  # noqa: S608
+                        f"DELETE FROM {staged} WHERE rowid NOT IN "  # noqa: S608  # nosec B608
                         f"(SELECT max(rowid) FROM {staged} GROUP BY npi)"
                     )
             cursor.execute(
-                f"SELECT count(*), count(r.npi), "  # noqa: S608
+                f"SELECT count(*), count(r.npi), "  # noqa: S608  # nosec B608
                 "coalesce(sum(CASE WHEN r.fingerprint = s.fingerprint THEN 1 ELSE 0 END), 0) "
                 f"FROM {staged} s LEFT JOIN {registry} r ON r.npi = s.npi"
             )
@@ -251,14 +254,14 @@ class Staging:
                 if unchanged
                 else "true"  # SQLite needs a WHERE before ON CONFLICT
             )
-            cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608
+            cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608  # nosec B608
             # Into an empty registry, the search index is built once after the rows (a bulk
             # load, as the SQLite and PostgreSQL manuals advise) instead of row by row.
             indexes = [] if cursor.fetchone() else _search_indexes()
             for _create, drop in indexes:
                 cursor.execute(drop)
             cursor.execute(
-                f"INSERT INTO {registry} ({columns}, created_at, updated_at) "  # noqa: S608
+                f"INSERT INTO {registry} ({columns}, created_at, updated_at) "  # noqa: S608  # nosec B608
                 f"SELECT {columns}, %s, %s FROM {staged} s WHERE {changed} "
                 f"ON CONFLICT (npi) DO UPDATE SET {updates}",
                 [now, now],
@@ -277,14 +280,14 @@ class Staging:
             "INSERT INTO nppes_deactivations VALUES (%s, %s)", list(deactivations.items())
         )
         cursor.execute(
-            "SELECT count(*), coalesce(sum(CASE WHEN r.deactivated_on IS NULL THEN 1 "  # noqa: S608
+            "SELECT count(*), coalesce(sum(CASE WHEN r.deactivated_on IS NULL THEN 1 "  # noqa: S608  # nosec B608
             f"ELSE 0 END), 0) FROM nppes_deactivations d JOIN {registry} r ON r.npi = d.npi"
         )
         found, newly = cursor.fetchone()
         counts.kept += found
         counts.deactivated += newly
         cursor.execute(
-            f"UPDATE {registry} SET deactivated_on = "  # noqa: S608
+            f"UPDATE {registry} SET deactivated_on = "  # noqa: S608  # nosec B608
             "(SELECT d.day FROM nppes_deactivations d WHERE d.npi = "
             f"{registry}.npi), fingerprint = 0, updated_at = %s "
             "WHERE deactivated_on IS NULL AND npi IN (SELECT npi FROM nppes_deactivations)",
