@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -23,6 +23,8 @@ from referwell.accounts.models import Practice
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import FINAL, Status
+
+STAGE_LABELS = dict(Stage.choices)  # get_stage_display() costs 30 µs; thousands of partners
 
 GIFT_CAUTION = (
     "A gift to someone who sends you clients can look like a referral fee: keep it modest, "
@@ -103,8 +105,30 @@ class DueItem:
         }
 
 
-def _local(value: dt.datetime | None) -> dt.date | None:
-    return timezone.localtime(value).date() if value else None
+class _ReferralFacts(NamedTuple):
+    """What the cadence rules read of a referral."""
+
+    pk: int
+    direction: str
+    status: str
+    created_at: dt.datetime
+    received_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    thanked_at: dt.datetime | None
+    last_report_at: dt.datetime | None
+    report_interval_days: int | None
+    referrer_name: str
+    partner_id: int | None
+    partner__name: str | None
+    referrer_client_id: int | None
+    referrer_client__first_name: str | None
+    referrer_client__last_name: str | None
+
+
+def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
+    """The local date of a moment (`tz`: the current time zone, looked up once per call of
+    the engine rather than once per value — thousands of values)."""
+    return value.astimezone(tz).date() if value else None
 
 
 def _add_business_days(start: dt.date, days: int) -> dt.date:
@@ -123,10 +147,12 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
     A fixed number of queries, whatever the size of the practice.
     """
     on = on or timezone.localdate()
+    tz = timezone.get_current_timezone()
     rules = rules_for(practice)
     items: list[DueItem] = []
-    referrals = list(
-        Referral.objects.for_practice(practice)
+    referrals = [
+        _ReferralFacts(*row)
+        for row in Referral.objects.for_practice(practice)
         .exclude(status__in=FINAL)
         .filter(
             Q(direction=Direction.IN, thanked_at__isnull=True)
@@ -136,28 +162,10 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
                 status__in=[Status.SENT, Status.RECEIVED, Status.NO_RESPONSE],
             )
         )
-        .select_related("partner", "referrer_client")
-        # Only what the rules read (a practice behind on its upkeep has thousands of these);
-        # no clinical text is loaded or decrypted.
-        .only(
-            "pk",
-            "practice_id",
-            "direction",
-            "status",
-            "created_at",
-            "received_at",
-            "sent_at",
-            "thanked_at",
-            "last_report_at",
-            "report_interval_days",
-            "referrer_name",
-            "partner",
-            "partner__name",
-            "referrer_client",
-            "referrer_client__first_name",
-            "referrer_client__last_name",
-        )
-    )
+        # Only what the rules read, as tuples (a practice behind on its upkeep has thousands
+        # of these); no clinical text is loaded or decrypted.
+        .values_list(*_ReferralFacts._fields)
+    ]
     marks = _marks(practice)
     last_contact = dict(
         Touchpoint.objects.for_practice(practice)
@@ -168,12 +176,13 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
     )
     # Referrals: thank-you owed, follow-up, reports.
     for r in referrals:
-        who = (
-            r.partner.name
-            if r.partner
-            else (r.referrer_label if r.referrer_client_id else r.referrer_name or "the referrer")
-        )
-        received = _local(r.received_at) or _local(r.created_at)
+        if r.partner_id:
+            who = r.partner__name
+        elif r.referrer_client_id:
+            who = f"{r.referrer_client__first_name} {r.referrer_client__last_name}"
+        else:
+            who = r.referrer_name or "the referrer"
+        received = _local(r.received_at, tz) or _local(r.created_at, tz)
         if r.direction == Direction.IN and r.thanked_at is None and rules["thank_you"].on:
             rule = rules["thank_you"]
             items.append(
@@ -183,7 +192,7 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
                     received + dt.timedelta(days=rule.ideal),
                     f"Thank {who} for the referral of {received:%b %d}",
                     r.partner_id,
-                    r.partner.name if r.partner else "",
+                    r.partner__name or "",
                     r.pk,
                     late_after=rule.max - rule.ideal,
                     action="letter",
@@ -196,22 +205,22 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
             and r.status in (Status.ACCEPTED, Status.SEEN, Status.REPORTED)
             and rules["report"].on
         ):
-            since = _local(r.last_report_at) or received
+            since = _local(r.last_report_at, tz) or received
             items.append(
                 DueItem(
                     "report",
                     f"report:r{r.pk}:{since.isoformat()}",
                     since + dt.timedelta(days=r.report_interval_days),
-                    f"Progress report due to {r.partner.name}",
+                    f"Progress report due to {r.partner__name}",
                     r.partner_id,
-                    r.partner.name,
+                    r.partner__name,
                     r.pk,
                     late_after=rules["report"].max,
                     action="open",
                 )
             )
         if r.direction == Direction.OUT and rules["follow_up"].on and r.sent_at:
-            sent = _local(r.sent_at)
+            sent = _local(r.sent_at, tz)
             last = max(sent, last_contact.get(r.partner_id, sent)) if r.partner_id else sent
             items.append(
                 DueItem(
@@ -220,20 +229,26 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
                     _add_business_days(last, practice.no_response_business_days),
                     f"Follow up with {who}: no answer to a referral sent {sent:%b %d}",
                     r.partner_id,
-                    r.partner.name if r.partner else "",
+                    r.partner__name or "",
                     r.pk,
                     late_after=rules["follow_up"].max,
                     action="log_call",
                 )
             )
-    items += _partner_items(practice, on, rules, last_contact)
+    items += _partner_items(practice, on, rules, last_contact, tz)
     return [i for i in items if not _answered(i, marks, on)]
 
 
 def _partner_items(
-    practice: Practice, on: dt.date, rules: dict[str, Rule], last_contact: dict[int, dt.date]
+    practice: Practice,
+    on: dt.date,
+    rules: dict[str, Rule],
+    last_contact: dict[int, dt.date],
+    tz: dt.tzinfo,
 ) -> list[DueItem]:
-    from referwell.outreach.models import ContactPlan
+    from referwell.outreach.models import ContactMethod, ContactPlan
+
+    methods = dict(ContactMethod.choices)
 
     items: list[DueItem] = []
     # A moment, not a date: comparing created_at__date would convert every row's timestamp.
@@ -275,7 +290,9 @@ def _partner_items(
         for p in partners.values():
             if not p.referred_year:
                 continue
-            since = kinds[p.pk].get(TouchpointKind.OFFICE_VISIT) or _local(p.first_referral) or on
+            since = (
+                kinds[p.pk].get(TouchpointKind.OFFICE_VISIT) or _local(p.first_referral, tz) or on
+            )
             items.append(
                 DueItem(
                     "office_visit",
@@ -332,7 +349,7 @@ def _partner_items(
                         "prospect",
                         f"prospect:plan{plan.pk}",
                         plan.planned_on,
-                        f"{plan.get_method_display()} with {p.name} (planned)",
+                        f"{methods[plan.method]} with {p.name} (planned)",
                         p.pk,
                         p.name,
                         late_after=prospect.max,
@@ -341,13 +358,13 @@ def _partner_items(
                     )
                 )
             else:
-                since = last or _local(p.created_at)
+                since = last or _local(p.created_at, tz)
                 items.append(
                     DueItem(
                         "prospect",
                         f"prospect:p{p.pk}:{since.isoformat()}",
                         since + dt.timedelta(days=14),
-                        f"Plan the next step with {p.name} ({p.get_stage_display().lower()})",
+                        f"Plan the next step with {p.name} ({STAGE_LABELS[p.stage].lower()})",
                         p.pk,
                         p.name,
                         late_after=prospect.max,
@@ -355,7 +372,7 @@ def _partner_items(
                     )
                 )
         elif p.stage in (Stage.MET, Stage.TRUSTED) and keep.on:
-            since = last or _local(p.created_at)
+            since = last or _local(p.created_at, tz)
             items.append(
                 DueItem(
                     "keep_in_touch",
