@@ -102,6 +102,26 @@ def test_partner_list_filters_and_htmx_fragment(alice_http, elm_grove):
     assert b"<html" not in fragment.content and b'id="results"' in fragment.content
 
 
+def test_partner_list_is_paged_by_name_and_keeps_its_filters(alice_http, elm_grove):
+    from referwell.directory.selectors import PARTNER_PAGE_SIZE
+
+    for n in range(PARTNER_PAGE_SIZE + 7):
+        PartnerFactory(practice=elm_grove, name=f"Chiro {n:03d}", professions=["chiropractor"])
+    PartnerFactory(practice=elm_grove, name="Aaron PT", professions=["physical-therapist"])
+    first = alice_http.get(reverse("partner_list"), {"profession": "chiropractor"})
+    body = first.content.decode()
+    assert f"{PARTNER_PAGE_SIZE + 7} partners · 1–{PARTNER_PAGE_SIZE} here" in body
+    assert "Chiro 000" in body and f"Chiro {PARTNER_PAGE_SIZE - 1:03d}" in body
+    assert f"Chiro {PARTNER_PAGE_SIZE:03d}" not in body and "Aaron PT" not in body
+    assert "?profession=chiropractor&amp;page=2" in body  # the filter stays on the next page
+    second = alice_http.get(reverse("partner_list"), {"profession": "chiropractor", "page": 2})
+    names = [f"Chiro {n:03d}" for n in range(PARTNER_PAGE_SIZE, PARTNER_PAGE_SIZE + 7)]
+    assert all(name in second.content.decode() for name in names)
+    assert "Chiro 000" not in second.content.decode()
+    beyond = alice_http.get(reverse("partner_list"), {"page": "999"})  # the last page
+    assert beyond.status_code == 200 and b"Chiro 056" in beyond.content
+
+
 def test_log_a_touchpoint_with_htmx(alice_http, partner):
     response = alice_http.post(
         reverse("touchpoint_add", args=[partner.pk]),

@@ -300,7 +300,7 @@ PAGE_BUDGETS = {
     "member_edit": 17,
     # Lists, forms and reports.
     "dashboard": 17,
-    "partner_list": 12,
+    "partner_list": 14,  # paged: the count, the page, its partners' activity
     "partner_create": 9,
     "partner_import": 7,
     "client_list": 8,

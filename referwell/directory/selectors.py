@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 
@@ -28,17 +29,12 @@ def niche_list(*, practice: Practice) -> QuerySet[Niche]:
     return Niche.objects.for_practice(practice)
 
 
-def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -> list[Partner]:
-    """Partners of the practice, filtered; with distance_miles set when a ZIP code is given."""
-    f = filters or PartnerFilters()
-    qs = (
-        Partner.objects.for_practice(practice)
-        .prefetch_related("professions", "niches")
-        .annotate(
-            last_contact=Max("touchpoints__date"),
-            referrals_in=Count("referred_clients", distinct=True),
-        )
-    )
+PARTNER_PAGE_SIZE = 50
+
+
+def _filtered(practice: Practice, f: PartnerFilters) -> QuerySet[Partner]:
+    """The practice's partners that match the filters, by name."""
+    qs = Partner.objects.for_practice(practice)
     if f.q:
         qs = qs.filter(
             Q(name__icontains=f.q)
@@ -52,7 +48,21 @@ def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -
         qs = qs.filter(stage=f.stage)
     if f.niche:
         qs = qs.filter(niches__id=f.niche)
-    partners = list(qs.order_by("name").distinct())
+    return qs.order_by("name", "pk").distinct()
+
+
+def _with_activity(qs: QuerySet[Partner]) -> QuerySet[Partner]:
+    """Professions, niches, last contact and the number of clients they sent."""
+    return qs.prefetch_related("professions", "niches").annotate(
+        last_contact=Max("touchpoints__date"),
+        referrals_in=Count("referred_clients", distinct=True),
+    )
+
+
+def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -> list[Partner]:
+    """Partners of the practice, filtered; with distance_miles set when a ZIP code is given."""
+    f = filters or PartnerFilters()
+    partners = list(_with_activity(_filtered(practice, f)))
     origin = zip_centroid(f.near_zip) if f.near_zip else None
     if origin:
         for p in partners:
@@ -69,6 +79,25 @@ def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -
             ]
         partners.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0))  # type: ignore[attr-defined]
     return partners
+
+
+def partner_page(
+    *, practice: Practice, filters: PartnerFilters | None = None, number: object = 1
+) -> Page:
+    """One page of the partner list. By name, only the page's partners get their activity
+    read (a network of 5,000 took 1.2 s to show whole); nearest first, every match is
+    measured, then the page is cut."""
+    f = filters or PartnerFilters()
+    if f.near_zip:
+        return Paginator(partner_list(practice=practice, filters=f), PARTNER_PAGE_SIZE).get_page(
+            number
+        )
+    page = Paginator(_filtered(practice, f), PARTNER_PAGE_SIZE).get_page(number)
+    ids = [p.pk for p in page.object_list]
+    page.object_list = list(
+        _with_activity(Partner.objects.filter(pk__in=ids)).order_by("name", "pk")
+    )
+    return page
 
 
 def partner_get(*, practice: Practice, pk: int | str) -> Partner:

@@ -28,14 +28,24 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.PartnerFilters()
     if form.is_valid():
         filters = selectors.PartnerFilters(**{k: v for k, v in form.cleaned_data.items() if v})
-    partners = selectors.partner_list(practice=request.practice, filters=filters)
+    page = selectors.partner_page(
+        practice=request.practice, filters=filters, number=request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     template = "directory/partner_list.html"
     if request.htmx:
         template += "#results"
     return render(
         request,
         template,
-        {"form": form, "partners": partners, "with_distance": bool(filters.near_zip)},
+        {
+            "form": form,
+            "partners": page.object_list,
+            "page": page,
+            "query": query.urlencode(),
+            "with_distance": bool(filters.near_zip),
+        },
     )
 
 
