@@ -122,6 +122,33 @@ def test_partner_list_is_paged_by_name_and_keeps_its_filters(alice_http, elm_gro
     assert beyond.status_code == 200 and b"Chiro 056" in beyond.content
 
 
+def test_referral_list_is_paged_newest_first_and_keeps_its_filters(
+    alice_http, elm_grove, client_alice_jones, partner
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from referwell.referrals.views import REFERRAL_PAGE_SIZE
+
+    start = timezone.now() - dt.timedelta(days=200)
+    for n in range(REFERRAL_PAGE_SIZE + 3):
+        r = ReferralFactory(
+            practice=elm_grove, client=client_alice_jones, partner=partner, direction="out"
+        )
+        Referral.objects.filter(pk=r.pk).update(created_at=start + dt.timedelta(days=n))
+    ReferralFactory(practice=elm_grove, client=client_alice_jones, partner=partner, direction="in")
+    first = alice_http.get(reverse("referral_list"), {"direction": "out"})
+    body = first.content.decode()
+    total = REFERRAL_PAGE_SIZE + 3
+    assert f"{total} referrals · newest first, 1–{REFERRAL_PAGE_SIZE} here" in body
+    assert "?direction=out&amp;page=2" in body
+    second = alice_http.get(reverse("referral_list"), {"direction": "out", "page": 2})
+    oldest = Referral.objects.filter(direction="out").order_by("created_at")[:3]
+    assert all(f"/referrals/{r.pk}/" in second.content.decode() for r in oldest)
+    assert f"/referrals/{oldest[0].pk}/" not in body
+
+
 def test_log_a_touchpoint_with_htmx(alice_http, partner):
     response = alice_http.post(
         reverse("touchpoint_add", args=[partner.pk]),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +17,8 @@ from referwell.referrals.forms import ReferralForm, TransitionForm
 from referwell.referrals.models import Direction
 from referwell.referrals.states import OPEN_OUT, Status, TransitionError
 
+REFERRAL_PAGE_SIZE = 50
+
 
 @practice_required
 def referral_list(request: HttpRequest) -> HttpResponse:
@@ -24,9 +27,24 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
     services.referrals_flag_no_response(practice=request.practice)
+    # Only the columns the list shows: no reason or client intake is read (nor decrypted).
     referrals = selectors.referral_list(
         practice=request.practice, direction=direction, status=status
-    )[:200]
+    ).only(
+        "direction",
+        "status",
+        "created_at",
+        "client",
+        "client__first_name",
+        "client__last_name",
+        "partner",
+        "partner__name",
+        "profession",
+        "profession__name",
+    )
+    page = Paginator(referrals, REFERRAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     template = "referrals/referral_list.html"
     if request.htmx:
         template += "#results"
@@ -34,7 +52,9 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         request,
         template,
         {
-            "referrals": referrals,
+            "referrals": page.object_list,
+            "page": page,
+            "query": query.urlencode(),
             "direction": direction,
             "status": status,
             "directions": Direction.choices,
