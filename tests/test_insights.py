@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referwell.clients.models import Client, Visit
+from referwell.directory.models import Partner
 from referwell.insights.models import StreamCost
 from referwell.insights.selectors import insights
 from referwell.referrals.models import Referral
@@ -163,7 +164,7 @@ def test_page_csv_and_a_fixed_number_of_queries(alice_http, small, django_assert
             practice=small, direction="in", client=cl, partner=p, reasons="x", status="seen"
         )
     with django_assert_max_num_queries(len(first.captured_queries)):
-        alice_http.get(url)
+        alice_http.get(url + "&fresh=1")
     response = alice_http.get(
         reverse("insights_csv", args=["partners"]) + "?start=2026-01-01&end=2026-06-30"
     )
@@ -172,6 +173,25 @@ def test_page_csv_and_a_fixed_number_of_queries(alice_http, small, django_assert
     assert rows[0][:3] == ["Partner", "Out", "In"]
     assert ["PT Bob", "3", "0", "-3", "50.0", "1.0", "50.0", "1", "1"] in rows
     assert alice_http.get(reverse("insights_csv", args=["nope"])).status_code == 404
+
+
+def test_the_report_is_kept_five_minutes_and_counted_again_on_demand(alice_http, small):
+    """A second view within five minutes shows the kept figures (and says when they were
+    counted); "count again now" and a recorded cost count again."""
+    url = reverse("insights") + "?start=2026-01-01&end=2026-06-30"
+    assert "PT Bob" in alice_http.get(url).content.decode()
+    Partner.objects.filter(practice=small, name="PT Bob").update(name="PT Robert")
+    kept = alice_http.get(url).content.decode()
+    assert "PT Bob" in kept and "PT Robert" not in kept and "count again now" in kept
+    fresh = alice_http.get(url + "&fresh=1").content.decode()
+    assert "PT Robert" in fresh and "PT Bob" not in fresh
+    Partner.objects.filter(practice=small, name="PT Robert").update(name="PT Roberta")
+    still = alice_http.get(url).content.decode()
+    assert "PT Robert" in still and "PT Roberta" not in still
+    alice_http.post(
+        reverse("insights_cost_add"), {"stream": "medical", "month": "2026-03", "amount": "10"}
+    )
+    assert "PT Roberta" in alice_http.get(url).content.decode()
 
 
 def test_bad_dates_fall_back_with_a_message(alice_http, small):

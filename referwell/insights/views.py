@@ -17,7 +17,7 @@ from referwell.clients.models import Stream
 from referwell.core.decorators import practice_required
 from referwell.insights import charts
 from referwell.insights.models import StreamCost
-from referwell.insights.selectors import insights
+from referwell.insights.selectors import insights_cached, insights_changed
 from referwell.outreach.pipeline import niche_coverage
 
 
@@ -43,7 +43,9 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     start, end, error = _range(request)
     if error:
         messages.warning(request, error)
-    data = insights(practice=request.practice, start=start, end=end)
+    data, made_at = insights_cached(
+        practice=request.practice, start=start, end=end, fresh=bool(request.GET.get("fresh"))
+    )
     c = data.charts
     period = f"{start:%b %Y} – {end:%b %Y}"
     pictures = {
@@ -74,6 +76,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
         "insights/insights.html",
         {
             "data": data,
+            "made_at": made_at,
             "t": data.tables,
             "pictures": pictures,
             "start": start,
@@ -88,7 +91,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
 @practice_required
 def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
     start, end, _ = _range(request)
-    table = insights(practice=request.practice, start=start, end=end).tables.get(key)
+    table = insights_cached(practice=request.practice, start=start, end=end)[0].tables.get(key)
     if table is None:
         raise Http404("No such table.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -120,5 +123,6 @@ def cost_add(request: HttpRequest) -> HttpResponse:
         amount=amount,
         note=request.POST.get("note", "")[:200],
     )
+    insights_changed(request.practice)
     messages.success(request, "Cost recorded.")
     return redirect("insights")
