@@ -125,6 +125,18 @@ class _ReferralFacts(NamedTuple):
     referrer_client__last_name: str | None
 
 
+class _PartnerFacts(NamedTuple):
+    """What the cadence rules read of a partner."""
+
+    pk: int
+    name: str
+    stage: str
+    created_at: dt.datetime
+    referred_year: int
+    referred_this_year: int
+    first_referral: dt.datetime | None
+
+
 def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
     """The local date of a moment (`tz`: the current time zone, looked up once per call of
     the engine rather than once per value — thousands of values)."""
@@ -255,25 +267,30 @@ def _partner_items(
     year_start = timezone.make_aware(dt.datetime.combine(on - dt.timedelta(days=365), dt.time.min))
     partners = {
         p.pk: p
-        for p in Partner.objects.for_practice(practice)
-        .exclude(stage=Stage.NOT_A_FIT)
-        .annotate(
-            referred_year=Count(
-                "referrals",
-                filter=Q(referrals__direction=Direction.IN, referrals__created_at__gte=year_start),
-            ),
-            referred_this_year=Count(
-                "referrals",
-                filter=Q(
-                    referrals__direction=Direction.IN,
-                    referrals__created_at__year=on.year,
+        for p in map(
+            _PartnerFacts._make,
+            Partner.objects.for_practice(practice)
+            .exclude(stage=Stage.NOT_A_FIT)
+            .annotate(
+                referred_year=Count(
+                    "referrals",
+                    filter=Q(
+                        referrals__direction=Direction.IN, referrals__created_at__gte=year_start
+                    ),
                 ),
-            ),
-            first_referral=Max(
-                "referrals__created_at", filter=Q(referrals__direction=Direction.IN)
-            ),
+                referred_this_year=Count(
+                    "referrals",
+                    filter=Q(
+                        referrals__direction=Direction.IN,
+                        referrals__created_at__year=on.year,
+                    ),
+                ),
+                first_referral=Max(
+                    "referrals__created_at", filter=Q(referrals__direction=Direction.IN)
+                ),
+            )
+            .values_list(*_PartnerFacts._fields),
         )
-        .only("pk", "name", "stage", "created_at", "practice_id")
     }
     kinds = defaultdict(dict)
     for partner_id, kind, last in (
