@@ -52,7 +52,9 @@ IN_TRANSITIONS: dict[str, set[str]] = {
     S.CANCELLED: set(),
 }
 INITIAL = {"out": S.DRAFT, "in": S.RECEIVED}
-FINAL = {S.CLOSED, S.CANCELLED}
+# A tuple, in a fixed order: `status__in=FINAL` must write the same SQL in every process (the
+# open-referrals partial index is matched on it, and its migration compares it).
+FINAL = (S.CANCELLED, S.CLOSED)
 # Where the fate is not known yet: the loop is open.
 OPEN_OUT = {S.SENT, S.RECEIVED, S.NO_RESPONSE}
 # The partner has answered (opened and acted on it).

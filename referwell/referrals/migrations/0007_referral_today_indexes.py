@@ -21,6 +21,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='referral',
-            index=models.Index(condition=models.Q(('status__in', {'cancelled', 'closed'}), _negated=True), fields=['practice', 'direction', 'created_at'], name='referral_open_idx'),
+            index=models.Index(condition=models.Q(('status__in', ['cancelled', 'closed']), _negated=True), fields=['practice', 'direction', 'created_at'], name='referral_open_idx'),
         ),
     ]
