@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.commands.createcachetable import Command as CreateCacheTable
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -50,14 +49,10 @@ def migrate_lock(connection: BaseDatabaseWrapper) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-PRODUCTION_CACHE_TABLE = "referwell_cache"  # config/settings_production.py without REDIS_URL
-
-
 class Command(DjangoMigrateCommand):
     help = (
         "Create or update the database tables, one server at a time (a lock), then the "
-        "cache table: the configured one, and the production settings' (so that a database "
-        "migrated with the development settings serves production ones too)."
+        "cache table if the cache is the database's."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -66,7 +61,3 @@ class Command(DjangoMigrateCommand):
             super().handle(*args, **options)
             if not (options["plan"] or options["check_unapplied"] or options["prune"]):
                 call_command("createcachetable", database=database, verbosity=0)
-                # Only creates it when missing.
-                creator = CreateCacheTable()
-                creator.verbosity = 0
-                creator.create_table(database, PRODUCTION_CACHE_TABLE, dry_run=False)
