@@ -146,6 +146,8 @@ def start_server(engine: str, port: int) -> subprocess.Popen[bytes]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
     )
+    # As on a deploy: migrate with the production settings (it makes their cache table).
+    referwell("migrate", "-v0", env=env)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("referwell")), "serve", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(WORKERS)],
