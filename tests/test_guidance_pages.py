@@ -96,6 +96,21 @@ def test_partner_facts_count_answers_and_reciprocity(elm_grove, partner):
     assert (f.referrals_sent, f.referrals_answered, f.referrals_received) == (3, 2, 1)
 
 
+def test_partner_facts_are_kept_and_counted_again_when_the_network_changes(
+    elm_grove, partner, django_assert_num_queries
+):
+    ReferralFactory(practice=elm_grove, partner=partner, status=Status.SENT)
+    (first,) = partner_facts(practice=elm_grove, professions=["chiropractor"])
+    with django_assert_num_queries(2):  # only the freshness checks: the facts are kept
+        assert partner_facts(practice=elm_grove, professions=["chiropractor"]) == [first]
+    ReferralFactory(practice=elm_grove, partner=partner, status=Status.ACCEPTED)
+    (again,) = partner_facts(practice=elm_grove, professions=["chiropractor"])
+    assert (again.referrals_sent, again.referrals_answered) == (2, 1)  # a referral: recounted
+    newcomer = PartnerFactory(practice=elm_grove, name="New Chiro", professions=["chiropractor"])
+    facts = partner_facts(practice=elm_grove, professions=["chiropractor"])
+    assert newcomer.pk in {f.id for f in facts}  # a partner added: at once
+
+
 def post(http, body):
     return http.post(
         "/api/v1/guidance/suggest", data=json.dumps(body), content_type="application/json"

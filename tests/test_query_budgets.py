@@ -271,7 +271,7 @@ PAGE_BUDGETS = {
     "partner_edit": 12,
     "partner_vcard": 10,
     "partner_merge": 20,
-    "client_detail": 22,
+    "client_detail": 24,  # 2 of them: the guidance facts' freshness (kept five minutes)
     "client_edit": 10,
     "client_disclosures": 12,
     "referral_detail": 19,
