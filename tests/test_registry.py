@@ -335,6 +335,39 @@ def test_both_readers_store_the_same_registry(tmp_path):
     assert (again.created, again.updated, again.unchanged) == (0, 0, by_polars.kept)
 
 
+@pytest.mark.parametrize(
+    "number",
+    [
+        "+" + npi("100000012")[1:],
+        " " + npi("100000012")[1:],
+        "-" + npi("100000012")[1:],
+        "0" + npi("100000012")[1:],
+        npi("100000012")[:9] + "X",
+        "1e9000000",
+    ],
+)
+def test_an_npi_that_only_looks_like_a_number_is_judged_by_the_reference(tmp_path, number):
+    """polars' fast path reads an NPI as a number; a sign, a space, a leading zero or an
+    exponent would parse too. Such a row is not plain: both readers reject it the same way."""
+    text = (
+        '"' + '","'.join(COLUMNS) + '"\n' + person(number, "ODD", "NUMBER", [("111N00000X", "Y")])
+    )
+    text += person(CHIRO, "SPINE", "DANA", [("111N00000X", "Y")])
+    plain = tmp_path / "npidata_pfile_odd.csv"
+    plain.write_text(text, encoding="utf-8")
+    by_polars = nppes.nppes_import(plain)
+    stored = sorted(RegistryEntry.objects.values_list("npi", flat=True))
+    RegistryEntry.objects.all().delete()
+    archive = tmp_path / "odd.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(plain, plain.name)
+    by_python = nppes.nppes_import(archive)
+    assert counts(by_polars) == counts(by_python)
+    assert by_polars.problems == by_python.problems
+    assert stored == sorted(RegistryEntry.objects.values_list("npi", flat=True)) == [CHIRO]
+    assert by_polars.rejected == 1
+
+
 def test_a_quote_left_open_is_read_row_by_row(first, tmp_path):
     """A value whose closing quote is missing makes polars join the next lines to it; the
     import notices (fewer rows than lines) and reads the file with the Python reader, which

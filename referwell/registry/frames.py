@@ -110,8 +110,10 @@ def entries_frame(entries: list[tuple[Any, ...]]) -> pl.DataFrame:
     return pl.DataFrame(entries, schema=ENTRY_SCHEMA, orient="row")
 
 
-def _luhn_ok(npi: pl.Expr) -> pl.Expr:
-    """The NPI check digit (Luhn over 80840 + the first nine digits; the prefix adds 24)."""
+def _npi_ok(npi: pl.Expr) -> pl.Expr:
+    """Ten digits (a number of ten digits: no sign, no space) with the right check digit (Luhn
+    over 80840 + the first nine digits; the prefix adds 24). A value this refuses goes to the
+    reference, which says why."""
     number = npi.cast(pl.Int64, strict=False)
     total = pl.lit(24, pl.Int64)
     for k in range(9):
@@ -119,7 +121,11 @@ def _luhn_ok(npi: pl.Expr) -> pl.Expr:
         if k % 2 == 0:  # counted from the right, over the prefixed 14 digits: doubled
             digit = pl.when(digit > 4).then(digit * 2 - 9).otherwise(digit * 2)
         total = total + digit
-    return (10 - total % 10) % 10 == number % 10
+    return (
+        (npi.str.len_bytes() == 10)
+        & (number >= 1_000_000_000)
+        & ((10 - total % 10) % 10 == number % 10)
+    )
 
 
 WANTED = [f"wanted{n}" for n in range(1, TAXONOMY_SLOTS + 1)]
@@ -175,9 +181,8 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
     zip_index = pl.when(zip5.str.contains(r"^[0-9]{5}$")).then(zip5.cast(pl.UInt32))
     latitudes, longitudes = zip_table()
     texts = [ORG, LAST, FIRST, MIDDLE, SUFFIX, CREDENTIAL, LINE1, LINE2, CITY, STATE, ZIP, PHONE]
-    # Printable ASCII: Python's and polars' strip, title-case and digits agree on it.
-    ascii_ = pl.all_horizontal([text.str.len_bytes() == text.str.len_chars() for text in texts])
-    controls = pl.concat_str(texts).str.contains_any([chr(c) for c in range(32)] + ["\x7f"])
+    # Printable ASCII only: Python's and polars' strip, title-case and digits agree on it.
+    printable = ~pl.concat_str(texts).str.contains(r"[^ -~]")
     entry_plain = (
         (pl.col("kind") == "entry")
         & pl.col("npi_ok")
@@ -210,7 +215,7 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             name=name,
             updated=_date(LAST_UPDATE),
             deactivated=_date(DEACTIVATION),
-            npi_ok=NPI.str.contains(r"^[0-9]{10}$") & _luhn_ok(NPI),
+            npi_ok=_npi_ok(NPI),
             codes=pl.concat_str(
                 [_first_of_kind(i) for i in range(TAXONOMY_SLOTS)],
                 separator='","',
@@ -218,7 +223,10 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             ),
         )
         .with_columns(
-            plain=(entry_plain | deactivation_plain) & pl.col("complete") & ascii_ & ~controls
+            # Null (a value polars could not convert) is not plain: the reference decides.
+            plain=((entry_plain | deactivation_plain) & pl.col("complete") & printable).fill_null(
+                False
+            )
         )
         .with_columns(
             npi=NPI,
