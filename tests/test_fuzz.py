@@ -535,7 +535,9 @@ def test_nppes_import_keeps_exactly_the_good_rows(tmp_path_factory, generated):
             got[day] = got[day] and got[day].isoformat()
         assert got == {c: values[c] for c in columns} | {"taxonomies": got["taxonomies"]}
         assert got["taxonomies"] == json.loads(values["taxonomies"])
-    others = set(stored) - {nppes.parse_chunk(r, LAYOUT, _selection()).entries[0][0] for r in untouched}
+    others = set(stored) - {
+        nppes.parse_chunk(r, LAYOUT, _selection()).entries[0][0] for r in untouched
+    }
     assert all(npi.encode() in b"".join(changed) for npi in others)  # nothing invented
     assert len(others) + run.rejected <= len(changed)
     assert len(run.problems) == run.rejected

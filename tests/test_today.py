@@ -311,3 +311,102 @@ def test_today_shows_the_most_overdue_fifty_a_page(alice_http, elm_grove):
         for n in range(1, (due - 1) // TODAY_PAGE_SIZE + 2)
     )
     assert shown == due
+
+
+# ---------------------------------------------------------------------------- the kept list
+
+
+def test_the_list_is_kept_until_the_practice_data_changes(
+    elm_grove, partner, django_assert_num_queries
+):
+    partner.stage = "trusted"
+    partner.save()
+    touch(partner, D)
+    on = D + dt.timedelta(days=100)
+    first = today(practice=elm_grove, on=on)
+    assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)
+    with django_assert_num_queries(1):  # the data version alone
+        assert today(practice=elm_grove, on=on) is first
+    touch(partner, D + dt.timedelta(days=90))  # a contact since: nothing to keep in touch for
+    assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, on)
+    # Another day, another list; a rule changed, another list.
+    assert today(practice=elm_grove, on=on + dt.timedelta(days=1)) is not first
+    elm_grove.cadence = {"keep_in_touch": {"ideal": 10, "max": 20}}
+    assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)
+
+
+def test_every_change_to_what_today_reads_moves_the_data_version(
+    elm_grove, other_practice, alice, partner, client_alice_jones
+):
+    from referwell.accounts.selectors import data_version
+    from referwell.directory.services import partner_update, touchpoint_create
+    from referwell.referrals.services import referral_create
+
+    def version():
+        return data_version(practice_id=elm_grove.pk)
+
+    theirs = data_version(practice_id=other_practice.pk)
+    seen = [version()]
+
+    def moved():
+        seen.append(version())
+        return seen[-1] > seen[-2]
+
+    partner_update(partner=partner, by=alice.user, fields={"name": "Dr. Dana Spine, DC"})
+    assert moved()
+    touchpoint_create(partner=partner, by=alice.user, kind="call", date=D, note="Hello")
+    assert moved()
+    referral = referral_create(
+        practice=elm_grove,
+        by=alice.user,
+        fields={
+            "direction": Direction.OUT,
+            "client": client_alice_jones,
+            "partner": partner,
+            "reasons": "Low back pain after a fall",
+        },
+    )
+    assert moved()
+    ContactPlan.objects.create(practice=elm_grove, partner=partner, method="call", planned_on=D)
+    assert moved()
+    client_alice_jones.first_name = "Alicia"
+    client_alice_jones.save()
+    assert moved()
+    referral.delete()
+    assert moved()
+    assert data_version(practice_id=other_practice.pk) == theirs
+
+
+def test_a_change_rolled_back_leaves_the_version(elm_grove, partner):
+    from django.db import transaction
+
+    from referwell.accounts.selectors import data_version
+
+    before = data_version(practice_id=elm_grove.pk)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        partner.name = "Someone else"
+        partner.save()
+        assert data_version(practice_id=elm_grove.pk) > before  # seen with the change
+        raise RuntimeError("rolled back")
+    assert data_version(practice_id=elm_grove.pk) == before
+
+
+def test_a_practice_is_deleted_with_its_changes(elm_grove, partner):
+    from referwell.accounts.models import DataChange
+
+    touch(partner, D)
+    assert DataChange.objects.filter(practice=elm_grove).exists()
+    elm_grove.delete()
+    assert not DataChange.objects.exists()
+
+
+def test_old_changes_are_pruned(elm_grove, partner, monkeypatch):
+    from referwell.accounts import services
+    from referwell.accounts.models import DataChange
+
+    monkeypatch.setattr(services, "PRUNE_EVERY", 3)
+    for day in range(7):
+        touch(partner, D + dt.timedelta(days=day))
+    latest = DataChange.objects.filter(practice=elm_grove).order_by("-id").first()
+    assert DataChange.objects.filter(practice=elm_grove).count() < 7
+    assert DataChange.objects.filter(practice=elm_grove).order_by("-id").first() == latest

@@ -165,3 +165,19 @@ class ApiToken(models.Model):
     def revoke(self) -> None:
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+
+class DataChange(models.Model):
+    """A change to what Today's list is made of (a partner, touchpoint, client, referral or
+    contact plan of the practice), one row each, written in the change's own transaction:
+    the practice's latest id is its data version (`accounts.selectors.data_version`), and
+    what a process keeps in memory for the practice is good while it has not moved. Rows are
+    only ever added (and the old ones pruned), so no change waits on a lock for another."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["practice", "id"], name="data_change_latest")]
+
+    def __str__(self) -> str:
+        return f"change {self.pk} of practice {self.practice_id}"

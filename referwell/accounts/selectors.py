@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from referwell.accounts.models import Member, Practice, User
+from referwell.accounts.models import DataChange, Member, Practice, User
 
 
 def user_has_two_factor(user: User) -> bool:
@@ -53,3 +53,14 @@ def member_list_with_two_factor(*, practice: Practice) -> list[tuple[Member, boo
         ).values_list("user_id", flat=True)
     )
     return [(m, m.user_id in with_device) for m in members]
+
+
+def data_version(*, practice_id: int) -> int:
+    """The practice's data version (see accounts.models.DataChange): one index seek."""
+    latest = (
+        DataChange.objects.filter(practice_id=practice_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return latest or 0

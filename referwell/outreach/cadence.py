@@ -12,17 +12,23 @@ past the maximum red. A practice overrides them in `Practice.cadence`.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import json
+import threading
+import time
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from django.db.models import Count, Max, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from referwell.accounts.models import Practice
+from referwell.accounts.selectors import data_version
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
 from referwell.referrals.models import Direction, Referral
-from referwell.referrals.states import FINAL, Status
+from referwell.referrals.states import Status
 
 STAGE_LABELS = dict(Stage.choices)  # get_stage_display() costs 30 µs; thousands of partners
 
@@ -80,10 +86,18 @@ class DueItem:
     partner_name: str = ""
     referral: int | None = None
     late_after: int = 0  # days between the due date and red
-    url: str = ""
     action: str = ""  # what one click does: "letter", "log_visit", "open"
     caution: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The page that opens the item: its referral's, else its partner's."""
+        if self.referral:
+            return reverse("referral_detail", args=[self.referral])
+        if self.partner:
+            return reverse("partner_detail", args=[self.partner])
+        return ""
 
     def overdue_days(self, on: dt.date) -> int:
         return max(0, (on - self.due).days)
@@ -153,19 +167,67 @@ def _add_business_days(start: dt.date, days: int) -> dt.date:
     return day
 
 
-def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
-    """Every upkeep item of the practice with its due date (past, today or coming).
+@dataclass
+class _Kept:
+    stamp: tuple[Any, ...]
+    made: float
+    items: list[DueItem]
+    today: list[DueItem] | None = None
 
-    A fixed number of queries, whatever the size of the practice.
-    """
-    on = on or timezone.localdate()
+
+# Made once per process and practice, and again when the practice's data version moves (any
+# change to what the rules read), a rule changes, the day changes or KEEP_SECONDS pass:
+# unpickling 16,000 items from a shared cache would cost more than making them.
+KEEP_SECONDS = 300
+KEEP_PRACTICES = 32
+_kept: OrderedDict[int, _Kept] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _kept_for(practice: Practice, on: dt.date) -> _Kept:
+    stamp = (
+        data_version(practice_id=practice.pk),
+        on,
+        timezone.get_current_timezone_name(),
+        json.dumps(practice.cadence or {}, sort_keys=True, default=str),
+        practice.no_response_business_days,
+    )
+    now = time.monotonic()
+    with _kept_lock:
+        kept = _kept.get(practice.pk)
+    if kept is not None and kept.stamp == stamp and now - kept.made < KEEP_SECONDS:
+        return kept
+    kept = _Kept(stamp, now, _due_items(practice=practice, on=on))
+    with _kept_lock:
+        _kept[practice.pk] = kept
+        _kept.move_to_end(practice.pk)
+        while len(_kept) > KEEP_PRACTICES:
+            _kept.popitem(last=False)
+    return kept
+
+
+def forget_kept() -> None:
+    """Drop every list this process keeps (the next view makes it again)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
+    """Every upkeep item of the practice with its due date (past, today or coming). The list
+    is shared: read it, do not change it."""
+    return _kept_for(practice, on or timezone.localdate()).items
+
+
+def _due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
+    """Every upkeep item, made from the data: a fixed number of queries, whatever the size
+    of the practice."""
     tz = timezone.get_current_timezone()
     rules = rules_for(practice)
     items: list[DueItem] = []
     referrals = [
         _ReferralFacts(*row)
         for row in Referral.objects.for_practice(practice)
-        .exclude(status__in=FINAL)
+        .filter(status__final=False)
         .filter(
             Q(direction=Direction.IN, thanked_at__isnull=True)
             | Q(direction=Direction.IN, report_interval_days__isnull=False, partner__isnull=False)
@@ -175,7 +237,9 @@ def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]
             )
         )
         # Only what the rules read, as tuples (a practice behind on its upkeep has thousands
-        # of these); no clinical text is loaded or decrypted.
+        # of these); no clinical text is loaded or decrypted. Unordered (they are sorted by
+        # due date later), so that the open referrals' partial index serves it.
+        .order_by()
         .values_list(*_ReferralFacts._fields)
     ]
     marks = _marks(practice)
@@ -265,32 +329,29 @@ def _partner_items(
     items: list[DueItem] = []
     # A moment, not a date: comparing created_at__date would convert every row's timestamp.
     year_start = timezone.make_aware(dt.datetime.combine(on - dt.timedelta(days=365), dt.time.min))
-    partners = {
-        p.pk: p
-        for p in map(
-            _PartnerFacts._make,
-            Partner.objects.for_practice(practice)
-            .exclude(stage=Stage.NOT_A_FIT)
-            .annotate(
-                referred_year=Count(
-                    "referrals",
-                    filter=Q(
-                        referrals__direction=Direction.IN, referrals__created_at__gte=year_start
-                    ),
-                ),
-                referred_this_year=Count(
-                    "referrals",
-                    filter=Q(
-                        referrals__direction=Direction.IN,
-                        referrals__created_at__year=on.year,
-                    ),
-                ),
-                first_referral=Max(
-                    "referrals__created_at", filter=Q(referrals__direction=Direction.IN)
-                ),
-            )
-            .values_list(*_PartnerFacts._fields),
+    # The referrals in of the last year, per partner, read from the (practice, direction,
+    # created_at) index. The latest referral matters only for a partner who referred within
+    # the year, so it is the latest of these; this calendar year is within the last 365 days.
+    referred: dict[int, tuple[int, int, dt.datetime]] = {
+        partner: (year, this_year, latest)
+        for partner, year, this_year, latest in Referral.objects.for_practice(practice)
+        .filter(direction=Direction.IN, created_at__gte=year_start, partner__isnull=False)
+        .order_by()
+        .values("partner")
+        .annotate(
+            year=Count("id"),
+            this_year=Count("id", filter=Q(created_at__year=on.year)),
+            latest=Max("created_at"),
         )
+        .values_list("partner", "year", "this_year", "latest")
+    }
+    nothing = (0, 0, None)
+    partners = {
+        pk: _PartnerFacts(pk, name, stage, created_at, *referred.get(pk, nothing))
+        for pk, name, stage, created_at in Partner.objects.for_practice(practice)
+        .exclude(stage=Stage.NOT_A_FIT)
+        .order_by()
+        .values_list("pk", "name", "stage", "created_at")
     }
     kinds = defaultdict(dict)
     for partner_id, kind, last in (
@@ -426,10 +487,13 @@ def _answered(item: DueItem, marks: dict[str, list[Touchpoint]], on: dt.date) ->
 
 
 def today(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
-    """What is due today or overdue, most overdue first."""
+    """What is due today or overdue, most overdue first (a shared list: read it only)."""
     on = on or timezone.localdate()
-    items = [i for i in due_items(practice=practice, on=on) if i.due <= on]
-    return sorted(items, key=lambda i: (i.due, i.kind, i.title))
+    kept = _kept_for(practice, on)
+    if kept.today is None:
+        due = [i for i in kept.items if i.due <= on]
+        kept.today = sorted(due, key=attrgetter("due", "kind", "title"))
+    return kept.today
 
 
 def losing_touch(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:

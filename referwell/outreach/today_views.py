@@ -28,14 +28,6 @@ LOG_KIND = {
 }
 
 
-def _open_url(item: cadence.DueItem) -> str:
-    if item.referral:
-        return reverse("referral_detail", args=[item.referral])
-    if item.partner:
-        return reverse("partner_detail", args=[item.partner])
-    return ""
-
-
 @practice_required
 def today_page(request: HttpRequest) -> HttpResponse:
     on = timezone.localdate()
@@ -49,8 +41,6 @@ def today_page(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     items = list(page.object_list)
-    for item in items:
-        item.url = _open_url(item)
     return render(
         request,
         "outreach/today.html",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +19,23 @@ from referwell.referrals.states import FINAL, INITIAL, Status
 class Direction(models.TextChoices):
     OUT = "out", "Out (we refer a client)"
     IN = "in", "In (a client is referred to us)"
+
+
+class FinalLookup(models.Lookup):
+    """`status__final=False`: still open. The final states are written as literals, not
+    parameters: SQLite matches a partial index on the statement it prepares, before any value
+    is bound, so `NOT (status IN (?, ?))` never used the open-referrals index (19 ms instead of
+    1 ms for the dashboard's count of a large practice). Our own constants only."""
+
+    lookup_name = "final"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        literals = ", ".join(f"'{status}'" for status in FINAL)
+        if self.rhs:
+            return f"{lhs} IN ({literals})", list(params)
+        return f"NOT ({lhs} IN ({literals}))", list(params)
 
 
 class Referral(TenantModel):
@@ -83,6 +101,9 @@ class Referral(TenantModel):
             models.Index(fields=["practice", "created_at", "id"], name="referral_list_idx"),
             # The referral list's status filter, newest first.
             models.Index(fields=["practice", "status", "created_at"]),
+            # The no-response sweep that the dashboard and the referral list run as they open:
+            # the referrals sent (or received) before a day, read alone.
+            models.Index(fields=["practice", "status", "sent_at"], name="referral_sent_idx"),
             models.Index(fields=["practice", "direction", "created_at"]),
             # A partner's and a client's referrals, newest first (their pages, the API).
             models.Index(fields=["practice", "partner", "created_at"]),
@@ -154,6 +175,9 @@ class Referral(TenantModel):
 
 def hash_link_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+Referral._meta.get_field("status").register_lookup(FinalLookup)
 
 
 class ReferralLink(TenantModel):

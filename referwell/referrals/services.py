@@ -362,12 +362,14 @@ def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = No
     cutoff = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=days), dt.time.max))
     candidates = [
         referral
-        for referral in Referral.objects.for_practice(practice).filter(
+        for referral in Referral.objects.for_practice(practice)
+        .filter(
             direction=Direction.OUT,
             status__in=[Status.SENT, Status.RECEIVED],
             sent_at__isnull=False,
             sent_at__lte=cutoff,
         )
+        .order_by()
         if business_days_between(timezone.localtime(referral.sent_at).date(), today) >= days
     ]
     if not candidates:

@@ -745,10 +745,14 @@ def _load(
         for parsed in parsed_from_file(path, selection, workers=workers):
             yield parsed, frames.entries_frame(parsed.entries)
 
-    readers = [python_reader] if zipfile.is_zipfile(path) else [
-        lambda: frames.parsed_frames(path, selection),
-        python_reader,
-    ]
+    readers = (
+        [python_reader]
+        if zipfile.is_zipfile(path)
+        else [
+            lambda: frames.parsed_frames(path, selection),
+            python_reader,
+        ]
+    )
     for reader in readers:
         staging = Staging()
         deactivations: dict[str, str] = {}

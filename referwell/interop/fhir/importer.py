@@ -33,6 +33,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
 
 from referwell.accounts.models import Practice, User
+from referwell.accounts.services import practice_touched
 from referwell.audit.services import log_action
 from referwell.clients.models import Client
 from referwell.clients.services import client_create
@@ -480,6 +481,7 @@ class Importer:
             return
         partner.latitude, partner.longitude = position
         Partner.objects.filter(pk=partner.pk).update(latitude=position[0], longitude=position[1])
+        practice_touched(partner.practice_id)
 
     def partner_for(self, reference: dict[str, Any], entry: Entry | None) -> Partner | None:
         """The partner a requester or performer reference names: from this file, or one
@@ -698,6 +700,7 @@ class Importer:
         if status in FINAL:
             dates["closed_at"] = data.closed_at or now
         Referral.objects.filter(pk=referral.pk).update(**dates)
+        practice_touched(referral.practice_id)
         return referral
 
     def _update_referral(
@@ -743,6 +746,7 @@ class Importer:
             note="Imported from FHIR.",
         )
         Referral.objects.filter(pk=referral.pk).update(status=status)
+        practice_touched(referral.practice_id)
         referral.status = status
         log_action(
             practice=referral.practice,
