@@ -669,7 +669,7 @@ def index_cases(practice, world):
     )
     yield (
         "today",
-        lambda: cadence.today(practice=p),
+        lambda: cadence.make_due_items(practice=p, on=timezone.localdate()),
         {
             "referrals_referral": ["practice_id"],
             "directory_touchpoint": ["kind"],

@@ -319,20 +319,48 @@ def test_today_shows_the_most_overdue_fifty_a_page(alice_http, elm_grove):
 def test_the_list_is_kept_until_the_practice_data_changes(
     elm_grove, partner, django_assert_num_queries
 ):
+    from django.core.cache import cache
+
+    from referwell.outreach import cadence
+
     partner.stage = "trusted"
     partner.save()
     touch(partner, D)
     on = D + dt.timedelta(days=100)
     first = today(practice=elm_grove, on=on)
     assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)
-    with django_assert_num_queries(1):  # the data version alone
-        assert today(practice=elm_grove, on=on) is first
+    with django_assert_num_queries(1):  # the data version alone: kept in this process
+        again = today(practice=elm_grove, on=on)
+    assert again.rows is first.rows
+    cadence.forget_kept()  # as another process would: from the shared cache
+    with django_assert_num_queries(1):
+        shared = today(practice=elm_grove, on=on)
+    assert shared.rows == first.rows and shared.rows is not first.rows
+    assert [vars(i) for i in shared] == [vars(i) for i in first]
     touch(partner, D + dt.timedelta(days=90))  # a contact since: nothing to keep in touch for
     assert ("keep_in_touch", partner.pk) not in kinds(elm_grove, on)
     # Another day, another list; a rule changed, another list.
-    assert today(practice=elm_grove, on=on + dt.timedelta(days=1)) is not first
+    assert today(practice=elm_grove, on=on + dt.timedelta(days=1)).rows is not first.rows
     elm_grove.cadence = {"keep_in_touch": {"ideal": 10, "max": 20}}
     assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)
+    cache.clear()
+    cadence.forget_kept()
+    assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)  # made again
+
+
+def test_a_page_of_today_makes_items_for_its_rows_only(elm_grove):
+    from referwell.outreach.cadence import TodayList, _row, make_due_items
+
+    partners = [PartnerFactory(practice=elm_grove, stage="trusted") for _ in range(3)]
+    for p in partners:
+        touch(p, D)
+    items = today(practice=elm_grove, on=D + dt.timedelta(days=100))
+    assert isinstance(items, TodayList) and len(items) == 3
+    made = make_due_items(practice=elm_grove, on=D + dt.timedelta(days=100))
+    made = sorted(made, key=lambda i: (i.due, i.kind, i.title))
+    assert [vars(i) for i in items] == [vars(i) for i in made]  # nothing lost in the rows
+    assert [_row(i) for i in items[1:3]] == items.rows[1:3]
+    assert items[0].url == reverse("partner_detail", args=[items[0].partner])
 
 
 def test_every_change_to_what_today_reads_moves_the_data_version(

@@ -3,7 +3,9 @@ niches the practice serves with the professions that cover them (or are missing)
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import Count, Prefetch, Q
 
@@ -141,11 +143,16 @@ def board(*, practice: Practice) -> dict[str, list[Card]]:
     return columns
 
 
+class PartnerRef(NamedTuple):
+    pk: int
+    name: str
+
+
 @dataclass
 class NicheCoverage:
     niche: Niche
-    covered: list[tuple[str, list[Partner]]]  # profession name, trusted partners in the niche
-    partly: list[tuple[str, list[Partner]]]  # trusted partners of the profession, not tagged
+    covered: list[tuple[str, list[PartnerRef]]]  # profession name, trusted partners in the niche
+    partly: list[tuple[str, list[PartnerRef]]]  # trusted partners of the profession, not tagged
     gaps: list[str]
 
 
@@ -154,22 +161,31 @@ def niche_coverage(*, practice: Practice) -> list[NicheCoverage]:
     niches = list(Niche.objects.for_practice(practice))
     needed = {niche.pk: professions_for_niche(niche.name) for niche in niches}
     wanted = set().union(*needed.values()) if needed else set()
-    trusted = list(
-        Partner.objects.for_practice(practice)
-        .filter(stage=Stage.TRUSTED, professions__slug__in=wanted)
-        .distinct()
-        .prefetch_related("professions", "niches")
-    )
-    # Each partner's professions and niches read once, not once per niche and profession.
+    if not wanted:
+        return [NicheCoverage(niche, [], [], []) for niche in niches]
+    # The trusted partners' professions and niches as pairs of keys (a large network has
+    # hundreds of trusted partners: no model instance, no prefetch per partner).
+    trusted = Partner.objects.for_practice(practice).filter(stage=Stage.TRUSTED)
+    slugs: dict[int, set[str]] = defaultdict(set)
+    for partner_id, slug in Partner.professions.through.objects.filter(
+        partner__in=trusted, profession_id__in=wanted
+    ).values_list("partner_id", "profession_id"):
+        slugs[partner_id].add(slug)
+    tagged: dict[int, set[int]] = defaultdict(set)
+    for partner_id, niche_id in Partner.niches.through.objects.filter(
+        partner__in=trusted, niche__in=niches
+    ).values_list("partner_id", "niche_id"):
+        tagged[partner_id].add(niche_id)
     facts = [
-        (p, {x.slug for x in p.professions.all()}, {n.pk for n in p.niches.all()}) for p in trusted
+        (PartnerRef(pk, name), slugs[pk], tagged[pk])
+        for pk, name in trusted.filter(pk__in=list(slugs)).values_list("pk", "name")
     ]
     out = []
     for niche in niches:
         covered, partly, gaps = [], [], []
         for slug in sorted(needed[niche.pk]):
             name = kb.professions[slug].name
-            of_prof = [(p, niches) for p, slugs, niches in facts if slug in slugs]
+            of_prof = [(p, niches) for p, slugs_, niches in facts if slug in slugs_]
             in_niche = [p for p, niches in of_prof if niche.pk in niches]
             if in_niche:
                 covered.append((name, in_niche))
