@@ -193,9 +193,10 @@ AXES_VERBOSE = False
 # Never stored in the clear in the attempts table (nor the password, always masked).
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 OTP_TOTP_ISSUER = "Referwell"
-# Idle timeout: the session cookie lasts this long and is renewed on every request.
+# Idle timeout: the session cookie lasts this long and is renewed while it is used — at most
+# once a minute (SessionMaxAgeMiddleware), not with a write on every request.
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 # Absolute limit, however active the session (checked by SessionMaxAgeMiddleware).
 SESSION_MAX_AGE = int(os.environ.get("SESSION_MAX_AGE", str(8 * 3600)))
 SESSION_COOKIE_HTTPONLY = True

@@ -39,10 +39,17 @@ class CurrentPracticeMiddleware:
         return self.get_response(request)
 
 
-class SessionMaxAgeMiddleware:
-    """Ends a session SESSION_MAX_AGE seconds after its login, however active it was.
+# A session in use is saved again (its expiry pushed SESSION_COOKIE_AGE ahead) when its last
+# save is this old: one write a minute, not one per request (which, on SQLite, took the
+# database's single write lock for every page).
+RENEW_EVERY = 60
+RENEWED_SESSION_KEY = "referwell_renewed_at"
 
-    (The idle timeout is Django's own: SESSION_COOKIE_AGE renewed on every request.)"""
+
+class SessionMaxAgeMiddleware:
+    """Ends a session SESSION_MAX_AGE seconds after its login, however active it was, and keeps
+    an active one alive: the idle timeout is Django's SESSION_COOKIE_AGE, renewed at most
+    RENEW_EVERY seconds late."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -53,6 +60,8 @@ class SessionMaxAgeMiddleware:
             login_at = request.session.setdefault(LOGIN_AT_SESSION_KEY, now)
             if now - int(login_at) > settings.SESSION_MAX_AGE:
                 logout(request)
+            elif now - int(request.session.get(RENEWED_SESSION_KEY, 0)) >= RENEW_EVERY:
+                request.session[RENEWED_SESSION_KEY] = now  # saved by SessionMiddleware
         return self.get_response(request)
 
 
