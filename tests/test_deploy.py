@@ -288,3 +288,21 @@ def test_two_app_servers_share_one_postgresql_and_one_redis(deploy_database, tmp
         text = server.log_path.read_text()
         assert "Rosa" not in text and "not-a-real-token" not in text and token not in text
         assert any(r["logger"].startswith("gunicorn") for r in records)
+
+
+def test_serve_warms_up_before_the_workers_fork():
+    """Every template of ours compiles (the cached loader keeps them for the workers), and no
+    database connection is left open to be shared across the fork."""
+    from pathlib import Path
+
+    from django.db import connection
+
+    import referwell
+    from referwell.core.management.commands.serve import warm_up
+
+    root = Path(referwell.__file__).resolve().parent
+    ours = list(root.rglob("templates/**/*.html")) + list(
+        (root.parent / "templates").glob("*.html")
+    )
+    assert warm_up() == len(ours) > 40
+    assert connection.connection is None

@@ -101,11 +101,15 @@ def test_partner_facts_are_kept_and_counted_again_when_the_network_changes(
 ):
     ReferralFactory(practice=elm_grove, partner=partner, status=Status.SENT)
     (first,) = partner_facts(practice=elm_grove, professions=["chiropractor"])
-    with django_assert_num_queries(2):  # only the freshness checks: the facts are kept
+    with django_assert_num_queries(1):  # only the data version: the facts are kept
         assert partner_facts(practice=elm_grove, professions=["chiropractor"]) == [first]
-    ReferralFactory(practice=elm_grove, partner=partner, status=Status.ACCEPTED)
+    answered = ReferralFactory(practice=elm_grove, partner=partner, status=Status.ACCEPTED)
     (again,) = partner_facts(practice=elm_grove, professions=["chiropractor"])
     assert (again.referrals_sent, again.referrals_answered) == (2, 1)  # a referral: recounted
+    answered.status = Status.CANCELLED
+    answered.save()
+    (later,) = partner_facts(practice=elm_grove, professions=["chiropractor"])
+    assert (later.referrals_sent, later.referrals_answered) == (1, 0)  # a status: at once
     newcomer = PartnerFactory(practice=elm_grove, name="New Chiro", professions=["chiropractor"])
     facts = partner_facts(practice=elm_grove, professions=["chiropractor"])
     assert newcomer.pk in {f.id for f in facts}  # a partner added: at once

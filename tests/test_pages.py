@@ -353,3 +353,20 @@ def test_practice_settings_refuse_bad_input_and_non_owners(alice_http, bob_http,
     assert b"not a US ZIP code" in bad.content and b"between 1 and 60" in bad.content
     assert bob_http.get(reverse("practice_settings")).status_code == 403
     assert b"Elm Grove" not in charlie_http.get(reverse("practice_settings")).content
+
+
+def test_a_consent_is_recorded_on_its_own_page(alice_http, client_alice_jones, partner):
+    """The client's page links to it; the list of every partner comes with the form only."""
+    detail = alice_http.get(reverse("client_detail", args=[client_alice_jones.pk]))
+    url = reverse("consent_add", args=[client_alice_jones.pk])
+    assert url.encode() in detail.content and b'name="partner"' not in detail.content
+    page = alice_http.get(url)
+    assert page.status_code == 200
+    assert f'<option value="{partner.pk}">{partner.name}</option>'.encode() in page.content
+    refused = alice_http.post(url, {"scope": "talk", "given_on": "2026-01-02"})
+    assert refused.status_code == 400
+    assert b"Name the partner or the kind of professional." in refused.content
+    assert not Consent.objects.filter(client=client_alice_jones).exists()
+    done = alice_http.post(url, {"partner": partner.pk, "scope": "talk", "given_on": "2026-01-02"})
+    assert done["Location"] == reverse("client_detail", args=[client_alice_jones.pk])
+    assert Consent.objects.get(client=client_alice_jones).partner == partner

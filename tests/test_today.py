@@ -402,6 +402,10 @@ def test_every_change_to_what_today_reads_moves_the_data_version(
     assert moved()
     referral.delete()
     assert moved()
+    partner.professions.add("physical-therapist")
+    assert moved()
+    partner.professions.clear()
+    assert moved()
     assert data_version(practice_id=other_practice.pk) == theirs
 
 

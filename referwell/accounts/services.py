@@ -339,3 +339,9 @@ def on_tenant_row_changed(sender: type, instance: object, **kwargs: object) -> N
     if isinstance(origin, Practice) or getattr(origin, "model", None) is Practice:
         return
     practice_touched(getattr(instance, "practice_id", None))
+
+
+def on_partner_links_changed(sender: type, instance: object, action: str, **kwargs: object) -> None:
+    """m2m_changed of a partner's professions or niches (from either side)."""
+    if action.startswith("post_"):
+        practice_touched(getattr(instance, "practice_id", None))

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from referwell.audit.services import log_request
 from referwell.clients import selectors, services
@@ -52,7 +52,6 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         "consents": selectors.consent_list(practice=practice, client=client),
         "referrals": referrals,
         "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),
-        "consent_form": ConsentForm(practice=practice, initial={"given_on": timezone.localdate()}),
         "today": timezone.localdate(),
     }
 
@@ -115,17 +114,23 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "clients/client_detail.html", context, status=400)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @practice_required
 def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Its own page: the list of every partner of a large network (hundreds of kilobytes) is
+    sent when a consent is recorded, not with every view of the client."""
     client = selectors.client_get(practice=request.practice, pk=pk)
-    form = ConsentForm(request.POST, practice=request.practice)
-    if form.is_valid():
-        services.consent_create(client=client, by=request.user, fields=form.cleaned_data)
-        messages.success(request, "Consent recorded.")
-        return redirect("client_detail", pk=client.pk)
-    context = _detail_context(request, client) | {"consent_form": form}
-    return render(request, "clients/client_detail.html", context, status=400)
+    if request.method == "POST":
+        form = ConsentForm(request.POST, practice=request.practice)
+        if form.is_valid():
+            services.consent_create(client=client, by=request.user, fields=form.cleaned_data)
+            messages.success(request, "Consent recorded.")
+            return redirect("client_detail", pk=client.pk)
+    else:
+        form = ConsentForm(practice=request.practice, initial={"given_on": timezone.localdate()})
+    status = 400 if form.errors else 200
+    context = {"client": client, "form": form}
+    return render(request, "clients/consent_form.html", context, status=status)
 
 
 @require_POST

@@ -6,16 +6,17 @@ import hashlib
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 
 from referwell.accounts.models import Practice
+from referwell.accounts.selectors import data_version
 from referwell.clients.models import Client
 from referwell.core.geo import zip_centroid
 from referwell.directory.models import Niche, Partner, Stage
 from referwell.directory.selectors import responsiveness_for
 from referwell.guidance.engine import Intake, Result, suggest
 from referwell.guidance.ranking import ClientContext, PartnerFacts, RankedPartner, rank
-from referwell.referrals.models import Direction, Referral
+from referwell.referrals.models import Direction
 from referwell.referrals.states import Status
 
 ANSWERED = [
@@ -39,15 +40,11 @@ FACTS_SECONDS = 300
 def partner_facts(*, practice: Practice, professions: list[str]) -> list[PartnerFacts]:
     """Everything ranking needs about the partners of these professions, kept five minutes per
     practice (counting every referral to thousands of partners takes 0.1–0.3 s on a client's
-    page): a partner added, edited or removed, or a referral made, counts again at once; a
-    referral's later answer shows within five minutes."""
+    page) while its data version holds: a partner or referral added, changed or removed, a
+    referral answered, counts again at once."""
     if not professions:
         return []
-    partners = Partner.objects.for_practice(practice).aggregate(
-        n=Count("id"), changed=Max("updated_at")
-    )
-    referrals = Referral.objects.for_practice(practice).aggregate(n=Count("id"), last=Max("id"))
-    state = (partners["n"], partners["changed"], referrals["n"], referrals["last"])
+    state = data_version(practice_id=practice.pk)
     digest = hashlib.sha256(repr((state, sorted(professions))).encode()).hexdigest()[:32]
     key = f"guidance:facts:{practice.pk}:{digest}"
     facts = cache.get(key)

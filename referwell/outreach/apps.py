@@ -6,16 +6,16 @@ class OutreachConfig(AppConfig):
     label = "outreach"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from referwell.accounts.services import on_tenant_row_changed
+        from referwell.accounts.services import on_partner_links_changed, on_tenant_row_changed
         from referwell.clients.models import Client
         from referwell.directory.models import Partner, Touchpoint
         from referwell.outreach.models import ContactPlan
         from referwell.referrals.models import Referral
 
-        # What the cadence engine reads: a change moves the practice's data_version, and the
-        # Today list each process keeps for it is made again (outreach.cadence).
+        # What Today (outreach.cadence) and the guidance's partner facts read: a change moves
+        # the practice's data version, and what is kept for it is made again.
         for model in (Partner, Touchpoint, Client, Referral, ContactPlan):
             for signal in (post_save, post_delete):
                 signal.connect(
@@ -23,3 +23,10 @@ class OutreachConfig(AppConfig):
                     sender=model,
                     dispatch_uid=f"referwell_data_version_{signal is post_save}_{model.__name__}",
                 )
+        # A partner's professions and niches (guidance ranks partners by them).
+        for through in (Partner.professions.through, Partner.niches.through):
+            m2m_changed.connect(
+                on_partner_links_changed,
+                sender=through,
+                dispatch_uid=f"referwell_data_version_{through.__name__}",
+            )
