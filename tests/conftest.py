@@ -107,14 +107,14 @@ def referral(elm_grove, client_alice_jones, partner):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits live in the cache, Today's lists in this process: each test starts with
+    """Rate limits live in the cache, what is kept of a practice's data in this process: each test starts with
     none (a rolled-back test's ids come again in the next one, data versions included)."""
     from django.core.cache import cache
 
-    from referwell.outreach.cadence import forget_kept
+    from referwell.accounts.kept import forget_all
 
     cache.clear()
-    forget_kept()
+    forget_all()
     yield
     cache.clear()
-    forget_kept()
+    forget_all()

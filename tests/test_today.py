@@ -321,7 +321,7 @@ def test_the_list_is_kept_until_the_practice_data_changes(
 ):
     from django.core.cache import cache
 
-    from referwell.outreach import cadence
+    from referwell.accounts.kept import forget_all
 
     partner.stage = "trusted"
     partner.save()
@@ -332,7 +332,7 @@ def test_the_list_is_kept_until_the_practice_data_changes(
     with django_assert_num_queries(1):  # the data version alone: kept in this process
         again = today(practice=elm_grove, on=on)
     assert again.rows is first.rows
-    cadence.forget_kept()  # as another process would: from the shared cache
+    forget_all()  # as another process would: from the shared cache
     with django_assert_num_queries(1):
         shared = today(practice=elm_grove, on=on)
     assert shared.rows == first.rows and shared.rows is not first.rows
@@ -344,7 +344,7 @@ def test_the_list_is_kept_until_the_practice_data_changes(
     elm_grove.cadence = {"keep_in_touch": {"ideal": 10, "max": 20}}
     assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)
     cache.clear()
-    cadence.forget_kept()
+    forget_all()
     assert ("keep_in_touch", partner.pk) in kinds(elm_grove, on)  # made again
 
 

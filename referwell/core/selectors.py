@@ -4,19 +4,73 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
+from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
 from referwell.clients.models import Client, Stream
 from referwell.directory.models import Partner, Stage
 from referwell.referrals.models import Direction, Referral
+from referwell.referrals.states import Status
+
+
+class ReferralLine(NamedTuple):
+    """A referral as the dashboard lists it: no clinical text."""
+
+    pk: int
+    client: str
+    partner: str
+    profession: str
+    status: str
+    status_label: str
+    created_at: dt.datetime
+
+
+class PartnerLine(NamedTuple):
+    pk: int
+    name: str
+    last_contact: dt.date | None
+
+
+STATUS_LABELS = dict(Status.choices)
+_LINE_FIELDS = (
+    "pk",
+    "client__first_name",
+    "client__last_name",
+    "partner__name",
+    "profession__name",
+    "status",
+    "created_at",
+)
+
+_dashboard_kept: Kept[dict[str, Any]] = Kept("dashboard")
+
+
+def _lines(referrals: QuerySet[Referral]) -> list[ReferralLine]:
+    return [
+        ReferralLine(pk, f"{first} {last}", partner or "", profession or "", status,
+                     STATUS_LABELS.get(status, status), created_at)
+        for pk, first, last, partner, profession, status, created_at in referrals.values_list(
+            *_LINE_FIELDS
+        )
+    ]  # fmt: skip
 
 
 def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> dict[str, Any]:
+    """The dashboard's figures and short lists, kept while the practice's data holds (plain
+    values only: names, dates and counts, no clinical text)."""
     today = today or timezone.localdate()
+    return _dashboard_kept.get(
+        practice_id=practice.pk,
+        parts=today.isoformat(),
+        make=lambda: _dashboard_summary(practice=practice, today=today),
+    )
+
+
+def _dashboard_summary(*, practice: Practice, today: dt.date) -> dict[str, Any]:
     year_ago = today - dt.timedelta(days=365)
     # A moment, not a date: comparing created_at__date would convert every row's timestamp.
     year_start = timezone.make_aware(dt.datetime.combine(year_ago, dt.time.min))
@@ -38,17 +92,12 @@ def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> di
         "out_year": referrals.filter(direction=Direction.OUT, created_at__gte=year_start).count(),
         "in_year": referrals.filter(direction=Direction.IN, created_at__gte=year_start).count(),
     }
-    open_out = list(
+    open_out = _lines(
         referrals.filter(direction=Direction.OUT)
         .filter(status__final=False)
-        .select_related("client", "partner", "profession")
         .order_by("created_at")[:8]
     )
-    recent_in = list(
-        referrals.filter(direction=Direction.IN)
-        .select_related("client", "partner")
-        .order_by("-created_at")[:5]
-    )
+    recent_in = _lines(referrals.filter(direction=Direction.IN).order_by("-created_at")[:5])
     # Counted here from the (practice, first_seen, stream) index's range of the last year:
     # grouped in SQL, SQLite chose the (practice, stream) index and read every client.
     stream_counts = Counter(
@@ -58,13 +107,16 @@ def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> di
         .values_list("stream", flat=True)
     )
     streams = [(label, stream_counts.get(value, 0)) for value, label in Stream.choices]
-    losing_touch = list(
-        Partner.objects.for_practice(practice)
+    losing_touch = [
+        PartnerLine(*row)
+        for row in Partner.objects.for_practice(practice)
         .filter(stage__in=[Stage.MET, Stage.TRUSTED])
+        .values("pk")
         .annotate(last_contact=Max("touchpoints__date"))
         .filter(Q(last_contact__lt=half_year_ago) | Q(last_contact__isnull=True))
-        .order_by("last_contact")[:6]
-    )
+        .order_by("last_contact")
+        .values_list("pk", "name", "last_contact")[:6]
+    ]
     return {
         "stages": stages,
         "partner_total": sum(stage_counts.values()),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db.models import Count, Q
 
+from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
-from referwell.accounts.selectors import data_version
 from referwell.clients.models import Client
 from referwell.core.geo import zip_centroid
 from referwell.directory.models import Niche, Partner, Stage
@@ -34,24 +32,23 @@ def _split(text: str) -> frozenset[str]:
     return frozenset(part.strip().lower() for part in text.split(",") if part.strip())
 
 
-FACTS_SECONDS = 300
+_facts_kept: Kept[list[PartnerFacts]] = Kept("guidance-facts", size=128)
 
 
 def partner_facts(*, practice: Practice, professions: list[str]) -> list[PartnerFacts]:
-    """Everything ranking needs about the partners of these professions, kept five minutes per
-    practice (counting every referral to thousands of partners takes 0.1–0.3 s on a client's
-    page) while its data version holds: a partner or referral added, changed or removed, a
-    referral answered, counts again at once."""
+    """Everything ranking needs about the partners of these professions, kept while the
+    practice's data version holds (counting every referral to thousands of partners takes
+    0.1–0.3 s on a client's page): a partner or referral added, changed or removed, a referral
+    answered, counts again at once."""
     if not professions:
         return []
-    state = data_version(practice_id=practice.pk)
-    digest = hashlib.sha256(repr((state, sorted(professions))).encode()).hexdigest()[:32]
-    key = f"guidance:facts:{practice.pk}:{digest}"
-    facts = cache.get(key)
-    if facts is None:
-        facts = _partner_facts(practice=practice, professions=professions)
-        cache.set(key, facts, FACTS_SECONDS)
-    return facts
+    wanted = tuple(sorted(set(professions)))
+    return _facts_kept.get(
+        practice_id=practice.pk,
+        parts=wanted,
+        slot=wanted,
+        make=lambda: _partner_facts(practice=practice, professions=list(wanted)),
+    )
 
 
 def _partner_facts(*, practice: Practice, professions: list[str]) -> list[PartnerFacts]:

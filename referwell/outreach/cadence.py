@@ -12,25 +12,20 @@ past the maximum red. A practice overrides them in `Practice.cadence`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import marshal
-import threading
-import time
 import zlib
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any, NamedTuple, overload
 
-from django.core.cache import cache
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
-from referwell.accounts.selectors import data_version
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import Status
@@ -233,65 +228,33 @@ class TodayList(Sequence[DueItem]):
         return _item(self.rows[index])
 
 
-@dataclass
-class _Kept:
-    stamp: str
-    made: float
-    rows: list[Row]
+def _dumps(rows: list[Row]) -> bytes:
+    return zlib.compress(marshal.dumps(rows), 1)
 
 
-# Today's list is made again when the practice's data version moves (any change to what the
-# rules read), a rule changes, the day changes or KEEP_SECONDS pass. Each process keeps the
-# lists it used (KEEP_PRACTICES of them); the shared cache holds them for the other processes,
-# marshalled (16,000 rows: 12 ms to read back, where making them takes 0.3 s and unpickling
-# them as items 0.1 s).
-KEEP_SECONDS = 300
-KEEP_PRACTICES = 32
-_kept: OrderedDict[int, _Kept] = OrderedDict()
-_kept_lock = threading.Lock()
+def _loads(stored: bytes) -> list[Row]:
+    # Our own cache, as trusted as the pickles Django keeps there; marshal builds plain values.
+    return marshal.loads(zlib.decompress(stored))  # type: ignore[no-any-return]  # noqa: S302  # nosec B302
 
 
-def _stamp(practice: Practice, on: dt.date) -> str:
+# Made again when the practice's data version moves (any change to what the rules read), a rule
+# changes, the day changes, or after five minutes; in the shared cache marshalled (16,000 rows
+# read back in 12 ms, where making them takes 0.3 s and unpickling them as items 0.1 s).
+_today_kept: Kept[list[Row]] = Kept("today", dumps=_dumps, loads=_loads)
+
+
+def _today_rows(practice: Practice, on: dt.date) -> list[Row]:
+    def make() -> list[Row]:
+        due = [i for i in make_due_items(practice=practice, on=on) if i.due <= on]
+        return [_row(i) for i in sorted(due, key=attrgetter("due", "kind", "title"))]
+
     parts = (
-        data_version(practice_id=practice.pk),
         on.isoformat(),
         timezone.get_current_timezone_name(),
         practice.cadence or {},
         practice.no_response_business_days,
     )
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _today_rows(practice: Practice, on: dt.date) -> list[Row]:
-    stamp = _stamp(practice, on)
-    now = time.monotonic()
-    with _kept_lock:
-        kept = _kept.get(practice.pk)
-    if kept is not None and kept.stamp == stamp and now - kept.made < KEEP_SECONDS:
-        return kept.rows
-    key = f"today:{practice.pk}:{stamp}"
-    shared = cache.get(key)
-    if shared is not None:
-        # Our own cache, as trusted as the pickles Django keeps there; marshal builds plain
-        # values only.
-        rows = marshal.loads(zlib.decompress(shared))  # noqa: S302  # nosec B302
-    else:
-        due = [i for i in make_due_items(practice=practice, on=on) if i.due <= on]
-        rows = [_row(i) for i in sorted(due, key=attrgetter("due", "kind", "title"))]
-        cache.set(key, zlib.compress(marshal.dumps(rows), 1), KEEP_SECONDS)
-    with _kept_lock:
-        _kept[practice.pk] = _Kept(stamp, now, rows)
-        _kept.move_to_end(practice.pk)
-        while len(_kept) > KEEP_PRACTICES:
-            _kept.popitem(last=False)
-    return rows
-
-
-def forget_kept() -> None:
-    """Drop every list this process keeps (the next view reads or makes it again)."""
-    with _kept_lock:
-        _kept.clear()
+    return _today_kept.get(practice_id=practice.pk, parts=parts, make=make)
 
 
 def due_items(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:
