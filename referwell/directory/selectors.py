@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from referwell.accounts.models import Practice
@@ -30,6 +30,8 @@ def niche_list(*, practice: Practice) -> QuerySet[Niche]:
 
 
 PARTNER_PAGE_SIZE = 50
+# The columns a row of the partner list shows (or links with).
+LISTED = ("pk", "practice_id", "name", "credentials", "clinic", "city", "stage")
 
 
 def _filtered(practice: Practice, f: PartnerFilters) -> QuerySet[Partner]:
@@ -92,10 +94,18 @@ def partner_page(
         return Paginator(partner_list(practice=practice, filters=f), PARTNER_PAGE_SIZE).get_page(
             number
         )
-    page = Paginator(_filtered(practice, f), PARTNER_PAGE_SIZE).get_page(number)
-    ids = [p.pk for p in page.object_list]
+    page = Paginator(_filtered(practice, f).values_list("pk", flat=True), PARTNER_PAGE_SIZE)
+    page = page.get_page(number)
+    # Only what the list shows: the columns of its row, the professions' names.
     page.object_list = list(
-        _with_activity(Partner.objects.filter(pk__in=ids)).order_by("name", "pk")
+        Partner.objects.filter(pk__in=list(page.object_list))
+        .only(*LISTED)
+        .prefetch_related(Prefetch("professions", Profession.objects.only("slug", "name")))
+        .annotate(
+            last_contact=Max("touchpoints__date"),
+            referrals_in=Count("referred_clients", distinct=True),
+        )
+        .order_by("name", "pk")
     )
     return page
 
