@@ -168,11 +168,12 @@ class ApiToken(models.Model):
 
 
 class DataChange(models.Model):
-    """A change to what Today's list is made of (a partner, touchpoint, client, referral or
-    contact plan of the practice), one row each, written in the change's own transaction:
-    the practice's latest id is its data version (`accounts.selectors.data_version`), and
-    what a process keeps in memory for the practice is good while it has not moved. Rows are
-    only ever added (and the old ones pruned), so no change waits on a lock for another."""
+    """A change to a partner (or its professions and niches), touchpoint, client, referral or
+    contact plan of the practice, one row each, written in the change's own transaction: the
+    practice's latest id is its data version (`accounts.selectors.data_version`), and what is
+    kept of the practice's data (accounts/kept.py: Today's list, the dashboard, the guidance
+    facts) is good while it has not moved. Rows are only ever added (and the old ones pruned),
+    so no change waits on a lock for another."""
 
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
 

@@ -333,7 +333,7 @@ def practice_touched(practice_id: int | None) -> None:
 
 
 def on_tenant_row_changed(sender: type, instance: object, **kwargs: object) -> None:
-    """post_save / post_delete of the rows Today's list is made of (not when the practice
+    """post_save / post_delete of the rows what is kept is made of (not when the practice
     itself is being deleted: its changes go with it)."""
     origin = kwargs.get("origin")
     if isinstance(origin, Practice) or getattr(origin, "model", None) is Practice:
