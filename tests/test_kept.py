@@ -44,3 +44,34 @@ def test_the_dashboard_is_kept_until_a_change_and_holds_no_clinical_text(
     assert b"SECRET-REASON" not in pickle.dumps(first)
     ReferralFactory(practice=elm_grove, client=client_alice_jones, partner=partner)
     assert len(dashboard_summary(practice=elm_grove)["open_out"]) == 2  # at once
+
+
+def test_list_results_are_kept_until_a_change(alice_http, elm_grove, partner, client_alice_jones):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from tests.factories import PartnerFactory
+
+    url = reverse("partner_list") + "?stage=trusted"
+    first = alice_http.get(url)
+    assert partner.name.encode() in first.content
+    with CaptureQueriesContext(connection) as queries:
+        again = alice_http.get(url)
+
+    def results(page):
+        return page.content.split(b'id="results"')[1].split(b"</table>")[0]
+
+    assert results(again) == results(first)
+    assert not [q for q in queries.captured_queries if "directory_partner" in q["sql"]]
+    PartnerFactory(practice=elm_grove, name="Newly Trusted", stage="trusted")
+    assert b"Newly Trusted" in alice_http.get(url).content  # at once
+    fragment = alice_http.get(url, headers={"HX-Request": "true"})
+    assert fragment.content.strip().startswith(b'<div id="results"')
+    assert b"<html" not in fragment.content
+    ReferralFactory(practice=elm_grove, client=client_alice_jones, partner=partner)
+    referrals = alice_http.get(reverse("referral_list")).content
+    assert (
+        b"Alice Jones" in referrals
+        and b"csrfmiddlewaretoken" not in referrals.split(b'id="results"')[1].split(b"</div>")[0]
+    )

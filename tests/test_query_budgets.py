@@ -298,7 +298,7 @@ PAGE_BUDGETS = {
     "pipeline_move": 19,
     "plan_add": 18,
     "plan_done": 22,
-    "niche_delete": 10,
+    "niche_delete": 11,
     "inbound_accept": 38,
     "inbound_reject": 16,
     "member_edit": 17,

@@ -88,3 +88,15 @@ def forget_all() -> None:
     """Drop what this process keeps, of every kind (the next request reads or makes it)."""
     for kept in _all:
         kept.forget()
+
+
+_fragments: Kept[str] = Kept("fragment", size=256)
+
+
+def kept_fragment(request: Any, *, name: str, make: Callable[[], str]) -> str:
+    """The results of a list page as HTML, kept per practice, role and query string while the
+    practice's data holds (rendering 50 rows costs more than the rest of the page). Only for
+    what holds no form: no CSRF token, nothing of one request, is ever kept."""
+    query = request.GET.urlencode()
+    key = [name, request.member.role, query]
+    return _fragments.get(practice_id=request.practice.pk, parts=key, slot=tuple(key), make=make)

@@ -8,11 +8,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from referwell.accounts.kept import kept_fragment
 from referwell.accounts.models import Practice
 from referwell.core.decorators import practice_required
 from referwell.directory import selectors, services, vcard
@@ -28,25 +30,26 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.PartnerFilters()
     if form.is_valid():
         filters = selectors.PartnerFilters(**{k: v for k, v in form.cleaned_data.items() if v})
-    page = selectors.partner_page(
-        practice=request.practice, filters=filters, number=request.GET.get("page")
-    )
     query = request.GET.copy()
     query.pop("page", None)
-    template = "directory/partner_list.html"
-    if request.htmx:
-        template += "#results"
-    return render(
-        request,
-        template,
-        {
+
+    def results() -> str:
+        page = selectors.partner_page(
+            practice=request.practice, filters=filters, number=request.GET.get("page")
+        )
+        context = {
             "form": form,
             "partners": page.object_list,
             "page": page,
             "query": query.urlencode(),
             "with_distance": bool(filters.near_zip),
-        },
-    )
+        }
+        return render_to_string("directory/partner_list.html#results", context, request)
+
+    html = kept_fragment(request, name="partners", make=results)
+    if request.htmx:
+        return HttpResponse(html)
+    return render(request, "directory/partner_list.html", {"form": form, "results": html})
 
 
 @practice_required

@@ -10,13 +10,13 @@ class OutreachConfig(AppConfig):
 
         from referwell.accounts.services import on_partner_links_changed, on_tenant_row_changed
         from referwell.clients.models import Client
-        from referwell.directory.models import Partner, Touchpoint
+        from referwell.directory.models import Niche, Partner, Touchpoint
         from referwell.outreach.models import ContactPlan
         from referwell.referrals.models import Referral
 
-        # What Today (outreach.cadence) and the guidance's partner facts read: a change moves
-        # the practice's data version, and what is kept for it is made again.
-        for model in (Partner, Touchpoint, Client, Referral, ContactPlan):
+        # What is kept of a practice's data is made of these (accounts/kept.py: Today, the
+        # dashboard, guidance facts, list pages): a change moves its data version.
+        for model in (Partner, Niche, Touchpoint, Client, Referral, ContactPlan):
             for signal in (post_save, post_delete):
                 signal.connect(
                     on_tenant_row_changed,

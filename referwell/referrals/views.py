@@ -5,8 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
+from referwell.accounts.kept import kept_fragment
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
 from referwell.core.decorators import practice_required
@@ -27,34 +29,37 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in Status.values else ""
     services.referrals_flag_no_response(practice=request.practice)
-    # Only the columns the list shows: no reason or client intake is read (nor decrypted).
-    referrals = selectors.referral_list(
-        practice=request.practice, direction=direction, status=status
-    ).only(
-        "direction",
-        "status",
-        "created_at",
-        "client",
-        "client__first_name",
-        "client__last_name",
-        "partner",
-        "partner__name",
-        "profession",
-        "profession__name",
-    )
-    page = Paginator(referrals, REFERRAL_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    template = "referrals/referral_list.html"
+
+    def results() -> str:
+        # Only the columns the list shows: no reason or client intake is read (nor decrypted).
+        referrals = selectors.referral_list(
+            practice=request.practice, direction=direction, status=status
+        ).only(
+            "direction",
+            "status",
+            "created_at",
+            "client",
+            "client__first_name",
+            "client__last_name",
+            "partner",
+            "partner__name",
+            "profession",
+            "profession__name",
+        )
+        page = Paginator(referrals, REFERRAL_PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {"referrals": page.object_list, "page": page, "query": query.urlencode()}
+        return render_to_string("referrals/referral_list.html#results", context, request)
+
+    html = kept_fragment(request, name="referrals", make=results)
     if request.htmx:
-        template += "#results"
+        return HttpResponse(html)
     return render(
         request,
-        template,
+        "referrals/referral_list.html",
         {
-            "referrals": page.object_list,
-            "page": page,
-            "query": query.urlencode(),
+            "results": html,
             "direction": direction,
             "status": status,
             "directions": Direction.choices,
