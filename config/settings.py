@@ -261,16 +261,26 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Referwell <referwell@
 # --- Cache (rate limits): Redis when REDIS_URL is set — shared by every app server — else this
 # process's memory, right for one server on one machine (production falls back to the database).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# What is kept of the practices' data (referwell/accounts/kept.py) has a cache of its own, so
+# that its many large entries never push the rate limits' counts out of theirs.
 if REDIS_URL:
     CACHES = {
-        "default": {
+        name: {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "referwell",
+            "KEY_PREFIX": prefix,
         }
+        for name, prefix in (("default", "referwell"), ("kept", "referwell-kept"))
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "kept": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kept",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
+    }
 
 # --- Logs on standard error: text, or JSON lines (LOG_FORMAT=json; production's default) ---------
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

@@ -38,7 +38,13 @@ if not REDIS_URL:  # noqa: F405
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "referwell_cache",
-        }
+        },
+        # What is kept of the practices' data, apart (see config/settings.py).
+        "kept": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "referwell_kept",
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        },
     }
 
 # JSON lines on standard error, one per request too, for the log collector (docs/deployment.md).

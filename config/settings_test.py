@@ -19,4 +19,7 @@ if DATABASES["default"]["ENGINE"] == "referwell.core.sqlite":
     # Tests never touch the user's database in var/.
     DATABASES["default"]["TEST"] = {"NAME": None}
 # Each test run counts its rate limits on its own, whatever REDIS_URL the shell has.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "kept": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kept"},
+}

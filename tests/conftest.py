@@ -109,12 +109,14 @@ def referral(elm_grove, client_alice_jones, partner):
 def _fresh_cache():
     """Rate limits live in the cache, what is kept of a practice's data in this process: each test starts with
     none (a rolled-back test's ids come again in the next one, data versions included)."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     from referwell.accounts.kept import forget_all
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     forget_all()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     forget_all()

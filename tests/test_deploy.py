@@ -180,9 +180,11 @@ def test_two_app_servers_share_one_postgresql_and_one_redis(deploy_database, tmp
 
     # Production without Redis: the cache is a table, made by `referwell migrate`.
     no_redis = production_env(tmp_path, REDIS_URL="")
-    assert psql("SELECT to_regclass('referwell_cache') IS NULL", DATABASE) == "t"
+    for table in ("referwell_cache", "referwell_kept"):
+        assert psql(f"SELECT to_regclass('{table}') IS NULL", DATABASE) == "t"
     referwell(no_redis, "migrate", "--noinput")
-    assert psql("SELECT to_regclass('referwell_cache') IS NOT NULL", DATABASE) == "t"
+    for table in ("referwell_cache", "referwell_kept"):
+        assert psql(f"SELECT to_regclass('{table}') IS NOT NULL", DATABASE) == "t"
 
     referwell(
         env,

@@ -3,7 +3,7 @@
 import pickle
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 from referwell.accounts.kept import Kept, forget_all
 from referwell.core.selectors import dashboard_summary
@@ -26,7 +26,7 @@ def test_kept_in_the_process_then_in_the_shared_cache_then_made(elm_grove, other
     assert kept.get(practice_id=elm_grove.pk, parts="a", make=make) == {"n": 1}  # shared
     assert kept.get(practice_id=elm_grove.pk, parts="b", make=make) == {"n": 2}  # other parts
     assert kept.get(practice_id=other_practice.pk, parts="b", make=make) == {"n": 3}
-    cache.clear()
+    caches["kept"].clear()
     forget_all()
     assert kept.get(practice_id=elm_grove.pk, parts="b", make=make) == {"n": 4}
 

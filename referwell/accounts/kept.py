@@ -2,7 +2,8 @@
 
 A result made from a practice's data (Today's list, the dashboard's figures, the partner facts
 of referral guidance) is good until a row it is made of changes: kept in this process's memory
-for the next requests, and in the shared cache for the other processes, each at most
+for the next requests, and in the shared cache (the `kept` one: Redis, or a table of the
+database) for the other processes, each at most
 `seconds`. `Kept.get` makes it again as soon as the practice's data version moves.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.core.cache import cache
+from django.core.cache import caches
 
 from referwell.accounts.selectors import data_version
 
@@ -66,12 +67,13 @@ class Kept(Generic[T]):
         if entry is not None and entry.stamp == stamp and now - entry.made < self.seconds:
             return entry.value
         shared_key = f"kept:{self.name}:{practice_id}:{stamp}"
-        stored = cache.get(shared_key)
+        shared = caches["kept"]
+        stored = shared.get(shared_key)
         if stored is not None:
             value = self.loads(stored)
         else:
             value = make()
-            cache.set(shared_key, self.dumps(value), self.seconds)
+            shared.set(shared_key, self.dumps(value), self.seconds)
         with self._lock:
             self._entries[key] = _Entry(stamp, now, value)
             self._entries.move_to_end(key)
