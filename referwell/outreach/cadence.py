@@ -17,6 +17,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import attrgetter
 from typing import Any, NamedTuple, overload
 
@@ -90,7 +91,7 @@ class DueItem:
     caution: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def url(self) -> str:
         """The page that opens the item: its referral's, else its partner's."""
         if self.referral:

@@ -51,7 +51,7 @@ def today_page(request: HttpRequest) -> HttpResponse:
             "on": on,
             "levels": {i.key: i.level(on) for i in items},
             "overdue": {i.key: i.overdue_days(on) for i in items},
-            "snooze_default": on + dt.timedelta(days=7),
+            "snooze_default": (on + dt.timedelta(days=7)).isoformat(),
         },
     )
 
