@@ -370,3 +370,30 @@ def test_a_consent_is_recorded_on_its_own_page(alice_http, client_alice_jones, p
     done = alice_http.post(url, {"partner": partner.pk, "scope": "talk", "given_on": "2026-01-02"})
     assert done["Location"] == reverse("client_detail", args=[client_alice_jones.pk])
     assert Consent.objects.get(client=client_alice_jones).partner == partner
+
+
+def test_the_client_page_shows_the_latest_visits_and_all_on_asking(
+    alice_http, elm_grove, client_alice_jones
+):
+    import datetime as dt
+
+    from referwell.clients.views import VISITS_SHOWN
+
+    first = dt.date(2025, 1, 6)
+    Visit.objects.bulk_create(
+        Visit(
+            practice=elm_grove,
+            client=client_alice_jones,
+            date=first + dt.timedelta(days=7 * i),
+            service=f"Visit {i:02d}",
+            fee=90,
+        )
+        for i in range(VISITS_SHOWN + 5)
+    )
+    url = reverse("client_detail", args=[client_alice_jones.pk])
+    page = alice_http.get(url).content.decode()
+    assert f"Visits ({VISITS_SHOWN + 5})" in page
+    assert f"Visit {VISITS_SHOWN + 4:02d}" in page and "Visit 04" not in page  # newest first
+    assert f"All {VISITS_SHOWN + 5} visits" in page
+    everything = alice_http.get(url + "?visits=all").content.decode()
+    assert "Visit 00" in everything and "All 25 visits" not in everything

@@ -32,23 +32,33 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+VISITS_SHOWN = 20
+
+
 def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     practice = request.practice
-    visits = list(selectors.visit_list(practice=practice, client=client))
+    visits = selectors.visit_list(practice=practice, client=client)
+    days = list(visits.values_list("date", flat=True))  # newest first
+    # The latest visits, with what the table shows (no note decrypted); all of them on asking.
+    shown = visits.only("date", "service", "fee")
+    all_visits = request.GET.get("visits") == "all"
+    shown_visits = list(shown if all_visits else shown[:VISITS_SHOWN])
     guidance = None
     if request.member.sees_clinical:
-        guidance = guidance_for_client(practice=practice, client=client, visit_count=len(visits))
+        guidance = guidance_for_client(practice=practice, client=client, visit_count=len(days))
     referrals = list(referral_list(practice=practice, client_id=client.pk))
     today = timezone.localdate()
     for r in referrals:
-        used = sum(1 for v in visits if v.date >= r.created_at.date())
+        used = sum(1 for day in days if day >= r.created_at.date())
         r.validity = r.validity_warning(visits_used=used, today=today)
         r.thank_you_owed = r.direction == "in" and r.thanked_at is None
     return {
         "client": client,
         "guidance": guidance,
         "disclosures": selectors.disclosure_list(practice=practice, client=client),
-        "visits": visits,
+        "visits": shown_visits,
+        "visit_count": len(days),
+        "all_visits": all_visits,
         "consents": selectors.consent_list(practice=practice, client=client),
         "referrals": referrals,
         "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),
