@@ -119,7 +119,7 @@ def _npi_ok(npi: pl.Expr) -> pl.Expr:
     for k in range(9):
         digit = number // 10 ** (9 - k) % 10
         if k % 2 == 0:  # counted from the right, over the prefixed 14 digits: doubled
-            digit = pl.when(digit > 4).then(digit * 2 - 9).otherwise(digit * 2)
+            digit = digit * 2 - (digit > 4).cast(pl.Int64) * 9  # its digits' sum
         total = total + digit
     return (
         (npi.str.len_bytes() == 10)
@@ -128,16 +128,19 @@ def _npi_ok(npi: pl.Expr) -> pl.Expr:
     )
 
 
+# Per slot, its code as an Enum of the wanted codes (null: not wanted), whose comparisons are
+# of integers, not strings.
 WANTED = [f"wanted{n}" for n in range(1, TAXONOMY_SLOTS + 1)]
 
 
 def _first_of_kind(i: int) -> pl.Expr:
     """Slot i's code when it is wanted and not in an earlier slot (else null)."""
-    code = pl.col(CODES[i])
-    keep = pl.col(WANTED[i])
+    wanted = pl.col(WANTED[i])
+    keep = wanted.is_not_null()
     if i:
-        keep = keep & pl.all_horizontal([code != pl.col(CODES[j]) for j in range(i)])
-    return pl.when(keep).then(code)
+        earlier = [(wanted != pl.col(WANTED[j])).fill_null(True) for j in range(i)]
+        keep = keep & pl.all_horizontal(earlier)
+    return pl.when(keep).then(pl.col(CODES[i]))
 
 
 def _present(value: pl.Expr) -> pl.Expr:
@@ -160,7 +163,7 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
     in_states = state.is_in(sorted(selection.states)) if selection.states else pl.lit(True)
     primary = pl.coalesce(
         [
-            pl.when(pl.col(flag) & (pl.col(switch) == "Y")).then(pl.col(code))
+            pl.when(pl.col(flag).is_not_null() & (pl.col(switch) == "Y")).then(pl.col(code))
             for code, switch, flag in zip(CODES, SWITCHES, WANTED, strict=True)
         ]
         + [pl.col("codes").str.slice(0, 10)]  # the first wanted code
@@ -201,12 +204,13 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
         frame.with_columns(complete=pl.col("tail").is_not_null())
         .with_columns(pl.col(READ).fill_null(""))
         .with_columns(
-            pl.col(code).is_in(wanted).alias(flag) for code, flag in zip(CODES, WANTED, strict=True)
+            pl.col(code).cast(pl.Enum(wanted), strict=False).alias(flag)
+            for code, flag in zip(CODES, WANTED, strict=True)
         )
         .with_columns(
             kind=pl.when((ENTITY == "") & (NPI.str.len_bytes() == 10))
             .then(pl.lit("deactivation"))
-            .when(pl.any_horizontal(WANTED) & in_states)
+            .when(pl.any_horizontal(pl.col(WANTED).is_not_null()) & in_states)
             .then(pl.lit("entry"))
             .otherwise(None),
         )
@@ -216,6 +220,7 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             updated=_date(LAST_UPDATE),
             deactivated=_date(DEACTIVATION),
             npi_ok=_npi_ok(NPI),
+            zip_index=zip_index,
             codes=pl.concat_str(
                 [_first_of_kind(i) for i in range(TAXONOMY_SLOTS)],
                 separator='","',
@@ -253,8 +258,8 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             )
             .otherwise(PHONE)
             .str.slice(0, 20),
-            latitude=pl.lit(latitudes).gather(zip_index),
-            longitude=pl.lit(longitudes).gather(zip_index),
+            latitude=pl.lit(latitudes).gather(pl.col("zip_index")),
+            longitude=pl.lit(longitudes).gather(pl.col("zip_index")),
             last_updated_on=pl.col("updated").dt.to_string("%Y-%m-%d"),
             deactivated_on=pl.col("deactivated").dt.to_string("%Y-%m-%d"),
             fingerprint=pl.lit(0, pl.Int64),  # see store.fingerprinted
@@ -328,16 +333,21 @@ def parsed_frames(path: Path, selection: Selection) -> Iterator[tuple[Parsed, pl
 def _split(batch: pl.DataFrame, selection: Selection, width: int) -> tuple[Parsed, pl.DataFrame]:
     parsed = Parsed(read=batch.height)
     rows = _plan(batch.lazy(), selection).collect()
-    fast = rows.filter(pl.col("kind") == "entry", pl.col("plain"))
+    plain = rows.get_column("plain")
+    # Each part selects its columns before it filters: a filter copies what it keeps.
+    fast = rows.select(ENTRY_COLUMNS).filter(plain & (rows.get_column("kind") == "entry"))
     parsed.kept = fast.height
     parsed.deactivations.extend(
-        rows.filter(pl.col("kind") == "deactivation", pl.col("plain"), DEACTIVATION != "")
-        .select("npi", "deactivated_on")
+        rows.select("npi", "deactivated_on")
+        .filter(
+            plain & (rows.get_column("kind") == "deactivation"),
+            pl.col("deactivated_on").is_not_null(),
+        )
         .iter_rows()
     )
-    slow = rows.filter(~pl.col("plain"))
+    slow = rows.select("line", "kind", "complete", *READ).filter(~plain)
     entries = []
-    for line, kind, complete, *values in slow.select("line", "kind", "complete", *READ).iter_rows():
+    for line, kind, complete, *values in slow.iter_rows():
         # A NUL is never data (and PostgreSQL cannot store it): dropped, as the reader does.
         values = [value.replace("\x00", "") for value in values]
         try:
@@ -357,7 +367,6 @@ def _split(batch: pl.DataFrame, selection: Selection, width: int) -> tuple[Parse
         if entry is not None:
             parsed.kept += 1
             entries.append(entry)
-    frame = fast.select(ENTRY_COLUMNS)
     if entries:
-        frame = pl.concat([frame, entries_frame(entries)])
-    return parsed, frame
+        fast = pl.concat([fast, entries_frame(entries)])
+    return parsed, fast

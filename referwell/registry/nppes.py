@@ -668,27 +668,6 @@ class Counts:
         }
 
 
-@contextmanager
-def _bulk_load_settings() -> Iterator[None]:
-    """On SQLite: a bigger page cache and rarer WAL checkpoints while the import runs."""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
-        checkpoint = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        cursor.execute("PRAGMA cache_size = -65536")  # 64 MB
-        cursor.execute("PRAGMA wal_autocheckpoint = 10000")  # 40 MB of WAL at most
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
-            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
-
-
 def nppes_import(
     path: str | os.PathLike[str],
     *,
@@ -706,7 +685,7 @@ def nppes_import(
 
     from referwell.registry.models import ImportRun, ImportStatus
 
-    selection = Selection.from_knowledge_base(states)
+    states = sorted({s.strip().upper() for s in states})
     # A run still "running" was stopped (killed, a power cut) before it could record its end;
     # it wrote nothing (the merge is one transaction).
     ImportRun.objects.filter(status=ImportStatus.RUNNING).update(
@@ -714,10 +693,11 @@ def nppes_import(
         finished_at=timezone.now(),
         error="Interrupted before it finished; nothing of it was written.",
     )
-    run = ImportRun.objects.create(file_name=str(path)[-500:], states=sorted(selection.states))
+    run = ImportRun.objects.create(file_name=str(path)[-500:], states=states)
     counts = Counts()
     try:
-        with gc_paused(), _bulk_load_settings():
+        selection = Selection.from_knowledge_base(states)
+        with gc_paused():
             _load(Path(path), selection, counts, progress, workers)
     except BaseException as exc:
         run.status = ImportStatus.FAILED
