@@ -219,3 +219,25 @@ def test_costs_are_recorded_with_validation(alice_http, elm_grove):
         follow=True,
     )
     assert b"Give a stream" in bad.content and StreamCost.objects.count() == 1
+
+
+def test_the_charts_and_tables_of_a_kept_report_are_drawn_once(alice_http, small, monkeypatch):
+    """Drawing the charts and rendering the tables is most of the page: done once per report
+    (and again for a new one), not on every view."""
+    from referwell.insights import views
+
+    drawn = []
+    network_picture = views.charts.network_picture
+    monkeypatch.setattr(
+        views.charts,
+        "network_picture",
+        lambda **kwargs: drawn.append(1) or network_picture(**kwargs),
+    )
+    url = reverse("insights") + "?start=2026-01-01&end=2026-06-30"
+    first = alice_http.get(url).content.decode()
+    again = alice_http.get(url).content.decode()
+    assert len(drawn) == 1 and "PT Bob" in first and "PT Bob" in again
+    assert "csrfmiddlewaretoken" in again  # the cost form is the page's own, not kept
+    Partner.objects.filter(practice=small, name="PT Bob").update(name="PT Robert")
+    assert "PT Robert" in alice_http.get(url + "&fresh=1").content.decode()
+    assert len(drawn) == 2

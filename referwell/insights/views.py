@@ -9,15 +9,17 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from referwell.accounts.kept import Kept
 from referwell.audit.services import log_request
 from referwell.clients.models import Stream
 from referwell.core.decorators import practice_required
 from referwell.insights import charts
 from referwell.insights.models import StreamCost
-from referwell.insights.selectors import insights_cached, insights_changed
+from referwell.insights.selectors import Insights, insights_cached, insights_changed
 from referwell.outreach.pipeline import niche_coverage
 
 
@@ -38,6 +40,57 @@ def _range(request: HttpRequest) -> tuple[dt.date, dt.date, str]:
     return start, end, error
 
 
+# The charts and tables of a report as HTML (drawing and rendering them costs more than the
+# rest of the page), kept while the report is the same one: made at the same moment, for the
+# same period. They hold no form, so nothing of one request.
+_shown: Kept[dict[str, dict[str, str]]] = Kept("insights", size=32)
+
+
+def _report_html(
+    request: HttpRequest, data: Insights, made_at: dt.datetime, start: dt.date, end: dt.date
+) -> dict[str, dict[str, str]]:
+    def make() -> dict[str, dict[str, str]]:
+        c = data.charts
+        period = f"{start:%b %Y} – {end:%b %Y}"
+        pictures = {
+            "new_clients": charts.stacked_columns(
+                title=f"New clients by stream, {period}", periods=c["new_clients"]["periods"],
+                series=c["new_clients"]["series"],
+            ),
+            "revenue": charts.bar_chart(
+                title="Revenue from visits, by how clients found you",
+                labels=c["revenue"]["labels"], values=c["revenue"]["values"], unit="$",
+            ),
+            "growth": charts.line_chart(
+                title="Partners in your network, by stage", periods=c["growth"]["periods"],
+                series=c["growth"]["series"],
+            ),
+            "network": charts.network_picture(
+                title="Your network: referrals each way", center=request.practice.name,
+                nodes=c["network"]["nodes"],
+            ),
+            "leakage": charts.bar_chart(
+                title="Referrals out: fate known or unknown",
+                labels=["Fate known", "Fate unknown (leakage)"],
+                values=[c["leakage"]["known"], c["leakage"]["unknown"]],
+            ),
+        }  # fmt: skip
+        tables = {
+            key: render_to_string(
+                "insights/table.html", {"table": table, "start": start, "end": end}
+            )
+            for key, table in data.tables.items()
+        }
+        return {"pictures": pictures, "tables": tables}
+
+    return _shown.get(
+        practice_id=request.practice.pk,  # type: ignore[attr-defined]
+        parts=[start, end, made_at, request.practice.name],  # type: ignore[attr-defined]
+        make=make,
+        slot=(start, end),
+    )
+
+
 @practice_required
 def insights_page(request: HttpRequest) -> HttpResponse:
     start, end, error = _range(request)
@@ -46,39 +99,15 @@ def insights_page(request: HttpRequest) -> HttpResponse:
     data, made_at = insights_cached(
         practice=request.practice, start=start, end=end, fresh=bool(request.GET.get("fresh"))
     )
-    c = data.charts
-    period = f"{start:%b %Y} – {end:%b %Y}"
-    pictures = {
-        "new_clients": charts.stacked_columns(
-            title=f"New clients by stream, {period}", periods=c["new_clients"]["periods"],
-            series=c["new_clients"]["series"],
-        ),
-        "revenue": charts.bar_chart(
-            title="Revenue from visits, by how clients found you", labels=c["revenue"]["labels"],
-            values=c["revenue"]["values"], unit="$",
-        ),
-        "growth": charts.line_chart(
-            title="Partners in your network, by stage", periods=c["growth"]["periods"],
-            series=c["growth"]["series"],
-        ),
-        "network": charts.network_picture(
-            title="Your network: referrals each way", center=request.practice.name,
-            nodes=c["network"]["nodes"],
-        ),
-        "leakage": charts.bar_chart(
-            title="Referrals out: fate known or unknown",
-            labels=["Fate known", "Fate unknown (leakage)"],
-            values=[c["leakage"]["known"], c["leakage"]["unknown"]],
-        ),
-    }  # fmt: skip
+    report = _report_html(request, data, made_at, start, end)
     return render(
         request,
         "insights/insights.html",
         {
             "data": data,
             "made_at": made_at,
-            "t": data.tables,
-            "pictures": pictures,
+            "pictures": report["pictures"],
+            "tables": report["tables"],
             "start": start,
             "end": end,
             "coverage": niche_coverage(practice=request.practice),
