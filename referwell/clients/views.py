@@ -46,7 +46,14 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     guidance = None
     if request.member.sees_clinical:
         guidance = guidance_for_client(practice=practice, client=client, visit_count=len(days))
-    referrals = list(referral_list(practice=practice, client_id=client.pk))
+    # The client is this page's own, and the reasons are not shown here: neither is decrypted
+    # again for every referral.
+    referrals = list(
+        referral_list(practice=practice, client_id=client.pk)
+        .select_related(None)
+        .select_related("partner", "profession")
+        .defer("reasons")
+    )
     today = timezone.localdate()
     for r in referrals:
         used = sum(1 for day in days if day >= r.created_at.date())
