@@ -397,3 +397,34 @@ def test_the_client_page_shows_the_latest_visits_and_all_on_asking(
     assert f"All {VISITS_SHOWN + 5} visits" in page
     everything = alice_http.get(url + "?visits=all").content.decode()
     assert "Visit 00" in everything and "All 25 visits" not in everything
+
+
+def test_the_client_page_shows_the_latest_referrals_and_consents_and_all_on_asking(
+    alice_http, elm_grove, client_alice_jones
+):
+    """A long history does not make the page longer: 20 of each list, the rest on asking."""
+    import datetime as dt
+
+    from referwell.clients.views import LIST_SHOWN
+
+    many = LIST_SHOWN + 3
+    partners = [PartnerFactory(practice=elm_grove, name=f"Partner {i:02d}") for i in range(many)]
+    for i, partner in enumerate(partners):
+        ReferralFactory(practice=elm_grove, client=client_alice_jones, partner=partner)
+        Consent.objects.create(
+            practice=elm_grove,
+            client=client_alice_jones,
+            partner=partner,
+            scope="talk",
+            given_on=dt.date(2025, 1, 1) + dt.timedelta(days=i),
+        )
+    url = reverse("client_detail", args=[client_alice_jones.pk])
+    page = alice_http.get(url).content.decode()
+    assert page.count(">To Partner ") == LIST_SHOWN  # the newest referrals
+    assert page.count("with <strong>Partner ") == LIST_SHOWN  # the newest consents
+    assert "All referrals" in page and "All consents" in page
+    assert f"Partner {many - 1:02d}" in page
+    everything = alice_http.get(url + "?referrals=all&consents=all").content.decode()
+    assert everything.count(">To Partner ") == many
+    assert everything.count("with <strong>Partner ") == many
+    assert "All referrals" not in everything and "All consents" not in everything

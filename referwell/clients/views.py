@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,7 +35,19 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Each list of the client page shows its latest rows, and all of them on asking
+# (`?visits=all`, `?referrals=all`, `?consents=all`): a long history does not slow the page.
 VISITS_SHOWN = 20
+LIST_SHOWN = 20
+T = TypeVar("T", bound=Model)
+
+
+def _latest(request: HttpRequest, name: str, rows: QuerySet[T]) -> tuple[list[T], bool]:
+    """The first LIST_SHOWN rows (all of them when asked), and whether there are more."""
+    if request.GET.get(name) == "all":
+        return list(rows), False
+    latest = list(rows[: LIST_SHOWN + 1])
+    return latest[:LIST_SHOWN], len(latest) > LIST_SHOWN
 
 
 def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
@@ -48,11 +63,16 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         guidance = guidance_for_client(practice=practice, client=client, visit_count=len(days))
     # The client is this page's own, and the reasons are not shown here: neither is decrypted
     # again for every referral.
-    referrals = list(
+    referrals, more_referrals = _latest(
+        request,
+        "referrals",
         referral_list(practice=practice, client_id=client.pk)
         .select_related(None)
         .select_related("partner", "profession")
-        .defer("reasons")
+        .defer("reasons"),
+    )
+    consents, more_consents = _latest(
+        request, "consents", selectors.consent_list(practice=practice, client=client)
     )
     today = timezone.localdate()
     for r in referrals:
@@ -66,8 +86,10 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         "visits": shown_visits,
         "visit_count": len(days),
         "all_visits": all_visits,
-        "consents": selectors.consent_list(practice=practice, client=client),
+        "consents": consents,
+        "more_consents": more_consents,
         "referrals": referrals,
+        "more_referrals": more_referrals,
         "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),
         "today": timezone.localdate(),
     }
