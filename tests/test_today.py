@@ -286,6 +286,19 @@ def test_calendar_feed_names_partners_and_counts_never_clients(alice_http, elm_g
     assert HttpClient().get("/calendar/not-a-token.ics").status_code == 404
 
 
+def shown_items(page: str) -> list[tuple[str, dt.date]]:
+    """(key, due day) of each item of a Today page, in its order."""
+    import re
+
+    keys = re.findall(r'name="key" value="([^"]+)"', page)
+    days = [
+        dt.datetime.strptime(day, "%b %d, %Y").date()
+        for day in re.findall(r"· (\w{3} \d{1,2}, \d{4})</div>", page)
+    ]
+    assert len(keys) == len(days)
+    return list(zip(keys, days, strict=True))
+
+
 def test_today_shows_the_most_overdue_fifty_a_page(alice_http, elm_grove):
     from referwell.outreach.today_views import TODAY_PAGE_SIZE
 
@@ -298,16 +311,16 @@ def test_today_shows_the_most_overdue_fifty_a_page(alice_http, elm_grove):
     first = alice_http.get(reverse("today"))
     body = first.content.decode()
     assert f"{due} things due" in body
-    assert len(first.context["items"]) == TODAY_PAGE_SIZE
+    assert len(shown_items(body)) == TODAY_PAGE_SIZE
     assert "Partner 000" in body  # the most overdue first
     assert "page=2" in body
-    second = alice_http.get(reverse("today") + "?page=2")
-    assert "← More overdue" in second.content.decode()
-    firsts, seconds = first.context["items"], second.context["items"]
-    assert not {i.key for i in firsts} & {i.key for i in seconds}
-    assert max(i.due for i in firsts) <= min(i.due for i in seconds)
+    second = alice_http.get(reverse("today") + "?page=2").content.decode()
+    assert "← More overdue" in second
+    firsts, seconds = shown_items(body), shown_items(second)
+    assert not {key for key, _ in firsts} & {key for key, _ in seconds}
+    assert max(day for _, day in firsts) <= min(day for _, day in seconds)
     shown = sum(
-        len(alice_http.get(reverse("today") + f"?page={n}").context["items"])
+        len(shown_items(alice_http.get(reverse("today") + f"?page={n}").content.decode()))
         for n in range(1, (due - 1) // TODAY_PAGE_SIZE + 2)
     )
     assert shown == due
@@ -442,3 +455,45 @@ def test_old_changes_are_pruned(elm_grove, partner, monkeypatch):
     latest = DataChange.objects.filter(practice=elm_grove).order_by("-id").first()
     assert DataChange.objects.filter(practice=elm_grove).count() < 7
     assert DataChange.objects.filter(practice=elm_grove).order_by("-id").first() == latest
+
+
+def test_the_kept_list_holds_no_csrf_token_and_each_member_gets_their_own(
+    alice, elm_grove, partner
+):
+    """Today's list is kept as HTML with its forms; the token of each form is the request's
+    own, put in after: a second owner's page works for her, and no token is ever kept."""
+    import re
+
+    from django.test import Client as HttpClient
+
+    from referwell.accounts import kept
+    from tests.factories import MemberFactory, UserFactory
+
+    referral_in(elm_grove, partner, timezone.localdate() - dt.timedelta(days=30))
+    carol = MemberFactory(
+        user=UserFactory(email="carol@example.com"), practice=elm_grove, role=alice.role
+    )
+    pages, browsers = [], []
+    for member in (alice, carol):
+        browser = HttpClient(enforce_csrf_checks=True)
+        browser.force_login(member.user)
+        pages.append(browser.get(reverse("today")).content.decode())
+        browsers.append(browser)
+    in_list = r'name="csrfmiddlewaretoken" value="([^"]+)">\s*<input type="hidden" name="key"'
+    tokens = [set(re.findall(in_list, p)) for p in pages]
+    assert all(len(t) == 1 for t in tokens) and not tokens[0] & tokens[1]
+    assert kept.CSRF_MARK not in pages[0] + pages[1]
+    stored = [entry.value for entry in kept._fragments._entries.values()]
+    assert stored and all(kept.CSRF_MARK in html for html in stored)
+    assert not any(token in html for html in stored for t in tokens for token in t)
+    key = re.search(r'name="key" value="([^"]+)"', pages[1]).group(1)
+    done = browsers[1].post(
+        reverse("today_act"),
+        {
+            "csrfmiddlewaretoken": tokens[1].pop(),
+            "key": key,
+            "partner": partner.pk,
+            "action": "done",
+        },
+    )
+    assert done.status_code == 302  # accepted: the token was Carol's own

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.cache import caches
+from django.middleware.csrf import get_token
+from django.utils.safestring import SafeString, mark_safe
 
 from referwell.accounts.selectors import data_version
 
@@ -95,10 +97,19 @@ def forget_all() -> None:
 _fragments: Kept[str] = Kept("fragment", size=256)
 
 
-def kept_fragment(request: Any, *, name: str, make: Callable[[], str]) -> str:
+# What `make` renders in place of the CSRF token (`{% csrf_token %}` with this as the
+# context's `csrf_token`): each request's own token is put in its place, so that no token —
+# nothing of one request — is ever kept.
+CSRF_MARK = "referwell-kept-csrf-token"
+
+
+def kept_fragment(request: Any, *, name: str, make: Callable[[], str]) -> SafeString:
     """The results of a list page as HTML, kept per practice, role and query string while the
-    practice's data holds (rendering 50 rows costs more than the rest of the page). Only for
-    what holds no form: no CSRF token, nothing of one request, is ever kept."""
+    practice's data holds (rendering 50 rows costs more than the rest of the page). A form in
+    it is rendered with CSRF_MARK as its token; the request's own token replaces it."""
     query = request.GET.urlencode()
     key = [name, request.member.role, query]
-    return _fragments.get(practice_id=request.practice.pk, parts=key, slot=tuple(key), make=make)
+    html = _fragments.get(practice_id=request.practice.pk, parts=key, slot=tuple(key), make=make)
+    if CSRF_MARK in html:
+        html = html.replace(CSRF_MARK, get_token(request))
+    return mark_safe(html)  # noqa: S308  # nosec B308, B703 — our own template's output
