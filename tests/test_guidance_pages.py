@@ -43,7 +43,7 @@ def chiros(elm_grove):
 def test_client_page_shows_suggestions_with_ranked_partners(alice_http, alice_jones, chiros):
     page = alice_http.get(reverse("client_detail", args=[alice_jones.pk])).content.decode()
     assert "Suggested referrals" in page
-    page = page[page.index("Suggested referrals") : page.index("<h2>Referrals</h2>")]
+    page = page[page.index("Suggested referrals") : page.index('<h2 id="referrals">Referrals</h2>')]
     assert "Chiropractor" in page and "rear-ended" in page
     assert "Physical therapist" in page and "Psychotherapist" in page
     assert "Sensitive" in page
