@@ -52,12 +52,14 @@ def _latest(request: HttpRequest, name: str, rows: QuerySet[T]) -> tuple[list[T]
 
 def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     practice = request.practice
-    visits = selectors.visit_list(practice=practice, client=client)
-    days = list(visits.values_list("date", flat=True))  # newest first
-    # The latest visits, with what the table shows (no note decrypted); all of them on asking.
-    shown = visits.only("date", "service", "fee")
+    # Every visit's day (newest first) and what the table shows of the latest — no note
+    # decrypted — in one query; all of them on asking.
+    rows = list(
+        selectors.visit_list(practice=practice, client=client).values("date", "service", "fee")
+    )
+    days = [row["date"] for row in rows]
     all_visits = request.GET.get("visits") == "all"
-    shown_visits = list(shown if all_visits else shown[:VISITS_SHOWN])
+    shown_visits = rows if all_visits else rows[:VISITS_SHOWN]
     guidance = None
     if request.member.sees_clinical:
         guidance = guidance_for_client(practice=practice, client=client, visit_count=len(days))

@@ -121,6 +121,8 @@ def guidance_for(
     """Suggestions for an intake, with this practice's partners ranked for each profession."""
     result = suggest(intake)
     slugs = [s.profession for s in result.suggestions if s.profession != "emergency-care"]
+    if not slugs:  # no profession to rank partners for (no suggestion, or an emergency only)
+        return Guidance(result, {})
     facts = partner_facts(practice=practice, professions=slugs)
     point = zip_centroid(zip_code) if zip_code else None
     text = " ".join(value for _, value in intake.texts())
