@@ -40,6 +40,8 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "duckdb==2.0.1" \
+	  || echo "DuckDB could not be installed: bench/nppes_bench.py will leave it out."
 	$(BIN)/python bench/run.py
 
 # Precision and recall of the referral guidance on the labelled intake notes in bench/guidance/.
