@@ -224,6 +224,10 @@ class Staging:
         registry, staged = self.registry, self.table
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # One merge at a time, as SQLite's one writer: what is counted below is what
+                # is written. Searches read on.
+                cursor.execute(f"LOCK TABLE {registry} IN SHARE ROW EXCLUSIVE MODE")
             if duplicates:  # the same NPI twice in the file: its last row counts
                 if connection.vendor == "postgresql":
                     cursor.execute(
@@ -264,10 +268,13 @@ class Staging:
             indexes = [] if cursor.fetchone() else _search_indexes()
             for _create, drop in indexes:
                 cursor.execute(drop)
+            # None of the rows in the registry yet (a first import): a plain insert, cheaper.
+            upsert = f" WHERE {changed} ON CONFLICT (npi) DO UPDATE SET {updates}"
+            if not existing:
+                upsert = ""
             cursor.execute(
                 f"INSERT INTO {registry} ({columns}, created_at, updated_at) "  # noqa: S608  # nosec B608
-                f"SELECT {columns}, %s, %s FROM {staged} s WHERE {changed} "
-                f"ON CONFLICT (npi) DO UPDATE SET {updates}",
+                f"SELECT {columns}, %s, %s FROM {staged} s{upsert}",
                 [now, now],
             )
             if indexes and connection.vendor == "sqlite":
