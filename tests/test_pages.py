@@ -377,7 +377,7 @@ def test_the_client_page_shows_the_latest_visits_and_all_on_asking(
 ):
     import datetime as dt
 
-    from referwell.clients.views import VISITS_SHOWN
+    from referwell.clients.views import LIST_SHOWN
 
     first = dt.date(2025, 1, 6)
     Visit.objects.bulk_create(
@@ -388,13 +388,13 @@ def test_the_client_page_shows_the_latest_visits_and_all_on_asking(
             service=f"Visit {i:02d}",
             fee=90,
         )
-        for i in range(VISITS_SHOWN + 5)
+        for i in range(LIST_SHOWN + 5)
     )
     url = reverse("client_detail", args=[client_alice_jones.pk])
     page = alice_http.get(url).content.decode()
-    assert f"Visits ({VISITS_SHOWN + 5})" in page
-    assert f"Visit {VISITS_SHOWN + 4:02d}" in page and "Visit 04" not in page  # newest first
-    assert f"All {VISITS_SHOWN + 5} visits" in page
+    assert f"Visits ({LIST_SHOWN + 5})" in page
+    assert f"Visit {LIST_SHOWN + 4:02d}" in page and "Visit 04" not in page  # newest first
+    assert f"All {LIST_SHOWN + 5} visits" in page
     everything = alice_http.get(url + "?visits=all").content.decode()
     assert "Visit 00" in everything and "All 25 visits" not in everything
 

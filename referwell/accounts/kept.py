@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.cache import caches
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from referwell.accounts.selectors import data_version
@@ -97,16 +98,22 @@ def forget_all() -> None:
 _fragments: Kept[str] = Kept("fragment", size=256)
 
 
-# What `make` renders in place of the CSRF token (`{% csrf_token %}` with this as the
-# context's `csrf_token`): each request's own token is put in its place, so that no token —
-# nothing of one request — is ever kept.
+# What a kept fragment's forms carry in place of their CSRF token: each request puts its own
+# in, so that no token — nothing of one request — is ever kept.
 CSRF_MARK = "referwell-kept-csrf-token"
 
 
-def kept_fragment(request: Any, *, name: str, make: Callable[[], str]) -> SafeString:
-    """The results of a list page as HTML, kept per practice, role and query string while the
-    practice's data holds (rendering 50 rows costs more than the rest of the page). A form in
-    it is rendered with CSRF_MARK as its token; the request's own token replaces it."""
+def kept_fragment(
+    request: Any, *, name: str, template: str, context: Callable[[], dict[str, Any]]
+) -> SafeString:
+    """A part of a page (`template`, e.g. "app/page.html#results") rendered from `context()`
+    and kept per practice, role and query string while the practice's data holds (rendering 50
+    rows costs more than the rest of the page). Its forms are rendered with CSRF_MARK as their
+    token, which the request's own replaces."""
+
+    def make() -> str:
+        return render_to_string(template, {**context(), "csrf_token": CSRF_MARK}, request)
+
     query = request.GET.urlencode()
     key = [name, request.member.role, query]
     html = _fragments.get(practice_id=request.practice.pk, parts=key, slot=tuple(key), make=make)

@@ -37,7 +37,6 @@ def client_list(request: HttpRequest) -> HttpResponse:
 
 # Each list of the client page shows its latest rows, and all of them on asking
 # (`?visits=all`, `?referrals=all`, `?consents=all`): a long history does not slow the page.
-VISITS_SHOWN = 20
 LIST_SHOWN = 20
 T = TypeVar("T", bound=Model)
 
@@ -59,7 +58,7 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     )
     days = [row["date"] for row in rows]
     all_visits = request.GET.get("visits") == "all"
-    shown_visits = rows if all_visits else rows[:VISITS_SHOWN]
+    shown_visits = rows if all_visits else rows[:LIST_SHOWN]
     guidance = None
     if request.member.sees_clinical:
         guidance = guidance_for_client(practice=practice, client=client, visit_count=len(days))

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
@@ -33,20 +32,21 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
 
-    def results() -> str:
+    def results() -> dict[str, object]:
         page = selectors.partner_page(
             practice=request.practice, filters=filters, number=request.GET.get("page")
         )
-        context = {
+        return {
             "form": form,
             "partners": page.object_list,
             "page": page,
             "query": query.urlencode(),
             "with_distance": bool(filters.near_zip),
         }
-        return render_to_string("directory/partner_list.html#results", context, request)
 
-    html = kept_fragment(request, name="partners", make=results)
+    html = kept_fragment(
+        request, name="partners", template="directory/partner_list.html#results", context=results
+    )
     if request.htmx:
         return HttpResponse(html)
     return render(request, "directory/partner_list.html", {"form": form, "results": html})

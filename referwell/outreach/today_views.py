@@ -8,12 +8,11 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from referwell.accounts.kept import CSRF_MARK, kept_fragment
+from referwell.accounts.kept import kept_fragment
 from referwell.core.decorators import practice_required
 from referwell.directory.models import Outcome, TouchpointKind
 from referwell.directory.selectors import partner_get
@@ -39,24 +38,24 @@ def today_page(request: HttpRequest) -> HttpResponse:
     except ValueError:
         messages.error(request, "That date is not a date (use YYYY-MM-DD).")
 
-    def items() -> str:
+    def items() -> dict[str, object]:
         # The most overdue first, a page at a time: a practice that fell behind has thousands.
         pages = Paginator(cadence.today(practice=request.practice, on=on), TODAY_PAGE_SIZE)
         page = pages.get_page(request.GET.get("page"))
         rows = list(page.object_list)
-        context = {
+        return {
             "items": rows,
             "page": page,
             "query": f"on={on.isoformat()}" if request.GET.get("on") else "",
             "levels": {i.key: i.level(on) for i in rows},
             "overdue": {i.key: i.overdue_days(on) for i in rows},
             "snooze_default": (on + dt.timedelta(days=7)).isoformat(),
-            "csrf_token": CSRF_MARK,
         }
-        return render_to_string("outreach/today.html#items", context, request)
 
     # Kept for the day shown while the practice's data holds (accounts/kept.py).
-    html = kept_fragment(request, name=f"today:{on.isoformat()}", make=items)
+    html = kept_fragment(
+        request, name=f"today:{on.isoformat()}", template="outreach/today.html#items", context=items
+    )
     return render(request, "outreach/today.html", {"on": on, "items": html})
 
 

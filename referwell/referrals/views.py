@@ -5,7 +5,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from referwell.accounts.kept import kept_fragment
@@ -32,7 +31,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
 
-    def results() -> str:
+    def results() -> dict[str, object]:
         # Only the columns the list shows: no reason or client intake is read (nor decrypted).
         referrals = selectors.referral_list(
             practice=request.practice, direction=direction, status=status
@@ -49,10 +48,11 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "profession__name",
         )
         page = Paginator(referrals, REFERRAL_PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {"referrals": page.object_list, "page": page, "query": query.urlencode()}
-        return render_to_string("referrals/referral_list.html#results", context, request)
+        return {"referrals": page.object_list, "page": page, "query": query.urlencode()}
 
-    html = kept_fragment(request, name="referrals", make=results)
+    html = kept_fragment(
+        request, name="referrals", template="referrals/referral_list.html#results", context=results
+    )
     if request.htmx:
         return HttpResponse(html)
     return render(
