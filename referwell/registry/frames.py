@@ -157,17 +157,18 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
     the reference's), the registry columns, and the values read (for the reference)."""
     by_code = selection.professions_by_code
     wanted = list(by_code)
-    if any(len(code) != 10 for code in wanted):  # `primary` below slices the first code
-        raise ValueError("a NUCC taxonomy code has 10 characters")
     state = STATE.str.strip_chars().str.to_uppercase()
     in_states = state.is_in(sorted(selection.states)) if selection.states else pl.lit(True)
+    # The primary code (as the Enum of the wanted codes): the first wanted one marked primary,
+    # else the first wanted one; its profession by the Enum's index.
     primary = pl.coalesce(
         [
-            pl.when(pl.col(flag).is_not_null() & (pl.col(switch) == "Y")).then(pl.col(code))
-            for code, switch, flag in zip(CODES, SWITCHES, WANTED, strict=True)
+            pl.when(pl.col(switch) == "Y").then(pl.col(flag))
+            for switch, flag in zip(SWITCHES, WANTED, strict=True)
         ]
-        + [pl.col("codes").str.slice(0, 10)]  # the first wanted code
+        + [pl.coalesce(WANTED)]
     )
+    professions = pl.Series([by_code[code] for code in wanted], dtype=pl.String)
     name = (
         pl.when(ENTITY == "1")
         .then(
@@ -237,7 +238,8 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             npi=NPI,
             entity_type=ENTITY.cast(pl.Int64, strict=False),
             credentials=CREDENTIAL.str.strip_chars().str.slice(0, 100),
-            taxonomy=primary,
+            taxonomy=primary.cast(pl.String),
+            profession=pl.lit(professions).gather(primary.to_physical()),
             taxonomies=pl.concat_str([pl.lit('["'), pl.col("codes"), pl.lit('"]')]),
             address=pl.when(LINE2 != "")
             .then(pl.concat_str([LINE1.str.strip_chars(), LINE2.str.strip_chars()], separator=", "))
@@ -264,10 +266,7 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             deactivated_on=pl.col("deactivated").dt.to_string("%Y-%m-%d"),
             fingerprint=pl.lit(0, pl.Int64),  # see store.fingerprinted
         )
-        .with_columns(
-            profession=pl.col("taxonomy").replace_strict(by_code, default=None),
-            name=pl.col("name").str.slice(0, 300),
-        )
+        .with_columns(name=pl.col("name").str.slice(0, 300))
     )
 
 
@@ -298,18 +297,35 @@ def _scan(path: Path) -> tuple[pl.LazyFrame, int]:
     ), layout.width
 
 
+def _candidates(selection: Selection) -> pl.Expr:
+    """The rows `_plan` gives a kind (an entry of the selection, or a deactivation), in terms
+    of the values as read, so that polars filters them as it reads the file."""
+    wanted = sorted(selection.professions_by_code)
+    state = STATE.str.strip_chars().str.to_uppercase()
+    in_states = state.is_in(sorted(selection.states)) if selection.states else pl.lit(True)
+    deactivation = (ENTITY.is_null() | (ENTITY == "")) & (NPI.str.len_bytes() == 10)
+    entry = pl.any_horizontal([pl.col(code).is_in(wanted) for code in CODES]) & in_states
+    return (deactivation | entry).fill_null(False)
+
+
 def parsed_frames(path: Path, selection: Selection) -> Iterator[tuple[Parsed, pl.DataFrame]]:
     """(counts, problems and deactivations; the registry rows as a frame) per batch of rows.
 
     Raises PolarsRefused, after the last batch, when a quoted value ran over a line end
     (polars' rows are not the file's lines): in an NPPES file that is a broken quote, which
     would swallow the next rows — the Python reader rejects that line alone."""
-    rows = 0
+    read = 0
     try:
         scan, width = _scan(path)
-        for batch in scan.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
-            rows += batch.height
-            yield _split(batch, selection, width)
+        # One query, run by polars' streaming engine: read, filter, convert.
+        planned = _plan(scan.filter(_candidates(selection)), selection)
+        for batch in planned.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+            parsed, frame = _split(batch, selection, width)
+            # The rows read so far: up to this batch's last (line 1 is the header).
+            parsed.read = max(int(batch.get_column("line").max() or 1) - 1 - read, 0)
+            read += parsed.read
+            yield parsed, frame
+        rows = scan.select(pl.len()).collect().item()
         lines = (
             pl.scan_csv(
                 path,
@@ -328,11 +344,13 @@ def parsed_frames(path: Path, selection: Selection) -> Iterator[tuple[Parsed, pl
         raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
     if rows != lines:
         raise PolarsRefused(f"{lines} lines but {rows} rows: a quoted value runs over a line end")
+    if rows > read:  # the rows after the last one kept
+        yield Parsed(read=rows - read), entries_frame([])
 
 
-def _split(batch: pl.DataFrame, selection: Selection, width: int) -> tuple[Parsed, pl.DataFrame]:
-    parsed = Parsed(read=batch.height)
-    rows = _plan(batch.lazy(), selection).collect()
+def _split(rows: pl.DataFrame, selection: Selection, width: int) -> tuple[Parsed, pl.DataFrame]:
+    """A batch of planned rows: the plain entries as they are, the others by the reference."""
+    parsed = Parsed()
     plain = rows.get_column("plain")
     # Each part selects its columns before it filters: a filter copies what it keeps.
     fast = rows.select(ENTRY_COLUMNS).filter(plain & (rows.get_column("kind") == "entry"))

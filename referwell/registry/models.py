@@ -45,8 +45,7 @@ class RegistryEntry(models.Model):
     deactivated_on = models.DateField(null=True, blank=True)
     # A digest of the imported values: a re-import rewrites only the rows that changed.
     fingerprint = models.BigIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # No timestamps of its own: CMS's dates above, and each ImportRun, say when what changed.
 
     objects = RegistryEntryQuerySet.as_manager()
 

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from django.db import connection, transaction
-from django.utils import timezone
 
 from referwell.registry.frames import ENTRY_SCHEMA
 
@@ -107,6 +106,7 @@ class Staging:
         self.registry = connection.ops.quote_name(RegistryEntry._meta.db_table)
         self.npis: list[pl.Series] = []
         self.rows = 0
+        self.unique = 0  # distinct NPIs staged (known at the merge)
         self._adbc: Any = None
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
@@ -198,7 +198,8 @@ class Staging:
         """One transaction: count, then insert or update the staged rows, then mark the
         deactivated NPIs that are in the registry (and not among the staged rows)."""
         npis = pl.concat(self.npis) if self.npis else pl.Series("npi", [], pl.UInt64)
-        duplicates = bool(npis.is_duplicated().any())
+        self.unique = npis.n_unique()
+        duplicates = self.unique < len(npis)
         if deactivations:
             frame = pl.DataFrame(
                 {"npi": list(deactivations), "day": list(deactivations.values())},
@@ -222,7 +223,6 @@ class Staging:
 
     def _merge(self, duplicates: bool, deactivations: dict[str, str], counts: Counts) -> None:
         registry, staged = self.registry, self.table
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # One merge at a time, as SQLite's one writer: what is counted below is what
@@ -239,33 +239,35 @@ class Staging:
                         f"DELETE FROM {staged} WHERE rowid NOT IN "  # noqa: S608  # nosec B608
                         f"(SELECT max(rowid) FROM {staged} GROUP BY npi)"
                     )
-            cursor.execute(
-                f"SELECT count(*), count(r.npi), "  # noqa: S608  # nosec B608
-                "coalesce(sum(CASE WHEN r.fingerprint = s.fingerprint THEN 1 ELSE 0 END), 0) "
-                f"FROM {staged} s LEFT JOIN {registry} r ON r.npi = s.npi"
-            )
-            total, existing, unchanged = cursor.fetchone()
+            cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608  # nosec B608
+            empty = cursor.fetchone() is None
+            if empty:  # a first import: every staged NPI is new
+                total, existing, unchanged = self.unique, 0, 0
+            else:
+                cursor.execute(
+                    f"SELECT count(*), count(r.npi), "  # noqa: S608  # nosec B608
+                    "coalesce(sum(CASE WHEN r.fingerprint = s.fingerprint THEN 1 ELSE 0 END), 0) "
+                    f"FROM {staged} s LEFT JOIN {registry} r ON r.npi = s.npi"
+                )
+                total, existing, unchanged = cursor.fetchone()
             counts.created += total - existing
             counts.updated += existing - unchanged
             counts.unchanged += unchanged
             if deactivations:
-                self._deactivate(cursor, deactivations, counts, now)
+                self._deactivate(cursor, deactivations, counts)
             if total == unchanged:
                 return
             columns = ", ".join(COLUMNS)
-            updates = ", ".join(
-                f"{c} = excluded.{c}" for c in [*COLUMNS, "updated_at"] if c != "npi"
-            )
+            updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "npi")
             changed = (
                 f"NOT EXISTS (SELECT 1 FROM {registry} r WHERE r.npi = s.npi "  # noqa: S608
                 "AND r.fingerprint = s.fingerprint)"
                 if unchanged
                 else "true"  # SQLite needs a WHERE before ON CONFLICT
             )
-            cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608  # nosec B608
             # Into an empty registry, the search index is built once after the rows (a bulk
             # load, as the SQLite and PostgreSQL manuals advise) instead of row by row.
-            indexes = [] if cursor.fetchone() else _search_indexes()
+            indexes = _search_indexes() if empty else []
             for _create, drop in indexes:
                 cursor.execute(drop)
             # None of the rows in the registry yet (a first import): a plain insert, cheaper.
@@ -273,9 +275,8 @@ class Staging:
             if not existing:
                 upsert = ""
             cursor.execute(
-                f"INSERT INTO {registry} ({columns}, created_at, updated_at) "  # noqa: S608  # nosec B608
-                f"SELECT {columns}, %s, %s FROM {staged} s{upsert}",
-                [now, now],
+                f"INSERT INTO {registry} ({columns}) "  # noqa: S608  # nosec B608
+                f"SELECT {columns} FROM {staged} s{upsert}"
             )
             if indexes and connection.vendor == "sqlite":
                 # SQLite sorts the index's keys with helper threads when allowed to.
@@ -283,9 +284,7 @@ class Staging:
             for create, _drop in indexes:
                 cursor.execute(create)
 
-    def _deactivate(
-        self, cursor: Any, deactivations: dict[str, str], counts: Counts, now: Any
-    ) -> None:
+    def _deactivate(self, cursor: Any, deactivations: dict[str, str], counts: Counts) -> None:
         registry = self.registry
         day = "date" if connection.vendor == "postgresql" else "text"
         cursor.execute("DROP TABLE IF EXISTS nppes_deactivations")
@@ -303,8 +302,7 @@ class Staging:
         cursor.execute(
             f"UPDATE {registry} SET deactivated_on = "  # noqa: S608  # nosec B608
             "(SELECT d.day FROM nppes_deactivations d WHERE d.npi = "
-            f"{registry}.npi), fingerprint = 0, updated_at = %s "
-            "WHERE deactivated_on IS NULL AND npi IN (SELECT npi FROM nppes_deactivations)",
-            [now],
+            f"{registry}.npi), fingerprint = 0 "
+            "WHERE deactivated_on IS NULL AND npi IN (SELECT npi FROM nppes_deactivations)"
         )
         cursor.execute("DROP TABLE nppes_deactivations")
