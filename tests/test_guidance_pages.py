@@ -115,6 +115,43 @@ def test_partner_facts_are_kept_and_counted_again_when_the_network_changes(
     assert newcomer.pk in {f.id for f in facts}  # a partner added: at once
 
 
+def test_the_ranking_is_kept_per_context_and_made_again_when_the_network_changes(
+    elm_grove, alice_jones, chiros, monkeypatch
+):
+    """The same professions for the same place and plan rank once while the data holds; a
+    client elsewhere is ranked for herself; a new partner is ranked at once."""
+    from referwell.guidance import selectors
+
+    calls = []
+    real_rank = selectors.rank
+    monkeypatch.setattr(selectors, "rank", lambda *a, **k: calls.append(a[1]) or real_rank(*a, **k))
+
+    def ranked(client):
+        guidance = selectors.guidance_for_client(practice=elm_grove, client=client, visit_count=2)
+        return {
+            p.name: next(c.why for c in p.components if c.name == "distance")
+            for p in guidance.partners["chiropractor"]
+        }
+
+    first = ranked(alice_jones)
+    assert list(first) == ["Dr. Near Trusted", "Dr. Far Prospect"]
+    made = len(calls)
+    assert made >= 1
+    assert ranked(alice_jones) == first
+    assert len(calls) == made  # kept
+    madison = ClientFactory(
+        practice=elm_grove, zip_code="53703", complaints=alice_jones.complaints, notes=""
+    )
+    theirs = ranked(madison)  # ranked for her: the distances from Madison
+    assert len(calls) > made
+    assert theirs["Dr. Far Prospect"] != first["Dr. Far Prospect"]
+    assert theirs["Dr. Far Prospect"].startswith("0.")  # the partner is in her ZIP code
+    made = len(calls)
+    PartnerFactory(practice=elm_grove, name="Dr. Newcomer", stage=Stage.TRUSTED)
+    assert "Dr. Newcomer" in ranked(alice_jones)  # a partner added: ranked at once
+    assert len(calls) > made
+
+
 def post(http, body):
     return http.post(
         "/api/v1/guidance/suggest", data=json.dumps(body), content_type="application/json"

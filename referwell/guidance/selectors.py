@@ -33,6 +33,7 @@ def _split(text: str) -> frozenset[str]:
 
 
 _facts_kept: Kept[list[PartnerFacts]] = Kept("guidance-facts", size=128)
+_ranked_kept: Kept[dict[str, list[RankedPartner]]] = Kept("guidance-ranked", size=256)
 
 
 def partner_facts(*, practice: Practice, professions: list[str]) -> list[PartnerFacts]:
@@ -123,7 +124,6 @@ def guidance_for(
     slugs = [s.profession for s in result.suggestions if s.profession != "emergency-care"]
     if not slugs:  # no profession to rank partners for (no suggestion, or an emergency only)
         return Guidance(result, {})
-    facts = partner_facts(practice=practice, professions=slugs)
     point = zip_centroid(zip_code) if zip_code else None
     text = " ".join(value for _, value in intake.texts())
     wanted = frozenset(m.quote.lower() for m in result.findings if m.finding == "massage-modality")
@@ -135,7 +135,25 @@ def guidance_for(
         wanted_modalities=wanted,
         practice_modalities=frozenset(practice.modality_list),
     )
-    partners = {slug: rank(facts, slug, ctx, limit=limit) for slug in slugs}
+
+    def ranked() -> dict[str, list[RankedPartner]]:
+        facts = partner_facts(practice=practice, professions=slugs)
+        return {slug: rank(facts, slug, ctx, limit=limit) for slug in slugs}
+
+    # The same professions for the same place, plan, niches and modalities rank the same
+    # partners while the data holds: ranked once (hundreds of partners a profession), kept.
+    # What is kept names partners only, under a digest of what was asked — no client.
+    parts = [
+        slugs,
+        limit,
+        ctx.latitude,
+        ctx.longitude,
+        insurance,
+        *(sorted(values) for values in (ctx.niches, wanted, ctx.practice_modalities)),
+    ]
+    partners = _ranked_kept.get(
+        practice_id=practice.pk, parts=parts, slot=(tuple(slugs), limit, ctx), make=ranked
+    )
     return Guidance(result, partners)
 
 
