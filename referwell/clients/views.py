@@ -37,7 +37,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
 
 # Each list of the client page shows its latest rows, and all of them on asking
 # (`?visits=all`, `?referrals=all`, `?consents=all`): a long history does not slow the page.
-LIST_SHOWN = 20
+LIST_SHOWN = 10  # the latest visits, referrals and consents shown; all of them on asking
 T = TypeVar("T", bound=Model)
 
 
