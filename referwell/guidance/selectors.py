@@ -143,17 +143,15 @@ def guidance_for(
     # The same professions for the same place, plan, niches and modalities rank the same
     # partners while the data holds: ranked once (hundreds of partners a profession), kept.
     # What is kept names partners only, under a digest of what was asked — no client.
-    parts = [
-        slugs,
+    key = (
+        tuple(slugs),
         limit,
         ctx.latitude,
         ctx.longitude,
         insurance,
-        *(sorted(values) for values in (ctx.niches, wanted, ctx.practice_modalities)),
-    ]
-    partners = _ranked_kept.get(
-        practice_id=practice.pk, parts=parts, slot=(tuple(slugs), limit, ctx), make=ranked
+        *(tuple(sorted(values)) for values in (ctx.niches, wanted, ctx.practice_modalities)),
     )
+    partners = _ranked_kept.get(practice_id=practice.pk, parts=key, slot=key, make=ranked)
     return Guidance(result, partners)
 
 

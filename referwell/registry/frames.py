@@ -153,12 +153,11 @@ def _date(value: pl.Expr) -> pl.Expr:
 
 
 def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
-    """Per row: `kind` (entry, deactivation or nothing), `plain` (the vectorised values are
-    the reference's), the registry columns, and the values read (for the reference)."""
+    """Per row of `_candidates`: `kind` (entry or deactivation), `plain` (the vectorised values
+    are the reference's), the registry columns, and the values read (for the reference)."""
     by_code = selection.professions_by_code
     wanted = list(by_code)
     state = STATE.str.strip_chars().str.to_uppercase()
-    in_states = state.is_in(sorted(selection.states)) if selection.states else pl.lit(True)
     # The primary code (as the Enum of the wanted codes): the first wanted one marked primary,
     # else the first wanted one; its profession by the Enum's index.
     primary = pl.coalesce(
@@ -209,13 +208,8 @@ def _plan(frame: pl.LazyFrame, selection: Selection) -> pl.LazyFrame:
             for code, flag in zip(CODES, WANTED, strict=True)
         )
         .with_columns(
-            kind=pl.when((ENTITY == "") & (NPI.str.len_bytes() == 10))
-            .then(pl.lit("deactivation"))
-            .when(pl.any_horizontal(pl.col(WANTED).is_not_null()) & in_states)
-            .then(pl.lit("entry"))
-            .otherwise(None),
+            kind=pl.when(_deactivation()).then(pl.lit("deactivation")).otherwise(pl.lit("entry")),
         )
-        .filter(pl.col("kind").is_not_null())
         .with_columns(
             name=name,
             updated=_date(LAST_UPDATE),
@@ -303,9 +297,13 @@ def _candidates(selection: Selection) -> pl.Expr:
     wanted = sorted(selection.professions_by_code)
     state = STATE.str.strip_chars().str.to_uppercase()
     in_states = state.is_in(sorted(selection.states)) if selection.states else pl.lit(True)
-    deactivation = (ENTITY.is_null() | (ENTITY == "")) & (NPI.str.len_bytes() == 10)
     entry = pl.any_horizontal([pl.col(code).is_in(wanted) for code in CODES]) & in_states
-    return (deactivation | entry).fill_null(False)
+    return (_deactivation() | entry).fill_null(False)
+
+
+def _deactivation() -> pl.Expr:
+    """A row of only an NPI (no entity type): a deactivation."""
+    return ENTITY.fill_null("").eq("") & (NPI.str.len_bytes() == 10)
 
 
 def parsed_frames(path: Path, selection: Selection) -> Iterator[tuple[Parsed, pl.DataFrame]]:

@@ -106,7 +106,6 @@ class Staging:
         self.registry = connection.ops.quote_name(RegistryEntry._meta.db_table)
         self.npis: list[pl.Series] = []
         self.rows = 0
-        self.unique = 0  # distinct NPIs staged (known at the merge)
         self._adbc: Any = None
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
@@ -198,8 +197,7 @@ class Staging:
         """One transaction: count, then insert or update the staged rows, then mark the
         deactivated NPIs that are in the registry (and not among the staged rows)."""
         npis = pl.concat(self.npis) if self.npis else pl.Series("npi", [], pl.UInt64)
-        self.unique = npis.n_unique()
-        duplicates = self.unique < len(npis)
+        unique = npis.n_unique()
         if deactivations:
             frame = pl.DataFrame(
                 {"npi": list(deactivations), "day": list(deactivations.values())},
@@ -215,13 +213,15 @@ class Staging:
                 cursor.execute("ATTACH DATABASE %s AS nppes_staging", [self._file])
         try:
             with transaction.atomic():
-                self._merge(duplicates, deactivations, counts)
+                self._merge(unique, unique < len(npis), deactivations, counts)
         finally:
             if self._file is not None:
                 with connection.cursor() as cursor:
                     cursor.execute("DETACH DATABASE nppes_staging")
 
-    def _merge(self, duplicates: bool, deactivations: dict[str, str], counts: Counts) -> None:
+    def _merge(
+        self, unique: int, duplicates: bool, deactivations: dict[str, str], counts: Counts
+    ) -> None:
         registry, staged = self.registry, self.table
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -242,7 +242,7 @@ class Staging:
             cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608  # nosec B608
             empty = cursor.fetchone() is None
             if empty:  # a first import: every staged NPI is new
-                total, existing, unchanged = self.unique, 0, 0
+                total, existing, unchanged = unique, 0, 0
             else:
                 cursor.execute(
                     f"SELECT count(*), count(r.npi), "  # noqa: S608  # nosec B608
