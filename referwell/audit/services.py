@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -61,13 +61,46 @@ def log_action(
     )
     # No savepoint: if the entry cannot be written, the action it records must not be either.
     with transaction.atomic(savepoint=False):
-        chain = _chain_locked(practice.pk)
-        entry.at = timezone.now()
-        entry.prev_hash = chain.head_hash
-        entry.hash = hash_of(entry)
-        entry.save(force_insert=True)
-        AuditChain.objects.filter(pk=chain.pk).update(head_hash=entry.hash)
+        _append(entry)
     return entry
+
+
+def _append(entry: AuditEntry) -> None:
+    """Chain the entry to its practice's head and write both. While the head is locked every
+    other writer of the practice waits (on SQLite, every writer of the database: this runs for
+    each client page viewed), so the lock is held for three plain statements, not for the
+    ORM's building of them (measured: 0.6 → 0.1 ms held; with 8 users on 2 cores, a holder
+    taken off the CPU made the others wait 20 ms and more)."""
+    quote = connection.ops.quote_name
+    chain_table = quote(AuditChain._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, head_hash FROM {chain_table} WHERE practice_id = %s{lock}",  # noqa: S608  # nosec B608 — our names
+            [entry.practice_id],
+        )
+        row = cursor.fetchone()
+        if row is None:  # the practice's first entry
+            chain = _chain_locked(entry.practice_id)
+            row = (chain.pk, chain.head_hash)
+        chain_id, head = row
+        entry.at = timezone.now()
+        entry.prev_hash = head
+        entry.hash = hash_of(entry)
+        fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+        cursor.execute(
+            f"INSERT INTO {quote(AuditEntry._meta.db_table)} "  # noqa: S608  # nosec B608
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id",
+            [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields],
+        )
+        entry.pk = cursor.fetchone()[0]
+        cursor.execute(
+            f"UPDATE {chain_table} SET head_hash = %s WHERE id = %s",  # noqa: S608  # nosec B608
+            [entry.hash, chain_id],
+        )
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 def log_request(
