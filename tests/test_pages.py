@@ -428,3 +428,52 @@ def test_the_client_page_shows_the_latest_referrals_and_consents_and_all_on_aski
     assert everything.count(">To Partner ") == many
     assert everything.count("with <strong>Partner ") == many
     assert "All referrals" not in everything and "All consents" not in everything
+
+
+def test_the_client_page_shows_the_latest_disclosures_and_all_on_asking(
+    alice_http, elm_grove, client_alice_jones
+):
+    from referwell.audit.models import Disclosure
+    from referwell.clients.views import LIST_SHOWN
+
+    many = LIST_SHOWN + 2
+    for i in range(many):
+        Disclosure.objects.create(
+            practice=elm_grove,
+            client=client_alice_jones,
+            recipient=f"Recipient {i:02d}",
+            channel="email",
+            what="Referral letter",
+        )
+    url = reverse("client_detail", args=[client_alice_jones.pk])
+    page = alice_http.get(url).content.decode()
+    assert page.count("Referral letter to Recipient ") == LIST_SHOWN
+    assert f"Recipient {many - 1:02d}" in page and "Recipient 00" not in page  # newest first
+    assert "All disclosures" in page
+    everything = alice_http.get(url + "?disclosures=all").content.decode()
+    assert everything.count("Referral letter to Recipient ") == many
+    assert "All disclosures" not in everything
+
+
+def test_the_visit_form_is_blank_on_every_client_page_and_shows_its_errors(
+    alice_http, elm_grove, client_alice_jones
+):
+    """The empty form's fields are rendered once a day; a rejected visit shows its own."""
+    from django.utils import timezone
+
+    url = reverse("client_detail", args=[client_alice_jones.pk])
+    other = ClientFactory(practice=elm_grove)
+    for page in (alice_http.get(url), alice_http.get(reverse("client_detail", args=[other.pk]))):
+        html = page.content.decode()
+        assert f'value="{timezone.localdate():%Y-%m-%d}"' in html and 'value="95.00"' in html
+        assert "csrfmiddlewaretoken" in html
+    rejected = alice_http.post(
+        reverse("visit_add", args=[client_alice_jones.pk]),
+        {"date": "2026-11-02", "service": "Massage", "fee": "-5"},
+    )
+    assert rejected.status_code == 400
+    html = rejected.content.decode()
+    assert "A fee cannot be negative." in html and 'value="-5"' in html
+    assert "<details open>" in html
+    again = alice_http.get(url).content.decode()
+    assert "A fee cannot be negative." not in again and 'value="95.00"' in again

@@ -94,5 +94,5 @@ def disclosure_list(*, practice: Practice, client: Client) -> QuerySet:
     return (
         Disclosure.objects.for_practice(practice)
         .filter(client=client)
-        .select_related("by", "partner", "consent")
+        .select_related("by", "consent")
     )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
 from typing import TypeVar
 
 from django.contrib import messages
@@ -7,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
 from referwell.audit.services import log_request
@@ -35,9 +39,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-# Each list of the client page shows its latest rows, and all of them on asking
-# (`?visits=all`, `?referrals=all`, `?consents=all`): a long history does not slow the page.
-LIST_SHOWN = 10  # the latest visits, referrals and consents shown; all of them on asking
+# Each list of the client page shows its latest rows, and all of them on asking (`?visits=all`,
+# `?referrals=all`, `?consents=all`, `?disclosures=all`): a long history does not slow the page.
+LIST_SHOWN = 10  # the latest visits, referrals, consents and disclosures shown
 T = TypeVar("T", bound=Model)
 
 
@@ -47,6 +51,18 @@ def _latest(request: HttpRequest, name: str, rows: QuerySet[T]) -> tuple[list[T]
         return list(rows), False
     latest = list(rows[: LIST_SHOWN + 1])
     return latest[:LIST_SHOWN], len(latest) > LIST_SHOWN
+
+
+def _visit_fields(form: VisitForm) -> SafeString:
+    return render_to_string("form_fields.html", {"fields": form})
+
+
+@lru_cache(maxsize=2)
+def _blank_visit_fields(day: dt.date) -> SafeString:
+    """The fields of an empty visit form on `day`: the same on every client page of the day (no
+    client, no request in them), so rendered once a day by each process instead of on every
+    view — a third of the page's rendering. The form's CSRF token is outside them."""
+    return _visit_fields(VisitForm(initial={"date": day, "fee": "95.00"}))
 
 
 def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
@@ -80,10 +96,14 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         used = sum(1 for day in days if day >= r.created_at.date())
         r.validity = r.validity_warning(visits_used=used, today=today)
         r.thank_you_owed = r.direction == "in" and r.thanked_at is None
+    disclosures, more_disclosures = _latest(
+        request, "disclosures", selectors.disclosure_list(practice=practice, client=client)
+    )
     return {
         "client": client,
         "guidance": guidance,
-        "disclosures": selectors.disclosure_list(practice=practice, client=client),
+        "disclosures": disclosures,
+        "more_disclosures": more_disclosures,
         "visits": shown_visits,
         "visit_count": len(days),
         "all_visits": all_visits,
@@ -91,8 +111,8 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         "more_consents": more_consents,
         "referrals": referrals,
         "more_referrals": more_referrals,
-        "visit_form": VisitForm(initial={"date": timezone.localdate(), "fee": "95.00"}),
-        "today": timezone.localdate(),
+        "visit_fields": _blank_visit_fields(today),
+        "today": today,
     }
 
 
@@ -150,7 +170,10 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
         services.visit_create(client=client, by=request.user, **form.cleaned_data)
         messages.success(request, "Visit recorded.")
         return redirect("client_detail", pk=client.pk)
-    context = _detail_context(request, client) | {"visit_form": form}
+    context = _detail_context(request, client) | {
+        "visit_form": form,
+        "visit_fields": _visit_fields(form),
+    }
     return render(request, "clients/client_detail.html", context, status=400)
 
 
