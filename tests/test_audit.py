@@ -68,6 +68,22 @@ def test_each_entry_is_chained_to_the_practices_previous_one(elm_grove, other_pr
     assert stored.ip_address == "203.0.113.9" and stored.actor == alice.user
 
 
+def test_an_entry_knows_its_row_with_or_without_returning(elm_grove, monkeypatch):
+    """The entry is written with plain SQL: its id comes from RETURNING, or on a SQLite older
+    than 3.35 (which Django 5.2 still supports) from the cursor's last row id."""
+    from django.db import connection
+
+    previous = None
+    for returning in [True] + ([False] if connection.vendor == "sqlite" else []):
+        monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+        first, second = _log(elm_grove, 2)
+        assert AuditEntry.objects.get(pk=second.pk).prev_hash == first.hash
+        assert AuditEntry.objects.get(pk=first.pk).prev_hash == (previous or GENESIS)
+        assert not second._state.adding and second.pk > first.pk
+        previous = second.hash
+    assert _verify()[0] == 0
+
+
 def test_verify_passes_on_an_untouched_trail(elm_grove, other_practice):
     _log(elm_grove, 5)
     _log(other_practice, 2)

@@ -88,13 +88,16 @@ def _append(entry: AuditEntry) -> None:
         entry.prev_hash = head
         entry.hash = hash_of(entry)
         fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
+        # RETURNING where the database has it (SQLite from 3.35, as Django itself decides).
+        returning = connection.features.can_return_columns_from_insert
         cursor.execute(
             f"INSERT INTO {quote(AuditEntry._meta.db_table)} "  # noqa: S608  # nosec B608
             f"({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id",
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+            + (f" RETURNING {quote(AuditEntry._meta.pk.column)}" if returning else ""),
             [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields],
         )
-        entry.pk = cursor.fetchone()[0]
+        entry.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
         cursor.execute(
             f"UPDATE {chain_table} SET head_hash = %s WHERE id = %s",  # noqa: S608  # nosec B608
             [entry.hash, chain_id],
