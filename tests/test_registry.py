@@ -384,6 +384,39 @@ def test_a_quote_left_open_is_read_row_by_row(first, tmp_path):
     assert RegistryEntry.objects.filter(npi__in=[CHIRO, MASSAGE_PT, CLINIC, QUOTED]).count() == 4
 
 
+def test_a_value_over_two_lines_undoes_polars_merge_and_is_read_row_by_row(
+    first, tmp_path, monkeypatch
+):
+    """A quoted value with a line end in it is one row to polars but two lines of the file:
+    counted while polars' rows were being merged, the difference undoes that merge, and the
+    Python reader reads the file instead, rejecting those lines alone."""
+    from referwell.registry import frames
+
+    refused = []
+    finish = frames.FrameReader.finish
+
+    def noted(reader):
+        try:
+            return finish(reader)
+        except frames.PolarsRefused as exc:
+            refused.append((str(exc), RegistryEntry.objects.count()))
+            raise
+
+    monkeypatch.setattr(frames.FrameReader, "finish", noted)
+    lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
+    split = person(npi("100000011"), "TWO", "LINES", [("111N00000X", "Y")])
+    split = split.replace('"TWO"', '"TW\nO"', 1)
+    path = tmp_path / "npidata_pfile_split.csv"
+    path.write_text("".join([*lines[:2], split, *lines[2:]]), encoding="utf-8")
+    run = nppes.nppes_import(path, states=["WI"])
+    [(reason, merged)] = refused
+    assert "11 lines but 10 rows" in reason and merged == 5  # the split row was among them
+    assert (run.read, run.kept, run.created, run.rejected) == (11, 4, 4, 3)
+    assert [p["line"] for p in run.problems] == [4, 10, 11]
+    assert RegistryEntry.objects.count() == 4
+    assert not RegistryEntry.objects.filter(npi=npi("100000011")).exists()
+
+
 def test_crlf_line_ends_and_small_chunks(first):
     text = first.read_text(encoding="utf-8").replace("\n", "\r\n")
     selection = nppes.Selection.from_knowledge_base(["WI"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -306,44 +307,70 @@ def _deactivation() -> pl.Expr:
     return ENTITY.fill_null("").eq("") & (NPI.str.len_bytes() == 10)
 
 
-def parsed_frames(path: Path, selection: Selection) -> Iterator[tuple[Parsed, pl.DataFrame]]:
-    """(counts, problems and deactivations; the registry rows as a frame) per batch of rows.
+class FrameReader:
+    """The file's rows, read by polars: iterate for (counts, problems and deactivations; the
+    registry rows as a frame) per batch of rows, then `finish()` for the rest of the counts.
 
-    Raises PolarsRefused, after the last batch, when a quoted value ran over a line end
-    (polars' rows are not the file's lines): in an NPPES file that is a broken quote, which
-    would swallow the next rows — the Python reader rejects that line alone."""
-    read = 0
-    try:
-        scan, width = _scan(path)
-        # One query, run by polars' streaming engine: read, filter, convert.
-        planned = _plan(scan.filter(_candidates(selection)), selection)
-        for batch in planned.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
-            parsed, frame = _split(batch, selection, width)
-            # The rows read so far: up to this batch's last (line 1 is the header).
-            parsed.read = max(int(batch.get_column("line").max() or 1) - 1 - read, 0)
-            read += parsed.read
-            yield parsed, frame
-        rows = scan.select(pl.len()).collect().item()
-        lines = (
-            pl.scan_csv(
-                path,
-                has_header=False,
-                skip_rows=1,
-                quote_char=None,
-                separator="\x1f",
-                infer_schema=False,
-                truncate_ragged_lines=True,
-            )
-            .select(pl.len())
-            .collect()
-            .item()
+    What only a pass over the whole file can tell is counted after the last batch, in a thread,
+    while the kept rows are merged (one core's work: the other is free): the rows polars read
+    against the file's lines. A quoted value that ran over a line end (in an NPPES file, a
+    broken quote, which would swallow the next rows) makes them differ: `finish` then raises
+    PolarsRefused — called before the merge commits, it undoes it — and the Python reader,
+    which rejects that line alone, reads the file instead."""
+
+    def __init__(self, path: Path, selection: Selection) -> None:
+        self.path, self.selection = path, selection
+        self.read = 0
+        self._counting: Future[tuple[int, int]] | None = None
+
+    def __iter__(self) -> Iterator[tuple[Parsed, pl.DataFrame]]:
+        try:
+            scan, width = _scan(self.path)
+            # One query, run by polars' streaming engine: read, filter, convert.
+            planned = _plan(scan.filter(_candidates(self.selection)), self.selection)
+            for batch in planned.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
+                parsed, frame = _split(batch, self.selection, width)
+                # The rows read so far: up to this batch's last (line 1 is the header).
+                parsed.read = max(int(batch.get_column("line").max() or 1) - 1 - self.read, 0)
+                self.read += parsed.read
+                yield parsed, frame
+        except pl.exceptions.PolarsError as exc:
+            raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
+        counter = ThreadPoolExecutor(1, thread_name_prefix="nppes-count")
+        self._counting = counter.submit(_rows_and_lines, self.path, scan)
+        counter.shutdown(wait=False)
+
+    def finish(self) -> Parsed:
+        """The rows read after the last one kept; PolarsRefused if the counts differ."""
+        if self._counting is None:
+            raise RuntimeError("finish() is for after the last batch")
+        try:
+            rows, lines = self._counting.result()
+        except pl.exceptions.PolarsError as exc:
+            raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
+        if rows != lines:
+            raise PolarsRefused(f"{lines} lines but {rows} rows: a quoted value spans a line end")
+        return Parsed(read=max(rows - self.read, 0))
+
+
+def _rows_and_lines(path: Path, scan: pl.LazyFrame) -> tuple[int, int]:
+    """The rows polars reads (quotes understood) and the file's lines, header left out."""
+    rows = scan.select(pl.len()).collect().item()
+    lines = (
+        pl.scan_csv(
+            path,
+            has_header=False,
+            skip_rows=1,
+            quote_char=None,
+            separator="\x1f",
+            infer_schema=False,
+            truncate_ragged_lines=True,
         )
-    except pl.exceptions.PolarsError as exc:
-        raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
-    if rows != lines:
-        raise PolarsRefused(f"{lines} lines but {rows} rows: a quoted value runs over a line end")
-    if rows > read:  # the rows after the last one kept
-        yield Parsed(read=rows - read), entries_frame([])
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+    return rows, lines
 
 
 def _split(rows: pl.DataFrame, selection: Selection, width: int) -> tuple[Parsed, pl.DataFrame]:

@@ -721,24 +721,23 @@ def _load(
     from referwell.registry import frames
     from referwell.registry.store import Staging, fingerprinted
 
-    def python_reader() -> Iterator[tuple[Parsed, Any]]:
-        for parsed in parsed_from_file(path, selection, workers=workers):
-            yield parsed, frames.entries_frame(parsed.entries)
+    readers: list[Callable[[], Any]] = [lambda: _PythonReader(path, selection, workers)]
+    if not zipfile.is_zipfile(path):
+        readers.insert(0, lambda: frames.FrameReader(path, selection))
 
-    readers = (
-        [python_reader]
-        if zipfile.is_zipfile(path)
-        else [
-            lambda: frames.parsed_frames(path, selection),
-            python_reader,
-        ]
-    )
-    for reader in readers:
+    for make in readers:
+        reader = make()
         staging = Staging()
         deactivations: dict[str, str] = {}
+
+        def finish_reading(reader: Any = reader) -> None:
+            counts.read += reader.finish().read
+            if progress is not None:
+                progress(counts)
+
         try:
             try:
-                for parsed, frame in reader():
+                for parsed, frame in reader:
                     counts.read += parsed.read
                     counts.kept += parsed.kept
                     counts.rejected += parsed.rejected
@@ -748,15 +747,32 @@ def _load(
                     staging.add(fingerprinted(frame, selection.seed))
                     if progress is not None:
                         progress(counts)
+                staging.merge(deactivations, counts, before_commit=finish_reading)
             except frames.PolarsRefused:
                 # Not CSV as polars reads it (unbalanced quotes, a row too long, not UTF-8):
-                # start again with the Python reader, which judges row by row.
+                # start again with the Python reader, which judges row by row. (A refusal
+                # found during the merge undid it.)
                 counts.reset()
                 continue
-            staging.merge(deactivations, counts)
             return
         finally:
             staging.close()
+
+
+class _PythonReader:
+    """The file's rows, read by the Python reader (a zip, or a file polars refuses)."""
+
+    def __init__(self, path: Path, selection: Selection, workers: int | None) -> None:
+        self.path, self.selection, self.workers = path, selection, workers
+
+    def __iter__(self) -> Iterator[tuple[Parsed, Any]]:
+        from referwell.registry import frames
+
+        for parsed in parsed_from_file(self.path, self.selection, workers=self.workers):
+            yield parsed, frames.entries_frame(parsed.entries)
+
+    def finish(self) -> Parsed:
+        return Parsed()  # every row was counted as it was read
 
 
 def _finish(run: ImportRun, counts: Counts, now: dt.datetime) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,9 +194,15 @@ class Staging:
 
     # ------------------------------------------------------------------------ the merge
 
-    def merge(self, deactivations: dict[str, str], counts: Counts) -> None:
+    def merge(
+        self,
+        deactivations: dict[str, str],
+        counts: Counts,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
         """One transaction: count, then insert or update the staged rows, then mark the
-        deactivated NPIs that are in the registry (and not among the staged rows)."""
+        deactivated NPIs that are in the registry (and not among the staged rows); then
+        `before_commit`, whose exception undoes it all."""
         npis = pl.concat(self.npis) if self.npis else pl.Series("npi", [], pl.UInt64)
         unique = npis.n_unique()
         if deactivations:
@@ -214,6 +221,8 @@ class Staging:
         try:
             with transaction.atomic():
                 self._merge(unique, unique < len(npis), deactivations, counts)
+                if before_commit is not None:
+                    before_commit()
         finally:
             if self._file is not None:
                 with connection.cursor() as cursor:
