@@ -368,15 +368,22 @@ def test_an_npi_that_only_looks_like_a_number_is_judged_by_the_reference(tmp_pat
     assert by_polars.rejected == 1
 
 
+def with_odd_chiropractor(first, tmp_path, last_name, written):
+    """`first` with, as its line 3, a chiropractor (NPI 100000011…) whose quoted last name is
+    written as `written` in the file."""
+    lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
+    odd = person(npi("100000011"), last_name, "ODD", [("111N00000X", "Y")])
+    odd = odd.replace(f'"{last_name}"', written, 1)
+    path = tmp_path / "npidata_pfile_odd_line.csv"
+    path.write_text("".join([*lines[:2], odd, *lines[2:]]), encoding="utf-8")
+    return path
+
+
 def test_a_quote_left_open_is_read_row_by_row(first, tmp_path):
     """A value whose closing quote is missing makes polars join the next lines to it; the
     import notices (fewer rows than lines) and reads the file with the Python reader, which
     rejects that one line and keeps every good row after it."""
-    lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
-    broken = person(npi("100000011"), "OPEN", "QUOTE", [("111N00000X", "Y")])
-    broken = broken.replace('"OPEN"', '"OPEN', 1)
-    path = tmp_path / "npidata_pfile_broken.csv"
-    path.write_text("".join([*lines[:2], broken, *lines[2:]]), encoding="utf-8")
+    path = with_odd_chiropractor(first, tmp_path, "OPEN", '"OPEN')
     run = nppes.nppes_import(path, states=["WI"])
     assert (run.read, run.kept, run.created, run.rejected) == (10, 4, 4, 3)
     assert [p["line"] for p in run.problems] == [3, 9, 10]
@@ -403,11 +410,7 @@ def test_a_value_over_two_lines_undoes_polars_merge_and_is_read_row_by_row(
             raise
 
     monkeypatch.setattr(frames.FrameReader, "finish", noted)
-    lines = first.read_text(encoding="utf-8").splitlines(keepends=True)
-    split = person(npi("100000011"), "TWO", "LINES", [("111N00000X", "Y")])
-    split = split.replace('"TWO"', '"TW\nO"', 1)
-    path = tmp_path / "npidata_pfile_split.csv"
-    path.write_text("".join([*lines[:2], split, *lines[2:]]), encoding="utf-8")
+    path = with_odd_chiropractor(first, tmp_path, "TWO", '"TW\nO"')
     run = nppes.nppes_import(path, states=["WI"])
     [(reason, merged)] = refused
     assert "11 lines but 10 rows" in reason and merged == 5  # the split row was among them
