@@ -2,6 +2,7 @@
 charlie owns another practice and must never see Elm Grove's data."""
 
 import os
+import subprocess
 
 import pytest
 from django.test import Client as HttpClient
@@ -19,6 +20,18 @@ from tests.factories import (
 # Playwright's sync API runs an event loop in the test thread; Django's ORM is still used
 # synchronously from that thread by the fixtures.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-tAc"]
+
+
+def psql(sql: str, database: str = "postgres") -> str:
+    """A statement run by psql on the machine's PostgreSQL (tests that need a database of
+    their own, whatever the suite's DATABASE_URL)."""
+    result = subprocess.run(
+        [*PSQL, sql, database], capture_output=True, text=True, timeout=60, check=True
+    )
+    return result.stdout.strip()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ disclosures."""
 import csv
 import datetime as dt
 import functools
+import hashlib
 import io
 import json
 import os
@@ -23,7 +24,7 @@ from referwell.audit.models import AuditChain, AuditEntry, Channel
 from referwell.audit.selectors import audit_verify
 from referwell.audit.services import audit_prune, disclosure_record, log_action
 from referwell.clients.models import Consent, ConsentScope
-from tests.conftest import _logged_in
+from tests.conftest import _logged_in, psql
 from tests.factories import ClientFactory, MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,48 @@ def test_each_entry_is_chained_to_the_practices_previous_one(elm_grove, other_pr
     stored = AuditEntry.objects.get(pk=first.pk)
     assert stored.data == {"i": 0, "notes": "***"}  # still masked
     assert stored.ip_address == "203.0.113.9" and stored.actor == alice.user
+
+
+def test_the_hash_is_sha256_of_the_entrys_values_as_one_json_list(elm_grove, alice):
+    """The chain's format (v1), whichever way the hash is computed: trails written before
+    still verify."""
+    entry = log_action(
+        practice=elm_grove,
+        actor=alice.user,
+        action="referwell.test.format",
+        obj=elm_grove,
+        data={"b": 'Zoë "Z" \\ ü', "a": [1, 2]},
+        ip_address="2001:db8::1",
+    )
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    values = [
+        "v1",
+        elm_grove.pk,
+        alice.user.pk,
+        "referwell.test.format",
+        "practice",
+        str(elm_grove.pk),
+        {"a": [1, 2], "b": 'Zoë "Z" \\ ü'},
+        "2001:db8::1",
+        stored.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        stored.prev_hash,
+    ]
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert stored.hash == entry.hash == hashlib.sha256(text.encode()).hexdigest()
+    assert stored.at == entry.at and stored.prev_hash == entry.prev_hash
+
+
+def test_an_entry_is_chained_in_one_statement_on_postgresql(elm_grove, django_assert_num_queries):
+    """On PostgreSQL the head's lock, the insert and the head's move are one statement (the
+    database hashes); on SQLite, whose one writer holds the whole database, three."""
+    from django.db import connection
+
+    first = _log(elm_grove, 1)[0]  # the practice's chain head exists
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 3):
+        second = _log(elm_grove, 1)[0]
+    assert second.prev_hash == first.hash and second.at >= first.at
+    assert second.hash == hash_of(AuditEntry.objects.get(pk=second.pk))
+    assert AuditChain.objects.get(practice=elm_grove).head_hash == second.hash
 
 
 def test_an_entry_knows_its_row_with_or_without_returning(elm_grove, monkeypatch):
@@ -237,15 +280,30 @@ print(json.dumps({"errors": errors, "entries": report.entries, "ok": report.ok,
 """
 
 
-def test_appends_from_several_threads_make_one_valid_chain(tmp_path):
-    """Six threads, each with its own connection, append to one practice's chain at once, on
-    the production SQLite settings (a file in WAL mode, IMMEDIATE transactions). The test
-    database lives in memory, where SQLite locks differently, hence a process of its own."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def threads_database(request, tmp_path):
+    """A database of the test's own, migrated, on each engine: a SQLite file with the
+    production settings (WAL, IMMEDIATE transactions — the suite's in-memory database locks
+    differently), or a PostgreSQL database, created and dropped here."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/db.sqlite3"
+        return
+    name = "audit_threads"
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(f"CREATE DATABASE {name}")
+    yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_appends_from_several_threads_make_one_valid_chain(threads_database, tmp_path):
+    """Six threads, each with its own connection, append to one practice's chain at once: on
+    SQLite one writer at a time, on PostgreSQL the head locked by the statement that chains
+    the entry (audit/services.py). Every entry follows the one before it, and verifies."""
     root = Path(__file__).resolve().parent.parent
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "REFERWELL_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "DATABASE_URL": threads_database,
         "PYTHONPATH": str(root),
     }
     env.pop("ENCRYPTION_KEYS", None)

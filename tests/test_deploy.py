@@ -28,22 +28,16 @@ import pytest
 import redis
 from cryptography.fernet import Fernet
 
+from tests.conftest import psql
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERWELL = Path(sys.executable).with_name("referwell")
 DATABASE = "h9b_deploy"
-PG = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-tAc"]
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 OWNER = "owner@deploy.example"
 PASSWORD = "deploy-password-1234"
 LINK_LIMIT = 30  # referwell/referrals/public.py: LIMIT_PER_TEN_MINUTES
-
-
-def psql(sql: str, database: str = "postgres") -> str:
-    result = subprocess.run(
-        [*PG, sql, database], capture_output=True, text=True, timeout=60, check=True
-    )
-    return result.stdout.strip()
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ def canonical_at(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def entry_hash(
+def content_prefix(
     *,
     practice_id: Any,
     actor_id: Any,
@@ -35,9 +35,10 @@ def entry_hash(
     object_id: str,
     data: Any,
     ip_address: str | None,
-    at: dt.datetime,
-    prev_hash: str,
 ) -> str:
+    """The serialisation of an entry up to its time and `prev_hash`, its last two values: the
+    hashed text is this, then `hash_tail(at, prev_hash)`. (On PostgreSQL the tail is added and
+    the whole hashed by the database, while the chain's head is locked: audit/services.py.)"""
     content = [
         VERSION,
         int(practice_id),
@@ -47,10 +48,18 @@ def entry_hash(
         object_id or "",
         canonical_data(data),
         ip_address or None,
-        canonical_at(at),
-        prev_hash or GENESIS,
     ]
     serialised = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return serialised[:-1] + ","  # the list left open
+
+
+def hash_tail(at: dt.datetime, prev_hash: str) -> str:
+    """`"<time>","<prev_hash>"]`: neither value holds a character JSON escapes."""
+    return json.dumps([canonical_at(at), prev_hash or GENESIS], separators=(",", ":"))[1:]
+
+
+def entry_hash(*, at: dt.datetime, prev_hash: str, **content: Any) -> str:
+    serialised = content_prefix(**content) + hash_tail(at, prev_hash)
     return hashlib.sha256(serialised.encode("utf-8")).hexdigest()
 
 
