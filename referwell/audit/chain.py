@@ -59,13 +59,12 @@ def hash_tail(at: dt.datetime, prev_hash: str) -> str:
 
 
 def entry_hash(*, at: dt.datetime, prev_hash: str, **content: Any) -> str:
-    serialised = content_prefix(**content) + hash_tail(at, prev_hash)
-    return hashlib.sha256(serialised.encode("utf-8")).hexdigest()
+    return _sha256(content_prefix(**content) + hash_tail(at, prev_hash))
 
 
-def hash_of(entry: Any) -> str:
-    """The hash an entry (an AuditEntry, or a historical model in a migration) should have."""
-    return entry_hash(
+def prefix_of(entry: Any) -> str:
+    """`content_prefix` of an entry (an AuditEntry, or a historical model in a migration)."""
+    return content_prefix(
         practice_id=entry.practice_id,
         actor_id=entry.actor_id,
         action=entry.action,
@@ -73,6 +72,13 @@ def hash_of(entry: Any) -> str:
         object_id=entry.object_id,
         data=entry.data,
         ip_address=entry.ip_address,
-        at=entry.at,
-        prev_hash=entry.prev_hash,
     )
+
+
+def hash_of(entry: Any) -> str:
+    """The hash an entry should have."""
+    return _sha256(prefix_of(entry) + hash_tail(entry.at, entry.prev_hash))
+
+
+def _sha256(serialised: str) -> str:
+    return hashlib.sha256(serialised.encode("utf-8")).hexdigest()

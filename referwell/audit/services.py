@@ -7,7 +7,7 @@ from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from referwell.audit.chain import GENESIS, canonical_data, content_prefix, hash_of
+from referwell.audit.chain import GENESIS, canonical_data, hash_of, prefix_of
 from referwell.audit.models import AuditChain, AuditEntry, Disclosure
 
 SENSITIVE_KEYS = {"password", "token", "notes", "history", "complaints", "goals", "text"}
@@ -89,15 +89,7 @@ def _append_in_one_statement(entry: AuditEntry) -> bool:
             "ip_address",
         )
     ]
-    prefix = content_prefix(
-        practice_id=entry.practice_id,
-        actor_id=entry.actor_id,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        data=entry.data,
-        ip_address=entry.ip_address,
-    )
+    prefix = prefix_of(entry)
     # The time is taken once the head is locked, so that the entries' times follow the chain.
     # to_char gives canonical_at's form (UTC, microseconds); the head's hash is hex.
     tail = (
