@@ -5,9 +5,11 @@ import csv
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -333,6 +335,48 @@ def test_both_readers_store_the_same_registry(tmp_path):
     crlf.write_bytes(sample.replace(b"\n", b"\r\n"))
     again = nppes.nppes_import(crlf)
     assert (again.created, again.updated, again.unchanged) == (0, 0, by_polars.kept)
+
+
+def test_the_first_import_and_the_upsert_write_the_same_rows(tmp_path):
+    """Into an empty registry the staged rows are copied as they are (SQLite's transfer
+    optimisation, from a staging table made from the registry's own definition); into a
+    registry with rows they go through the upsert. Both store the same values, of the same
+    types, keyed by the NPI as a number."""
+    plain = tmp_path / "npidata_pfile_20240101-20240107.csv"
+    plain.write_bytes(SAMPLE.read_bytes())
+    first = nppes.nppes_import(plain)
+    copied = registry_snapshot()
+    assert len(copied) == first.kept > 300
+    ids = dict(RegistryEntry.objects.values_list("npi", "pk"))
+    assert ids == {number: int(number) for number in ids}
+    RegistryEntry.objects.all().delete()
+    _entry(npi("200000001"), "Downtown Chiro", "53202")  # not in the file: the upsert's way
+    again = nppes.nppes_import(plain)
+    assert (again.created, again.updated) == (first.kept, 0)
+    assert [r for r in registry_snapshot() if r[0] != npi("200000001")] == copied
+    types = {tuple(type(value) for value in r) for r in registry_snapshot()[:3]}
+    assert types == {tuple(type(value) for value in r) for r in copied[:3]}
+
+
+def test_the_same_npi_twice_in_a_file_keeps_its_last_row(tmp_path):
+    header = HEADER_FILE.read_text(encoding="utf-8").strip()
+    rows = [
+        person(CHIRO, "SPINE", "DANA", [("111N00000X", "Y")]),
+        person(MASSAGE_PT, "KNEAD", "KIM", [("225700000X", "Y")]),
+        person(CHIRO, "SPINE-LATER", "DANA", [("111N00000X", "Y")]),
+    ]
+    path = tmp_path / "npidata_pfile_twice.csv"
+    path.write_text(header + "\n" + "".join(rows), encoding="utf-8")
+    run = nppes.nppes_import(path)
+    assert (run.read, run.kept, run.created) == (3, 3, 2)
+    assert RegistryEntry.objects.get(npi=CHIRO).name == "Dana Spine-Later"
+    assert RegistryEntry.objects.count() == 2
+
+
+def test_an_entry_saved_by_hand_is_keyed_by_its_npi():
+    entry = _entry(npi("200000007"), "By Hand", "53122")
+    assert entry.pk == int(entry.npi)
+    assert RegistryEntry.objects.get(pk=int(npi("200000007"))).name == "By Hand"
 
 
 @pytest.mark.parametrize(
@@ -758,3 +802,51 @@ def test_a_nul_character_in_a_row_is_dropped_not_fatal(tmp_path):
     assert run.kept == 1 and run.rejected == 1
     assert RegistryEntry.objects.get().name == "Dana Spine"
     assert "\x00" not in str(run.problems)
+
+
+def test_the_cli_import_keeps_the_last_row_of_an_npi_given_twice(tmp_path):
+    """The command stages into a file beside the database (ADBC), whose table replaces an
+    earlier row of the same NPI."""
+    environ = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'twice.sqlite3'}",
+        "REFERWELL_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    cli(environ, "migrate", "--noinput")
+    header = HEADER_FILE.read_text(encoding="utf-8").strip()
+    rows = [
+        person(CHIRO, "SPINE", "DANA", [("111N00000X", "Y")]),
+        person(CHIRO, "SPINE-LATER", "DANA", [("111N00000X", "Y")]),
+    ]
+    path = tmp_path / "npidata_pfile_twice.csv"
+    path.write_text(header + "\n" + "".join(rows), encoding="utf-8")
+    out = json.loads(cli(environ, "import-nppes", str(path), "--json").stdout)
+    assert (out["read"], out["kept"], out["created"]) == (2, 2, 1)
+    with closing(sqlite3.connect(tmp_path / "twice.sqlite3")) as db:
+        stored = db.execute("SELECT id, npi, name FROM registry_registryentry").fetchall()
+    assert stored == [(int(CHIRO), CHIRO, "Dana Spine-Later")]
+    assert not list(tmp_path.glob(".nppes-staging-*"))  # the staging file is gone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keys_existing_entries_by_their_npi():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before, after = (
+        [("registry", "0002_registryentry_no_timestamps")],
+        [("registry", "0003_registryentry_id_is_the_npi")],
+    )
+    executor.migrate(before)
+    old = executor.loader.project_state(before[0]).apps.get_model("registry", "RegistryEntry")
+    for number in (CHIRO, MASSAGE_PT):
+        old.objects.create(npi=number, entity_type=1, name=number, profession="chiropractor")
+    assert sorted(old.objects.values_list("pk", flat=True)) == [1, 2]
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    assert dict(RegistryEntry.objects.values_list("npi", "pk")) == {
+        CHIRO: int(CHIRO),
+        MASSAGE_PT: int(MASSAGE_PT),
+    }

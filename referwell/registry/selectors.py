@@ -96,7 +96,10 @@ def registry_entry_get(*, npi: str) -> RegistryEntry:
     """One active entry by NPI, or 404."""
     from django.http import Http404
 
-    entry = RegistryEntry.objects.active().filter(npi=npi).first()
+    # The primary key is the NPI as a number (the one index by NPI).
+    entry = None
+    if len(npi) == 10 and npi.isascii() and npi.isdigit():
+        entry = RegistryEntry.objects.active().filter(pk=int(npi), npi=npi).first()
     if entry is None:
         raise Http404("No such provider in the registry.")
     return entry

@@ -33,15 +33,21 @@ from referwell.registry.frames import ENTRY_SCHEMA
 if TYPE_CHECKING:
     from referwell.registry.nppes import Counts
 
-COLUMNS = list(ENTRY_SCHEMA)
+# The registry's columns: its primary key, the NPI as a number, then the values.
+COLUMNS = ["id", *ENTRY_SCHEMA]
 _TYPES = {pl.String: "text", pl.Int64: "bigint", pl.Float64: "double precision"}
 
 
 def fingerprinted(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
-    """The frame with `fingerprint` a 64-bit hash of the values it writes (stable for a given
-    polars version; a new version rewrites each row once)."""
-    values = [column for column in COLUMNS if column != "fingerprint"]
-    return frame.with_columns(fingerprint=pl.struct(values).hash(seed).reinterpret(signed=True))
+    """The frame as the registry's rows: `id` (the NPI as a number) first, and `fingerprint`
+    a 64-bit hash of the values it writes (stable for a given polars version; a new version
+    rewrites each row once)."""
+    values = [column for column in ENTRY_SCHEMA if column != "fingerprint"]
+    return frame.select(
+        pl.col("npi").cast(pl.Int64).alias("id"),
+        *values,
+        fingerprint=pl.struct(values).hash(seed).reinterpret(signed=True),
+    )
 
 
 def _column_types() -> str:
@@ -49,10 +55,41 @@ def _column_types() -> str:
     more than text, integer and real)."""
     special = {"last_updated_on": "date", "deactivated_on": "date", "taxonomies": "jsonb"}
     postgres = connection.vendor == "postgresql"
-    return ", ".join(
+    return "id bigint, " + ", ".join(
         f"{name} {special[name] if postgres and name in special else _TYPES[dtype]}"
         for name, dtype in ENTRY_SCHEMA.items()
     )
+
+
+def _sqlite_staging_ddl(table: str, registry: str, temp: bool = False) -> tuple[str, list[str]]:
+    """SQLite: the registry's own CREATE TABLE, for a staging table of that name, and its
+    CREATE INDEX statements (for that table). The same columns, types and constraints make
+    `INSERT INTO registry SELECT * FROM staging` into an empty registry copy the records and
+    index entries as they are (SQLite's transfer optimisation) instead of decoding and encoding
+    them. One change: a second row with the same NPI replaces the first (the file's last row
+    counts)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL",
+            [registry.strip('"')],
+        )
+        rows = cursor.fetchall()
+    create = next(sql for kind, sql in rows if kind == "table")
+    head, columns = create.split("(", 1)
+    key = '"id" integer NOT NULL PRIMARY KEY AUTOINCREMENT'
+    if registry not in head or key not in columns:
+        raise RuntimeError(f"unexpected registry table: {create[:200]}")
+    table_sql = f"CREATE {'TEMP ' if temp else ''}TABLE {table} (" + columns.replace(
+        key, '"id" integer NOT NULL PRIMARY KEY ON CONFLICT REPLACE'
+    )
+    indexes = [
+        sql.replace('CREATE INDEX "', 'CREATE INDEX "nppes_', 1).replace(
+            f" ON {registry} ", f" ON {table} "
+        )
+        for kind, sql in rows
+        if kind == "index"
+    ]
+    return table_sql, indexes
 
 
 STAGING_PREFIX = ".nppes-staging-"
@@ -111,6 +148,16 @@ class Staging:
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
         self._file: str | None = None
+        sqlite = connection.vendor == "sqlite"
+        if sqlite:
+            # Into an empty registry, the staged rows are copied as they are, index entries
+            # included (see _sqlite_staging_ddl): the staging table gets the registry's
+            # indexes once its rows are in (built in the staging file, not in the database,
+            # whose write lock is taken after). Otherwise only the changed rows are written.
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {self.registry} LIMIT 1")  # noqa: S608  # nosec B608
+                empty = cursor.fetchone() is None
+        self.twin = sqlite and empty  # the staging table gets the registry's indexes
         database = _database_file()
         if database is not None:
             import adbc_driver_sqlite.dbapi
@@ -129,25 +176,30 @@ class Staging:
                 # one dies): no journal, no waiting for the disk.
                 cursor.execute("PRAGMA journal_mode = OFF")
                 cursor.execute("PRAGMA synchronous = OFF")
+                cursor.execute(_sqlite_staging_ddl("entries", self.registry)[0])
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="nppes-staging")
             self.table = "nppes_staging.entries"
         else:
             self.table = "nppes_entries"
-            serial = ", seq bigserial" if connection.vendor == "postgresql" else ""
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-                cursor.execute(f"CREATE TEMP TABLE {self.table} ({_column_types()}{serial})")
+                if sqlite:
+                    cursor.execute(_sqlite_staging_ddl(self.table, self.registry, temp=True)[0])
+                else:
+                    cursor.execute(
+                        f"CREATE TEMP TABLE {self.table} ({_column_types()}, seq bigserial)"
+                    )
 
     def add(self, frame: pl.DataFrame) -> None:
         if not frame.height:
             return
-        self.npis.append(frame.get_column("npi").cast(pl.UInt64))
+        self.npis.append(frame.get_column("id"))
         if self._adbc is not None:
             # Written by a thread (ADBC lets go of the GIL) while the next batch is parsed;
             # one batch at a time.
             if self._pending is not None:
                 self._pending.result()
-            self._pending = self._writer.submit(self._ingest, frame, bool(self.rows))
+            self._pending = self._writer.submit(self._ingest, frame)
         elif connection.vendor == "postgresql":
             columns = ", ".join(COLUMNS)
             with connection.cursor() as cursor:
@@ -157,14 +209,15 @@ class Staging:
             marks = ", ".join(["%s"] * len(COLUMNS))
             with connection.cursor() as cursor:
                 cursor.executemany(
-                    f"INSERT INTO {self.table} VALUES ({marks})",  # noqa: S608  # nosec B608 — our names
+                    f"INSERT INTO {self.table} ({', '.join(frame.columns)}) "  # noqa: S608  # nosec B608 — our names
+                    f"VALUES ({marks})",
                     frame.iter_rows(),
                 )
         self.rows += frame.height
 
-    def _ingest(self, frame: pl.DataFrame, append: bool) -> None:
+    def _ingest(self, frame: pl.DataFrame) -> None:
         with self._adbc.cursor() as cursor:
-            cursor.adbc_ingest("entries", frame, mode="append" if append else "create")
+            cursor.adbc_ingest("entries", frame, mode="append")
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -203,21 +256,31 @@ class Staging:
         """One transaction: count, then insert or update the staged rows, then mark the
         deactivated NPIs that are in the registry (and not among the staged rows); then
         `before_commit`, whose exception undoes it all."""
-        npis = pl.concat(self.npis) if self.npis else pl.Series("npi", [], pl.UInt64)
+        npis = pl.concat(self.npis) if self.npis else pl.Series("id", [], pl.Int64)
         unique = npis.n_unique()
         if deactivations:
             frame = pl.DataFrame(
                 {"npi": list(deactivations), "day": list(deactivations.values())},
                 schema={"npi": pl.String, "day": pl.String},
             )
-            frame = frame.filter(~pl.col("npi").cast(pl.UInt64).is_in(npis.implode()))
+            frame = frame.filter(~pl.col("npi").cast(pl.Int64).is_in(npis.implode()))
             deactivations = dict(frame.iter_rows())
         if self._adbc is not None:
             self._wait()
+            if self.twin:
+                with self._adbc.cursor() as cursor:
+                    # SQLite sorts the index's keys with helper threads when allowed to.
+                    cursor.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
+                    for statement in _sqlite_staging_ddl("entries", self.registry)[1]:
+                        cursor.execute(statement)
             self._adbc.close()
             self._adbc = None
             with connection.cursor() as cursor:
                 cursor.execute("ATTACH DATABASE %s AS nppes_staging", [self._file])
+        elif self.twin:
+            with connection.cursor() as cursor:
+                for statement in _sqlite_staging_ddl(self.table, self.registry)[1]:
+                    cursor.execute(statement)
         try:
             with transaction.atomic():
                 self._merge(unique, unique < len(npis), deactivations, counts)
@@ -237,26 +300,21 @@ class Staging:
                 # One merge at a time, as SQLite's one writer: what is counted below is what
                 # is written. Searches read on.
                 cursor.execute(f"LOCK TABLE {registry} IN SHARE ROW EXCLUSIVE MODE")
-            if duplicates:  # the same NPI twice in the file: its last row counts
-                if connection.vendor == "postgresql":
+                if duplicates:  # the same NPI twice in the file: its last row counts
                     cursor.execute(
                         f"DELETE FROM {staged} a USING {staged} b "  # noqa: S608  # nosec B608
-                        "WHERE a.npi = b.npi AND a.seq < b.seq"
+                        "WHERE a.id = b.id AND a.seq < b.seq"
                     )
-                else:
-                    cursor.execute(
-                        f"DELETE FROM {staged} WHERE rowid NOT IN "  # noqa: S608  # nosec B608
-                        f"(SELECT max(rowid) FROM {staged} GROUP BY npi)"
-                    )
+            # (In SQLite's staging table, a row replaced the earlier one of its NPI.)
             cursor.execute(f"SELECT 1 FROM {registry} LIMIT 1")  # noqa: S608  # nosec B608
             empty = cursor.fetchone() is None
             if empty:  # a first import: every staged NPI is new
                 total, existing, unchanged = unique, 0, 0
             else:
                 cursor.execute(
-                    f"SELECT count(*), count(r.npi), "  # noqa: S608  # nosec B608
+                    f"SELECT count(*), count(r.id), "  # noqa: S608  # nosec B608
                     "coalesce(sum(CASE WHEN r.fingerprint = s.fingerprint THEN 1 ELSE 0 END), 0) "
-                    f"FROM {staged} s LEFT JOIN {registry} r ON r.npi = s.npi"
+                    f"FROM {staged} s LEFT JOIN {registry} r ON r.id = s.id"
                 )
                 total, existing, unchanged = cursor.fetchone()
             counts.created += total - existing
@@ -266,10 +324,15 @@ class Staging:
                 self._deactivate(cursor, deactivations, counts)
             if total == unchanged:
                 return
+            if empty and self.twin:
+                # The staging table is the registry's twin, indexes included: SQLite copies
+                # its records and index entries as they are (the transfer optimisation).
+                cursor.execute(f"INSERT INTO {registry} SELECT * FROM {staged}")  # noqa: S608  # nosec B608
+                return
             columns = ", ".join(COLUMNS)
-            updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "npi")
+            updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("id", "npi"))
             changed = (
-                f"NOT EXISTS (SELECT 1 FROM {registry} r WHERE r.npi = s.npi "  # noqa: S608
+                f"NOT EXISTS (SELECT 1 FROM {registry} r WHERE r.id = s.id "  # noqa: S608
                 "AND r.fingerprint = s.fingerprint)"
                 if unchanged
                 else "true"  # SQLite needs a WHERE before ON CONFLICT
@@ -280,7 +343,7 @@ class Staging:
             for _create, drop in indexes:
                 cursor.execute(drop)
             # None of the rows in the registry yet (a first import): a plain insert, cheaper.
-            upsert = f" WHERE {changed} ON CONFLICT (npi) DO UPDATE SET {updates}"
+            upsert = f" WHERE {changed} ON CONFLICT (id) DO UPDATE SET {updates}"
             if not existing:
                 upsert = ""
             cursor.execute(
@@ -297,21 +360,22 @@ class Staging:
         registry = self.registry
         day = "date" if connection.vendor == "postgresql" else "text"
         cursor.execute("DROP TABLE IF EXISTS nppes_deactivations")
-        cursor.execute(f"CREATE TEMP TABLE nppes_deactivations (npi text, day {day})")
+        cursor.execute(f"CREATE TEMP TABLE nppes_deactivations (id bigint PRIMARY KEY, day {day})")
         cursor.executemany(
-            "INSERT INTO nppes_deactivations VALUES (%s, %s)", list(deactivations.items())
+            "INSERT INTO nppes_deactivations VALUES (%s, %s)",
+            [(int(npi), day) for npi, day in deactivations.items()],
         )
         cursor.execute(
             "SELECT count(*), coalesce(sum(CASE WHEN r.deactivated_on IS NULL THEN 1 "  # noqa: S608  # nosec B608
-            f"ELSE 0 END), 0) FROM nppes_deactivations d JOIN {registry} r ON r.npi = d.npi"
+            f"ELSE 0 END), 0) FROM nppes_deactivations d JOIN {registry} r ON r.id = d.id"
         )
         found, newly = cursor.fetchone()
         counts.kept += found
         counts.deactivated += newly
         cursor.execute(
             f"UPDATE {registry} SET deactivated_on = "  # noqa: S608  # nosec B608
-            "(SELECT d.day FROM nppes_deactivations d WHERE d.npi = "
-            f"{registry}.npi), fingerprint = 0 "
-            "WHERE deactivated_on IS NULL AND npi IN (SELECT npi FROM nppes_deactivations)"
+            "(SELECT d.day FROM nppes_deactivations d WHERE d.id = "
+            f"{registry}.id), fingerprint = 0 "
+            "WHERE deactivated_on IS NULL AND id IN (SELECT id FROM nppes_deactivations)"
         )
         cursor.execute("DROP TABLE nppes_deactivations")
