@@ -358,6 +358,22 @@ def test_the_first_import_and_the_upsert_write_the_same_rows(tmp_path):
     assert types == {tuple(type(value) for value in r) for r in copied[:3]}
 
 
+def test_what_the_cli_import_stages_meets_the_registrys_checks(tmp_path):
+    """The staging file does not evaluate the registry's CHECK constraints for each row (the
+    import makes every value they check): what it copied into the registry meets them."""
+    environ = fresh_cli_env(tmp_path)
+    path = tmp_path / "npidata_pfile_20240101-20240107.csv"
+    path.write_bytes(SAMPLE.read_bytes())
+    cli(environ, "import-nppes", str(path), "--json")
+    with closing(sqlite3.connect(tmp_path / "cli.sqlite3")) as db:
+        total, failing = db.execute(
+            "SELECT count(*), sum(NOT (entity_type IN (1, 2) AND json_valid(taxonomies) "
+            "AND json_array_length(taxonomies) >= 1 AND id = CAST(npi AS INTEGER))) "
+            "FROM registry_registryentry"
+        ).fetchone()
+    assert total > 300 and failing == 0
+
+
 def test_the_same_npi_twice_in_a_file_keeps_its_last_row(tmp_path):
     header = HEADER_FILE.read_text(encoding="utf-8").strip()
     rows = [
@@ -681,7 +697,11 @@ def test_add_answers_404_for_an_unknown_or_deactivated_npi(alice_http, registry)
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("registry-cli")
+    return fresh_cli_env(tmp_path_factory.mktemp("registry-cli"))
+
+
+def fresh_cli_env(tmp: Path) -> dict[str, str]:
+    """The environment of the command on a new, migrated SQLite database in tmp."""
     environ = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp / 'cli.sqlite3'}",
@@ -807,13 +827,7 @@ def test_a_nul_character_in_a_row_is_dropped_not_fatal(tmp_path):
 def test_the_cli_import_keeps_the_last_row_of_an_npi_given_twice(tmp_path):
     """The command stages into a file beside the database (ADBC), whose table replaces an
     earlier row of the same NPI."""
-    environ = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'twice.sqlite3'}",
-        "REFERWELL_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    cli(environ, "migrate", "--noinput")
+    environ = fresh_cli_env(tmp_path)
     header = HEADER_FILE.read_text(encoding="utf-8").strip()
     rows = [
         person(CHIRO, "SPINE", "DANA", [("111N00000X", "Y")]),
@@ -823,7 +837,7 @@ def test_the_cli_import_keeps_the_last_row_of_an_npi_given_twice(tmp_path):
     path.write_text(header + "\n" + "".join(rows), encoding="utf-8")
     out = json.loads(cli(environ, "import-nppes", str(path), "--json").stdout)
     assert (out["read"], out["kept"], out["created"]) == (2, 2, 1)
-    with closing(sqlite3.connect(tmp_path / "twice.sqlite3")) as db:
+    with closing(sqlite3.connect(tmp_path / "cli.sqlite3")) as db:
         stored = db.execute("SELECT id, npi, name FROM registry_registryentry").fetchall()
     assert stored == [(int(CHIRO), CHIRO, "Dana Spine-Later")]
     assert not list(tmp_path.glob(".nppes-staging-*"))  # the staging file is gone
