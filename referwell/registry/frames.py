@@ -311,16 +311,18 @@ class FrameReader:
     """The file's rows, read by polars: iterate for (counts, problems and deactivations; the
     registry rows as a frame) per batch of rows, then `finish()` for the rest of the counts.
 
-    What only a pass over the whole file can tell is counted after the last batch, in a thread,
-    while the kept rows are merged (one core's work: the other is free): the rows polars read
-    against the file's lines. A quoted value that ran over a line end (in an NPPES file, a
-    broken quote, which would swallow the next rows) makes them differ: `finish` then raises
-    PolarsRefused — called before the merge commits, it undoes it — and the Python reader,
-    which rejects that line alone, reads the file instead."""
+    What only a pass over the whole file can tell is counted after the last batch, in a thread
+    started by `start_counting` while the kept rows are copied into the registry (one core's
+    work: the other is free): the rows polars read against the file's lines. A quoted value
+    that ran over a line end (in an NPPES file, a broken quote, which would swallow the next
+    rows) makes them differ: `finish` then raises PolarsRefused — called before the merge
+    commits, it undoes it — and the Python reader, which rejects that line alone, reads the
+    file instead."""
 
     def __init__(self, path: Path, selection: Selection) -> None:
         self.path, self.selection = path, selection
         self.read = 0
+        self._scan: pl.LazyFrame | None = None
         self._counting: Future[tuple[int, int]] | None = None
 
     def __iter__(self) -> Iterator[tuple[Parsed, pl.DataFrame]]:
@@ -336,16 +338,22 @@ class FrameReader:
                 yield parsed, frame
         except pl.exceptions.PolarsError as exc:
             raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
-        counter = ThreadPoolExecutor(1, thread_name_prefix="nppes-count")
-        self._counting = counter.submit(_rows_and_lines, self.path, scan)
-        counter.shutdown(wait=False)
+        self._scan = scan
+
+    def start_counting(self) -> Future[tuple[int, int]]:
+        """Start the pass that counts the file's rows and lines (after the last batch)."""
+        if self._scan is None:
+            raise RuntimeError("the counts are for after the last batch")
+        if self._counting is None:
+            counter = ThreadPoolExecutor(1, thread_name_prefix="nppes-count")
+            self._counting = counter.submit(_rows_and_lines, self.path, self._scan)
+            counter.shutdown(wait=False)
+        return self._counting
 
     def finish(self) -> Parsed:
         """The rows read after the last one kept; PolarsRefused if the counts differ."""
-        if self._counting is None:
-            raise RuntimeError("finish() is for after the last batch")
         try:
-            rows, lines = self._counting.result()
+            rows, lines = self.start_counting().result()
         except pl.exceptions.PolarsError as exc:
             raise PolarsRefused(str(exc).splitlines()[0][:300]) from None
         if rows != lines:

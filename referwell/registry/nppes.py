@@ -747,7 +747,12 @@ def _load(
                     staging.add(fingerprinted(frame, selection.seed))
                     if progress is not None:
                         progress(counts)
-                staging.merge(deactivations, counts, before_commit=finish_reading)
+                staging.merge(
+                    deactivations,
+                    counts,
+                    while_writing=reader.start_counting,
+                    before_commit=finish_reading,
+                )
             except frames.PolarsRefused:
                 # Not CSV as polars reads it (unbalanced quotes, a row too long, not UTF-8):
                 # start again with the Python reader, which judges row by row. (A refusal
@@ -771,8 +776,11 @@ class _PythonReader:
         for parsed in parsed_from_file(self.path, self.selection, workers=self.workers):
             yield parsed, frames.entries_frame(parsed.entries)
 
+    def start_counting(self) -> None:
+        pass  # every row is counted as it is read
+
     def finish(self) -> Parsed:
-        return Parsed()  # every row was counted as it was read
+        return Parsed()
 
 
 def _finish(run: ImportRun, counts: Counts, now: dt.datetime) -> None:

@@ -256,11 +256,13 @@ class Staging:
         self,
         deactivations: dict[str, str],
         counts: Counts,
+        while_writing: Callable[[], None] | None = None,
         before_commit: Callable[[], None] | None = None,
     ) -> None:
         """One transaction: count, then insert or update the staged rows, then mark the
         deactivated NPIs that are in the registry (and not among the staged rows); then
-        `before_commit`, whose exception undoes it all."""
+        `before_commit`, whose exception undoes it all. `while_writing` is called as the
+        transaction begins (for work that may run beside SQLite's, on another core)."""
         npis = pl.concat(self.npis) if self.npis else pl.Series("id", [], pl.Int64)
         unique = npis.n_unique()
         if deactivations:
@@ -288,6 +290,8 @@ class Staging:
                     cursor.execute(statement)
         try:
             with transaction.atomic():
+                if while_writing is not None:
+                    while_writing()
                 self._merge(unique, unique < len(npis), deactivations, counts)
                 if before_commit is not None:
                     before_commit()
