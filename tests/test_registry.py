@@ -18,7 +18,7 @@ from django.urls import reverse
 from referwell.audit.models import AuditEntry
 from referwell.core.geo import miles_between, zip_centroid
 from referwell.directory.models import Partner
-from referwell.registry import nppes
+from referwell.registry import nppes, store
 from referwell.registry.models import ImportRun, RegistryEntry
 from referwell.registry.selectors import SearchError, registry_search
 from tests.factories import PartnerFactory
@@ -864,3 +864,39 @@ def test_the_migration_keys_existing_entries_by_their_npi():
         CHIRO: int(CHIRO),
         MASSAGE_PT: int(MASSAGE_PT),
     }
+
+
+def test_sqlite_copies_the_staged_twin_into_an_empty_registry_as_it_is(tmp_path):
+    """The first import's speed rests on SQLite's transfer optimisation: the statement copies
+    records and index entries undecoded only when the staging table is the registry's twin,
+    indexes included. SQLite's own program for the statement shows it (OP_RowData); without
+    the twin's index it decodes every row."""
+    fresh_cli_env(tmp_path)  # a migrated SQLite database, whatever the tests' database is
+    with closing(sqlite3.connect(tmp_path / "cli.sqlite3")) as db:
+        schema = db.execute(
+            "SELECT type, sql FROM sqlite_master "
+            "WHERE tbl_name = 'registry_registryentry' AND sql IS NOT NULL"
+        ).fetchall()
+        table_sql, indexes = store.twin_ddl(schema, "twin", '"registry_registryentry"')
+        db.execute(table_sql)
+
+        def program() -> list[str]:
+            explain = 'EXPLAIN INSERT INTO "registry_registryentry" SELECT * FROM twin'
+            return [row[1] for row in db.execute(explain)]
+
+        assert indexes and "RowData" not in program()  # the search index only in the registry
+        for statement in indexes:
+            db.execute(statement)
+        assert "RowData" in program()
+        db.execute(
+            "INSERT INTO twin (id, npi, entity_type, name, credentials, profession, taxonomy, "
+            "taxonomies, address, city, state, zip_code, phone, fingerprint) VALUES "
+            f"({int(CHIRO)}, '{CHIRO}', 1, 'A', '', 'chiropractor', '111N00000X', "
+            "'[\"111N00000X\"]', '', '', 'WI', '', '', 0), "
+            f"({int(CHIRO)}, '{CHIRO}', 1, 'B', '', 'chiropractor', '111N00000X', "
+            "'[\"111N00000X\"]', '', '', 'WI', '', '', 0)"
+        )
+        db.execute('INSERT INTO "registry_registryentry" SELECT * FROM twin')
+        assert db.execute('SELECT id, name FROM "registry_registryentry"').fetchall() == [
+            (int(CHIRO), "B")  # the twin kept the later row of the NPI
+        ]

@@ -62,19 +62,25 @@ def _column_types() -> str:
 
 
 def _sqlite_staging_ddl(table: str, registry: str, temp: bool = False) -> tuple[str, list[str]]:
-    """SQLite: the registry's own CREATE TABLE, for a staging table of that name, and its
-    CREATE INDEX statements (for that table). The same columns, types and constraints make
-    `INSERT INTO registry SELECT * FROM staging` into an empty registry copy the records and
-    index entries as they are (SQLite's transfer optimisation) instead of decoding and encoding
-    them. One change: a second row with the same NPI replaces the first (the file's last row
-    counts)."""
+    """SQLite: `twin_ddl` of the registry's definition in the database."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT type, sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL",
             [registry.strip('"')],
         )
-        rows = cursor.fetchall()
-    create = next(sql for kind, sql in rows if kind == "table")
+        return twin_ddl(cursor.fetchall(), table, registry, temp)
+
+
+def twin_ddl(
+    schema: list[tuple[str, str]], table: str, registry: str, temp: bool = False
+) -> tuple[str, list[str]]:
+    """From the registry's rows of SQLite's `sqlite_master` (type, sql): its own CREATE TABLE,
+    for a staging table of that name, and its CREATE INDEX statements (for that table). The
+    same columns, types and constraints make `INSERT INTO registry SELECT * FROM staging` into
+    an empty registry copy the records and index entries as they are (SQLite's transfer
+    optimisation) instead of decoding and encoding them. One change: a second row with the
+    same NPI replaces the first (the file's last row counts)."""
+    create = next(sql for kind, sql in schema if kind == "table")
     head, columns = create.split("(", 1)
     key = '"id" integer NOT NULL PRIMARY KEY AUTOINCREMENT'
     if registry not in head or key not in columns:
@@ -86,7 +92,7 @@ def _sqlite_staging_ddl(table: str, registry: str, temp: bool = False) -> tuple[
         sql.replace('CREATE INDEX "', 'CREATE INDEX "nppes_', 1).replace(
             f" ON {registry} ", f" ON {table} "
         )
-        for kind, sql in rows
+        for kind, sql in schema
         if kind == "index"
     ]
     return table_sql, indexes
