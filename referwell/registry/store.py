@@ -335,7 +335,7 @@ class Staging:
             counts.created += total - existing
             counts.updated += existing - unchanged
             counts.unchanged += unchanged
-            if deactivations:
+            if deactivations and not empty:  # (an empty registry has no entry to deactivate)
                 self._deactivate(cursor, deactivations, counts)
             if total == unchanged:
                 return
