@@ -50,14 +50,11 @@ def fingerprinted(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     )
 
 
-def _column_types() -> str:
-    """The staging table's columns, typed as the registry's on PostgreSQL (SQLite needs no
-    more than text, integer and real)."""
+def _postgres_columns() -> str:
+    """PostgreSQL: the staging table's columns, typed as the registry's."""
     special = {"last_updated_on": "date", "deactivated_on": "date", "taxonomies": "jsonb"}
-    postgres = connection.vendor == "postgresql"
     return "id bigint, " + ", ".join(
-        f"{name} {special[name] if postgres and name in special else _TYPES[dtype]}"
-        for name, dtype in ENTRY_SCHEMA.items()
+        f"{name} {special.get(name, _TYPES[dtype])}" for name, dtype in ENTRY_SCHEMA.items()
     )
 
 
@@ -165,6 +162,13 @@ class Staging:
                 empty = cursor.fetchone() is None
         self.twin = sqlite and empty  # the staging table gets the registry's indexes
         database = _database_file()
+        # The staging table: in a file beside the database (ADBC), else a TEMP table.
+        self.table = "nppes_staging.entries" if database is not None else "nppes_entries"
+        twin_sql, self._twin_indexes = (
+            _sqlite_staging_ddl(self.table.split(".")[-1], self.registry, temp=database is None)
+            if sqlite
+            else ("", [])
+        )
         if database is not None:
             import adbc_driver_sqlite.dbapi
 
@@ -187,18 +191,16 @@ class Staging:
                 # and are part of the twin only so that SQLite may copy its records as they
                 # are; not evaluating them for each staged row saves a fifth of its cost.
                 cursor.execute("PRAGMA ignore_check_constraints = ON")
-                cursor.execute(_sqlite_staging_ddl("entries", self.registry)[0])
+                cursor.execute(twin_sql)
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="nppes-staging")
-            self.table = "nppes_staging.entries"
         else:
-            self.table = "nppes_entries"
             with connection.cursor() as cursor:
                 cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
                 if sqlite:
-                    cursor.execute(_sqlite_staging_ddl(self.table, self.registry, temp=True)[0])
+                    cursor.execute(twin_sql)
                 else:
                     cursor.execute(
-                        f"CREATE TEMP TABLE {self.table} ({_column_types()}, seq bigserial)"
+                        f"CREATE TEMP TABLE {self.table} ({_postgres_columns()}, seq bigserial)"
                     )
 
     def add(self, frame: pl.DataFrame) -> None:
@@ -284,7 +286,7 @@ class Staging:
                 with self._adbc.cursor() as cursor:
                     # SQLite sorts the index's keys with helper threads when allowed to.
                     cursor.execute(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
-                    for statement in _sqlite_staging_ddl("entries", self.registry)[1]:
+                    for statement in self._twin_indexes:
                         cursor.execute(statement)
             self._adbc.close()
             self._adbc = None
@@ -292,7 +294,7 @@ class Staging:
                 cursor.execute("ATTACH DATABASE %s AS nppes_staging", [self._file])
         elif self.twin:
             with connection.cursor() as cursor:
-                for statement in _sqlite_staging_ddl(self.table, self.registry)[1]:
+                for statement in self._twin_indexes:
                     cursor.execute(statement)
         try:
             with transaction.atomic():
