@@ -1,6 +1,7 @@
 import datetime as dt
 
 import factory
+from django.utils import timezone
 
 from referwell.accounts.models import Member, Practice, Role, User
 from referwell.clients.models import Client, Visit
@@ -33,6 +34,7 @@ class MemberFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     practice = factory.SubFactory(PracticeFactory)
     role = Role.OWNER
+    accepted_at = factory.LazyFunction(timezone.now)
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):

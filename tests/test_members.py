@@ -16,26 +16,25 @@ from tests.factories import MemberFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_an_owner_invites_someone_who_then_chooses_a_password(alice_http, alice, elm_grove):
+def test_an_owner_invites_someone_who_then_chooses_a_password_and_accepts(
+    alice_http, alice, elm_grove
+):
     response = alice_http.post(
-        reverse("members"),
-        {
-            "email": "New.Desk@Example.com",
-            "first_name": "Nia",
-            "last_name": "Desk",
-            "role": Role.FRONT_DESK,
-        },
+        reverse("members"), {"email": "New.Desk@Example.com", "role": Role.FRONT_DESK}
     )
     assert response.status_code == 302
     member = Member.objects.get(practice=elm_grove, user__email="new.desk@example.com")
-    assert member.role == Role.FRONT_DESK and member.is_active
+    assert member.role == Role.FRONT_DESK and member.is_active and not member.is_accepted
     assert not member.user.has_usable_password()
-    assert AuditEntry.objects.filter(action="referwell.member.added", actor=alice.user).exists()
+    # The inviting practice names nobody's account.
+    assert (member.user.first_name, member.user.last_name) == ("", "")
+    assert AuditEntry.objects.filter(action="referwell.member.invited", actor=alice.user).exists()
 
     (message,) = mail.outbox
     assert message.to == ["new.desk@example.com"]
     assert "Elm Grove" in message.subject
     assert "front desk" in message.body
+    assert "http://testserver/accounts/invitations/" in message.body
     link = re.search(r"http://testserver(/accounts/reset/\S+)", message.body).group(1)
 
     newcomer = HttpClient()
@@ -50,16 +49,32 @@ def test_an_owner_invites_someone_who_then_chooses_a_password(alice_http, alice,
     member.user.refresh_from_db()
     assert member.user.check_password("a-long-new-password-42")
 
+    # Logged in, they are sent to the invitation, and join when they accept it.
+    newcomer.force_login(member.user)
+    assert newcomer.get(reverse("dashboard")).url == reverse("invitations")
+    page = newcomer.get(reverse("invitations"))
+    assert b"Elm Grove" in page.content and b"Your first name" in page.content
+    newcomer.post(
+        reverse("invitations"),
+        {"member": member.pk, "answer": "accept", "first_name": "Nia", "last_name": "Desk"},
+    )
+    member.refresh_from_db()
+    assert member.is_accepted
+    assert str(member.user) == "Nia Desk"
+    assert newcomer.get(reverse("dashboard")).status_code == 200
 
-def test_adding_an_existing_account_tells_them_without_a_password_link(alice_http, elm_grove):
+
+def test_inviting_an_existing_account_asks_them_to_accept_without_a_password_link(
+    alice_http, elm_grove
+):
     UserFactory(email="pat@example.com")
     alice_http.post(reverse("members"), {"email": "pat@example.com", "role": Role.THERAPIST})
-    assert Member.objects.get(practice=elm_grove, user__email="pat@example.com").role == (
-        Role.THERAPIST
-    )
+    member = Member.objects.get(practice=elm_grove, user__email="pat@example.com")
+    assert member.role == Role.THERAPIST and not member.is_accepted
     (message,) = mail.outbox
     assert "/accounts/reset/" not in message.body
     assert "usual password" in message.body
+    assert "/accounts/invitations/" in message.body
 
 
 def test_adding_someone_twice_is_refused_with_a_reason(alice_http, bob):

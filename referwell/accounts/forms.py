@@ -86,9 +86,8 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class MemberInviteForm(forms.Form):
+    # No name: the person gives their own when they accept.
     email = forms.EmailField(label="E-mail")
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
     role = forms.ChoiceField(
         choices=Role.choices,
         initial=Role.THERAPIST,
@@ -102,3 +101,10 @@ class MemberChangeForm(forms.Form):
 
     action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
     role = forms.ChoiceField(choices=Role.choices, required=False)
+
+
+class InvitationAnswerForm(forms.Form):
+    member = forms.IntegerField(widget=forms.HiddenInput)
+    answer = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+    first_name = forms.CharField(label="Your first name", max_length=150, required=False)
+    last_name = forms.CharField(label="Your last name", max_length=150, required=False)

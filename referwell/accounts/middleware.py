@@ -36,6 +36,11 @@ class CurrentPracticeMiddleware:
             if member is not None:
                 request.member = member  # type: ignore[attr-defined]
                 request.practice = member.practice  # type: ignore[attr-defined]
+            else:
+                # Someone who works nowhere yet may have been invited: sent to answer it.
+                request.has_invitations = (  # type: ignore[attr-defined]
+                    Member.objects.invited().filter(user=request.user).exists()
+                )
         return self.get_response(request)
 
 

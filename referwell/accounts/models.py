@@ -104,17 +104,29 @@ class Role(models.TextChoices):
 
 class MemberQuerySet(models.QuerySet["Member"]):
     def active(self) -> MemberQuerySet:
-        return self.filter(is_active=True, user__is_active=True)
+        """Members who work in the practice: accepted, not removed, with an active account."""
+        return self.filter(is_active=True, user__is_active=True, accepted_at__isnull=False)
+
+    def invited(self) -> MemberQuerySet:
+        """Invitations the person has not answered yet: they give no access to anything."""
+        return self.filter(is_active=True, user__is_active=True, accepted_at__isnull=True)
 
 
 class Member(models.Model):
-    """A user's membership of one practice, with a role."""
+    """A user's membership of one practice, with a role.
+
+    Membership is given, not taken: an owner's invitation makes a row with no `accepted_at`,
+    which opens nothing until the person accepts it while logged in (accounts.services
+    .invitation_accept). Rows made by the operator (create-practice, demo) are accepted."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="members")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.THERAPIST)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person accepted; empty while invited."
+    )
 
     objects = MemberQuerySet.as_manager()
 
@@ -127,6 +139,10 @@ class Member(models.Model):
         return f"{self.user} ({self.get_role_display()}, {self.practice})"
 
     @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None
+
+    @property
     def is_owner(self) -> bool:
         return self.role == Role.OWNER
 
@@ -134,6 +150,13 @@ class Member(models.Model):
     def sees_clinical(self) -> bool:
         """Front desk sees schedules and contact details, not clinical notes."""
         return self.role != Role.FRONT_DESK
+
+    @property
+    def sees_disclosures(self) -> bool:
+        """Who received what about a client (the accounting of disclosures): the one rule for
+        the client page, the referral page, the disclosures page and the API. Not the front
+        desk."""
+        return self.sees_clinical
 
 
 def hash_token(token: str) -> str:

@@ -41,13 +41,16 @@ def log_auth(
     request: HttpRequest | None = None,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Record an authentication event in the audit trail of each practice the user belongs to.
+    """Record an authentication event in the audit trail of each practice the user works in
+    (accepted and not removed: an invitation or a former practice learns nothing of the
+    person's logins).
 
     An address without an account has no practice, so nothing is recorded for it (the
     lockout still applies to it)."""
     if user is None:
         return
-    practices = {m.practice for m in Member.objects.filter(user=user).select_related("practice")}
+    members = Member.objects.active().filter(user=user).select_related("practice")
+    practices = {m.practice for m in members}
     for practice in sorted(practices, key=lambda p: p.pk):
         log_action(
             practice=practice,

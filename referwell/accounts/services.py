@@ -28,6 +28,8 @@ def member_add(
     last_name: str = "",
     by: User | None = None,
 ) -> Member:
+    """The operator's way in (create-practice, the demo): an accepted membership, with an
+    account made for the address if it has none. Owners invite instead (member_invite)."""
     if role not in Role.values:
         raise AccountError(f"Unknown role '{role}'; use one of: {', '.join(Role.values)}.")
     email = email.strip().lower()
@@ -37,7 +39,9 @@ def member_add(
             email=email, password=password, first_name=first_name, last_name=last_name
         )
     member, _ = Member.objects.update_or_create(
-        user=user, practice=practice, defaults={"role": role, "is_active": True}
+        user=user,
+        practice=practice,
+        defaults={"role": role, "is_active": True, "accepted_at": timezone.now()},
     )
     log_action(
         practice=practice,
@@ -215,14 +219,15 @@ def member_invite(
     practice: Practice,
     email: str,
     role: str,
-    first_name: str = "",
-    last_name: str = "",
     by: User,
     request: HttpRequest,
 ) -> Member:
-    """Add someone to the practice. A new account gets no password: the person chooses one
-    through the link in the invitation (Django's password-reset token, valid as long as
-    PASSWORD_RESET_TIMEOUT); someone with an account is told they were added."""
+    """Invite someone to the practice. The invitation opens nothing until the person, logged
+    in, accepts it (invitation_accept); until then the practice sees only the address it typed
+    and "invited". A new account is made without a password or a name (the person chooses
+    both: the password through the link in the e-mail, Django's password-reset token valid as
+    long as PASSWORD_RESET_TIMEOUT; the name when accepting), so no practice names a person's
+    account for them."""
     from django.contrib.auth.tokens import default_token_generator
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
@@ -230,23 +235,31 @@ def member_invite(
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
+    if role not in Role.values:
+        raise AccountError(f"Unknown role '{role}'; use one of: {', '.join(Role.values)}.")
     email = email.strip().lower()
     existing = Member.objects.filter(practice=practice, user__email=email).first()
     if existing is not None and existing.is_active:
-        raise AccountError(f"{email} is already a member of {practice.name}.")
-    new_account = not User.objects.filter(email=email).exists()
-    member = member_add(
+        if existing.is_accepted:
+            raise AccountError(f"{email} is already a member of {practice.name}.")
+        raise AccountError(f"{email} has already been invited; the invitation is waiting.")
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=None)
+    member, _ = Member.objects.update_or_create(
+        user=user,
         practice=practice,
-        email=email,
-        password=None,
-        role=role,
-        first_name=first_name,
-        last_name=last_name,
-        by=by,
+        defaults={"role": role, "is_active": True, "accepted_at": None},
     )
-    user = member.user
+    log_action(
+        practice=practice,
+        actor=by,
+        action="referwell.member.invited",
+        obj=member,
+        data={"role": role},
+    )
     link = ""
-    if new_account or not user.has_usable_password():
+    if not user.has_usable_password():
         path = reverse(
             "password_reset_confirm",
             kwargs={
@@ -255,9 +268,15 @@ def member_invite(
             },
         )
         link = request.build_absolute_uri(path)
-    context = {"practice": practice, "by": by, "member": member, "link": link}
+    context = {
+        "practice": practice,
+        "by": by,
+        "member": member,
+        "link": link,
+        "invitations_url": request.build_absolute_uri(reverse("invitations")),
+    }
     send_mail(
-        f"You have been added to {practice.name} on Referwell",
+        f"An invitation to join {practice.name} on Referwell",
         render_to_string("accounts/member_invitation.txt", context),
         None,
         [email],
@@ -265,12 +284,89 @@ def member_invite(
     return member
 
 
+def invitations_of(*, user: User) -> list[Member]:
+    return list(
+        Member.objects.invited().filter(user=user).select_related("practice").order_by("id")
+    )
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    user: User,
+    member_id: int,
+    first_name: str = "",
+    last_name: str = "",
+    request: HttpRequest | None = None,
+) -> Member:
+    """The invited person, logged in, joins the practice. A name is taken only from them (and
+    only when their account has none yet)."""
+    member = (
+        Member.objects.invited()
+        .select_for_update()
+        .filter(user=user, pk=member_id)
+        .select_related("practice")
+        .first()
+    )
+    if member is None:
+        raise AccountError("This invitation is no longer open.")
+    if not (user.first_name or user.last_name) and (first_name.strip() or last_name.strip()):
+        user.first_name, user.last_name = first_name.strip()[:150], last_name.strip()[:150]
+        user.save(update_fields=["first_name", "last_name"])
+    member.accepted_at = timezone.now()
+    member.save(update_fields=["accepted_at"])
+    log_action(
+        practice=member.practice,
+        actor=user,
+        action="referwell.member.accepted",
+        obj=member,
+        ip_address=client_ip(request),
+    )
+    return member
+
+
+@transaction.atomic
+def invitation_decline(
+    *, user: User, member_id: int, request: HttpRequest | None = None
+) -> None:
+    member = (
+        Member.objects.invited()
+        .select_for_update()
+        .filter(user=user, pk=member_id)
+        .select_related("practice")
+        .first()
+    )
+    if member is None:
+        raise AccountError("This invitation is no longer open.")
+    log_action(  # no actor: the practice learns no name of someone who said no
+        practice=member.practice,
+        actor=None,
+        action="referwell.member.declined",
+        obj=member,
+        ip_address=client_ip(request),
+    )
+    member.delete()
+
+
 @transaction.atomic
 def member_change(
     *, member: Member, by: User, role: str | None = None, active: bool | None = None
 ) -> Member:
-    """Change a member's role, or remove (deactivate) them; the practice keeps an owner."""
+    """Change a member's role, or remove (deactivate) them; the practice keeps an owner. An
+    invitation not yet answered is withdrawn (deleted) on removal, and cannot be restored."""
     member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_accepted:
+        if active is False:
+            log_action(
+                practice=member.practice,
+                actor=by,
+                action="referwell.member.invitation_withdrawn",
+                obj=member,
+            )
+            member.delete()
+            return member
+        if active is True:
+            raise AccountError("Invite them again instead: the invitation was withdrawn.")
     if role is not None and role not in Role.values:
         raise AccountError(f"Unknown role '{role}'.")
     stays_owner = (role or member.role) == Role.OWNER and (
@@ -303,18 +399,48 @@ def member_change(
     return member
 
 
+def _two_factor_clear(*, user: User, by: User | None, via: str) -> None:
+    """Delete the user's authenticator and recovery codes (they serve every practice), and
+    record it in every practice the user works in."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    for m in Member.objects.active().filter(user=user).select_related("practice").order_by("id"):
+        log_action(
+            practice=m.practice,
+            actor=by,
+            action="referwell.member.2fa_reset",
+            obj=m,
+            data={"by": via},
+        )
+
+
 @transaction.atomic
 def member_two_factor_reset(*, member: Member, by: User) -> None:
     """An owner clears a member's lost authenticator: the member sets it up again at the next
-    login (and must, if the practice requires it)."""
-    TOTPDevice.objects.filter(user=member.user).delete()
-    StaticDevice.objects.filter(user=member.user).delete()
-    log_action(
-        practice=member.practice,
-        actor=by,
-        action="referwell.member.2fa_reset",
-        obj=member,
-    )
+    login (and must, if the practice requires it). The authenticator belongs to the person,
+    not to the practice: an owner may clear it only when every practice the person works in
+    is the owner's own; otherwise the server's operator does (`referwell reset-two-factor`)."""
+    member = Member.objects.select_related("user").get(pk=member.pk)
+    if not (member.is_active and member.is_accepted):
+        raise AccountError("Only a member who has joined the practice can have two-factor reset.")
+    elsewhere = Member.objects.active().filter(user=member.user).exclude(practice=member.practice)
+    if elsewhere.exists():
+        raise AccountError(
+            f"{member.user} also works in another practice on Referwell, so their two-factor "
+            "login cannot be reset from here. They can log in with a recovery code, or the "
+            "server's operator can reset it (referwell reset-two-factor)."
+        )
+    _two_factor_clear(user=member.user, by=by, via="owner")
+
+
+@transaction.atomic
+def user_two_factor_reset(*, email: str) -> User:
+    """The operator's reset (the command line), for any account."""
+    user = User.objects.filter(email=email.strip().lower()).first()
+    if user is None:
+        raise AccountError(f"No account with the e-mail address {email}.")
+    _two_factor_clear(user=user, by=None, via="operator")
+    return user
 
 
 # ---------------------------------------------------------------------------- data version

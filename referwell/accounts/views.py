@@ -25,6 +25,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from referwell.accounts.forms import (
     CodeForm,
     EmailAuthenticationForm,
+    InvitationAnswerForm,
     MemberChangeForm,
     MemberInviteForm,
     PasswordConfirmForm,
@@ -42,6 +43,9 @@ from referwell.accounts.selectors import (
 from referwell.accounts.services import (
     RECOVERY_CODE_COUNT,
     AccountError,
+    invitation_accept,
+    invitation_decline,
+    invitations_of,
     member_change,
     member_invite,
     member_two_factor_reset,
@@ -270,9 +274,13 @@ def members(request: HttpRequest) -> HttpResponse:
         except AccountError as exc:
             form.add_error("email", str(exc))
         else:
-            messages.success(request, f"{member.user.email} was added and has been e-mailed.")
+            messages.success(
+                request,
+                f"{member.user.email} has been invited by e-mail; they join once they accept.",
+            )
             return redirect("members")
     everyone = Member.objects.filter(practice=request.practice).select_related("user")
+    # Two-factor state only of those who joined: an invitation reveals nothing of an account.
     with_device = dict(member_list_with_two_factor(practice=request.practice))
     rows = [(m, with_device.get(m, False)) for m in everyone.order_by("-is_active", "id")]
     return render(
@@ -303,3 +311,42 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{member.user}: saved.")
     return redirect("members")
+
+
+@never_cache
+@login_required
+def invitations(request: HttpRequest) -> HttpResponse:
+    """The practices that invited the logged-in person: accept (giving one's name if the
+    account has none yet) or decline. Nothing of the inviting practice opens before."""
+    user = request.user
+    if request.method == "POST":
+        form = InvitationAnswerForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if data["answer"] == "accept":
+                    member = invitation_accept(
+                        user=user,  # type: ignore[arg-type]
+                        member_id=data["member"],
+                        first_name=data["first_name"],
+                        last_name=data["last_name"],
+                        request=request,
+                    )
+                    request.session["practice_id"] = member.practice_id
+                    messages.success(request, f"You have joined {member.practice.name}.")
+                    return redirect(settings.LOGIN_REDIRECT_URL)
+                invitation_decline(user=user, member_id=data["member"], request=request)  # type: ignore[arg-type]
+                messages.success(request, "Invitation declined.")
+            except AccountError as exc:
+                messages.error(request, str(exc))
+        else:
+            messages.error(request, "Choose to accept or decline the invitation.")
+        return redirect("invitations")
+    return render(
+        request,
+        "accounts/invitations.html",
+        {
+            "invitations": invitations_of(user=user),  # type: ignore[arg-type]
+            "needs_name": not (user.first_name or user.last_name),  # type: ignore[union-attr]
+        },
+    )

@@ -151,7 +151,10 @@ def actors_of(*, practice: Any) -> QuerySet:
 
     acted = AuditEntry.objects.for_practice(practice).values("actor_id")
     return (
-        User.objects.filter(Q(memberships__practice=practice) | Q(pk__in=acted))
+        User.objects.filter(
+            Q(memberships__practice=practice, memberships__accepted_at__isnull=False)
+            | Q(pk__in=acted)
+        )
         .distinct()
         .order_by("first_name", "last_name", "email")
     )

@@ -33,12 +33,19 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from referwell.core.limits import ZipMemberTooLarge, json_too_deep, megabytes, read_zip_member
+
 logger = logging.getLogger(__name__)
 
 FORMAT = "referwell-practice-export"
 VERSION = 1
 FHIR_MODULE = "referwell.interop.fhir.exporter"
 FHIR_FUNCTION = "bundle_for_practice"
+# What a restore unpacks, at most (the JSON files; the letters' PDFs are not read): each file
+# and all of them together. A zip that declares more, or unpacks to more than it declares, is
+# refused before it fills the memory (a 300 KB zip can unpack to gigabytes).
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 64  # arrays and objects within one another in a JSON file
 
 
 class ArchiveError(Exception):
@@ -59,7 +66,8 @@ TABLES: tuple[Table, ...] = (
           "overrides, what it treats and how to refer."),
     Table("members", "accounts.Member",
           "Who works there: `user` (e-mail), first_name, last_name, role (owner, therapist, "
-          "front_desk), is_active. No password hashes: restored members reset their password."),
+          "front_desk), is_active, accepted_at (empty while an invitation is unanswered). "
+          "No password hashes: restored members reset their password."),
     Table("niches", "directory.Niche", "The practice's niches (focused markets)."),
     Table("partners", "directory.Partner",
           "The network: every field of a partner; `professions` lists knowledge-base slugs "
@@ -425,11 +433,24 @@ def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], dict[s
         ) from None
     with archive:
         names = set(archive.namelist())
+        wanted = {"manifest.json"} | {f"{table.name}.json" for table in TABLES}
+        members = {info.filename: info for info in archive.infolist() if info.filename in wanted}
+        declared = sum(info.file_size for info in members.values())
+        if declared > MAX_UNPACKED_BYTES:
+            raise ArchiveError(
+                f"This archive would unpack to {megabytes(declared)}, more than the "
+                f"{megabytes(MAX_UNPACKED_BYTES)} a restore reads; it is not a Referwell export."
+            )
 
         def read(name: str) -> Any:
             try:
-                return json.loads(archive.read(name).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+                text = read_zip_member(archive, members[name], MAX_UNPACKED_BYTES).decode("utf-8")
+                if json_too_deep(text, MAX_DEPTH):
+                    raise ArchiveError(f"{name} is nested more than {MAX_DEPTH} deep.")
+                return json.loads(text)
+            except ZipMemberTooLarge as exc:
+                raise ArchiveError(f"Not a Referwell export: {exc}") from None
+            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, RecursionError) as exc:
                 raise ArchiveError(f"{name} is not valid JSON ({exc}).") from None
 
         if "manifest.json" not in names:
@@ -614,6 +635,9 @@ class _Restore:
             for name in STAMPS:
                 if name in {f.name for f in fields} and values.get(name) is None:
                     values[name] = now
+            if table.name == "members" and "accepted_at" not in row:
+                # An archive from before invitations: its members had all been accepted.
+                values["accepted_at"] = values.get("created_at") or now
             objects.append(model(**values))
         if table.name == "partners":
             self._fresh_codes(objects)
