@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from referwell.audit.selectors import AuditFilters
+from referwell.core.dates import validate_in_range
 
 # Objects an entry can name, as the audit stores them (model names).
 OBJECT_TYPES = (
@@ -35,8 +36,18 @@ class AuditFilterForm(forms.Form):
         required=False, label="Object", choices=[("", "Any object"), *OBJECT_TYPES]
     )
     object_id = forms.CharField(required=False, max_length=40, label="Object id")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+    since = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_in_range],
+    )
+    until = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput({"type": "date"}),
+        validators=[validate_in_range],
+    )
 
     def __init__(self, *args: Any, people: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

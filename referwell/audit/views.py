@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import Any
 
@@ -18,6 +17,7 @@ from referwell.audit.forms import AuditFilterForm
 from referwell.audit.labels import action_label
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
+from referwell.core import csvout
 from referwell.core.decorators import owner_required, practice_required
 
 PAGE_SIZE = 50
@@ -87,7 +87,7 @@ def _csv(request: HttpRequest, entries: Any, filters: Any) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{practice.slug}-audit-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
+    writer = csvout.writer(response)
     writer.writerow(
         ["id", "at (UTC)", "who", "action", "what", "object type", "object id", "from", "hash"]
     )

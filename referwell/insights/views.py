@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_POST
 from referwell.accounts.kept import Kept
 from referwell.audit.services import log_request
 from referwell.clients.models import Stream
+from referwell.core import csvout, dates
 from referwell.core.decorators import practice_required
 from referwell.insights import charts
 from referwell.insights.models import StreamCost
@@ -33,6 +33,9 @@ def _range(request: HttpRequest) -> tuple[dt.date, dt.date, str]:
     except ValueError:
         start, end = default_start, today
         error = "Dates are written YYYY-MM-DD; showing the last 12 months."
+    if not (dates.in_range(start) and dates.in_range(end)):
+        start, end = default_start, today
+        error = f"{dates.OUT_OF_RANGE} Showing the last 12 months."
     if start > end:
         start, end, error = end, start, "The start came after the end: swapped."
     if (end - start).days > 366 * 5:
@@ -125,10 +128,9 @@ def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
         raise Http404("No such table.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{key}-{start}-{end}.csv"'
-    writer = csv.writer(response)
+    writer = csvout.writer(response)
     writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow(["" if v is None else v for v in row])
+    writer.writerows(table.rows)
     log_request(request, action="referwell.insights.exported", data={"table": key})
     return response
 

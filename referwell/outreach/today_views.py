@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from referwell.accounts.kept import kept_fragment
+from referwell.core import dates
 from referwell.core.decorators import practice_required
 from referwell.directory.models import Outcome, TouchpointKind
 from referwell.directory.selectors import partner_get
@@ -37,6 +38,9 @@ def today_page(request: HttpRequest) -> HttpResponse:
             on = dt.date.fromisoformat(request.GET["on"])
     except ValueError:
         messages.error(request, "That date is not a date (use YYYY-MM-DD).")
+    if not dates.in_range(on):
+        messages.error(request, f"{dates.OUT_OF_RANGE} Showing today.")
+        on = timezone.localdate()
 
     def items() -> dict[str, object]:
         # The most overdue first, a page at a time: a practice that fell behind has thousands.

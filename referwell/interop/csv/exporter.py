@@ -4,22 +4,21 @@ The columns are what the list shows plus the plain contact and status fields aro
 never clinical text (complaints, history, notes, a referral's reasons), which the front desk
 may not read and which has no place in a spreadsheet. Files are UTF-8 with a byte-order mark,
 so Excel opens accented names correctly, and a cell that a spreadsheet would run as a formula
-(starting with = + - @) is written with a leading apostrophe.
+(starting with = + - @) is written with a leading apostrophe (core/csvout.py).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import IO, Any
 
 from django.utils import timezone
 
+from referwell.core import csvout
+
 LISTS = ("partners", "clients", "referrals", "outbox")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 
@@ -38,17 +37,13 @@ def _cell(value: Any) -> Any:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    return value  # a Decimal stays a number: csvout quotes only text
 
 
 def write_csv(out: IO[str], table: CsvTable) -> int:
     """The header and the rows into `out`; returns the number of rows written."""
     out.write(BOM)
-    writer = csv.writer(out)
+    writer = csvout.writer(out)
     writer.writerow(table.headers)
     count = 0
     for row in table.rows:
