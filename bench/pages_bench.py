@@ -145,6 +145,7 @@ def start_server(engine: str, port: int) -> subprocess.Popen[bytes]:
         ENCRYPTION_KEYS=",".join((VAR / "encryption_key").read_text().split()),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
     )
     # As on a deploy: migrate with the production settings (it makes their cache table).
     referwell("migrate", "-v0", env=env)

@@ -27,7 +27,8 @@ def _secret_key() -> str:
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)  # never readable by others, not even before the chmod
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -45,7 +46,8 @@ def _encryption_keys() -> list[str]:
 
     path = VAR_DIR / "encryption_key"
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
         path.write_text(Fernet.generate_key().decode() + "\n")
         path.chmod(0o600)
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "axes",
+    "ninja",  # the API's docs page with its own scripts (static files), not a CDN's
     "referwell.core",
     "referwell.accounts",
     "referwell.audit",
@@ -91,9 +94,13 @@ MIDDLEWARE = [
     "referwell.core.middleware.TrustedProxyMiddleware",
     # One log line per request (method, path, status, duration, user id): referwell/core/logging.py
     "referwell.core.logging.RequestLogMiddleware",
+    # Before anything reads a body: 413 above REQUEST_MAX_BYTES (referwell/core/limits.py).
+    "referwell.core.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise (static files keep their caching): no-store on everything else.
+    "referwell.core.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -149,7 +156,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # instead of polling for SQLite's lock: no "database is locked" under many writers.
     DATABASES["default"]["ENGINE"] = "referwell.core.sqlite"
     if str(DATABASES["default"]["NAME"]).startswith(str(VAR_DIR)):
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "60"))
     # No server-side cursors for QuerySet.iterator(): an iterator left unfinished (an error in
@@ -227,10 +234,23 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Uploads: each form checks its own type and size (CSV, vCard: 2 MB); these bound the rest.
+# --- Uploads: bounded before they are read (issue #20; docs/configuration.md, "Limits") -------
+# Each form checks its own files (CSV, vCard: 2 MB each; vCards: 10 files, 1,000 cards).
+# The whole body of a request: above this Content-Length the answer is 413, the body unread
+# (referwell/core/limits.py) — Django's own limit below does not count a form's files.
+REQUEST_MAX_BYTES = 25 * 1024 * 1024
+# A body without files (a form's fields, an API call's JSON) at most.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = 50
+# An uploaded file larger than this waits in a temporary file (mode 600), not in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
+# Above this many files Django refuses the request (400); the vCard form says so from 11.
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# var/ (database, keys, imports waiting) open to its owner only (mode 700; its files are 600).
+try:
+    if VAR_DIR.is_dir() and VAR_DIR.stat().st_mode & 0o077:
+        VAR_DIR.chmod(0o700)
+except OSError:  # not ours: the operator's choice
+    pass
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/Chicago")
@@ -248,6 +268,15 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Audit trail: kept six years (HIPAA's retention of documentation), then prune-audit ----------
 AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", str(6 * 365 + 2)))
+# Signed checkpoints of every trail, outside the database: a cut tail is seen by verify-audit
+# (referwell/audit/checkpoints.py). Keep it where the database's users cannot write.
+AUDIT_CHECKPOINT_FILE = Path(
+    os.environ.get("AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
+)
+
+# --- The Django admin: off unless REFERWELL_ADMIN=true, and then only for staff who log in
+# with two-factor (config/urls.py). It shows every practice's records: an operator's tool.
+ADMIN_ENABLED = env_bool("REFERWELL_ADMIN")
 
 # --- E-mail: printed on the console unless an SMTP server is configured ------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -270,7 +299,11 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": prefix,
         }
-        for name, prefix in (("default", "referwell"), ("kept", "referwell-kept"))
+        for name, prefix in (
+            ("default", "referwell"),
+            ("kept", "referwell-kept"),
+            ("ratelimit", "referwell-rl"),
+        )
     }
 else:
     CACHES = {
@@ -279,6 +312,12 @@ else:
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "kept",
             "OPTIONS": {"MAX_ENTRIES": 1000},
+        },
+        # Rate limits count across every worker and server: never one process's memory
+        # (`referwell serve` runs several workers). The table is made by `referwell migrate`.
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "referwell_ratelimit",
         },
     }
 

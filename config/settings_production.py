@@ -30,6 +30,15 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+# Letters, invitations and password-reset links must reach people, never the logs.
+_NOT_SENDING = ("console", "locmem", "dummy")
+if set(EMAIL_BACKEND.split(".")[:-1]) & set(_NOT_SENDING):  # noqa: F405
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND is {EMAIL_BACKEND}, which sends nothing: in production set "  # noqa: F405
+        "EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST (letters and "
+        "password-reset links would otherwise land in the logs)."
+    )
+
 # Several app servers (or several gunicorn workers) must share the rate limits' counts: Redis
 # when REDIS_URL is set, else the database (a table `referwell migrate` creates), never one
 # process's memory. Sessions are in the database already (Django's default), shared as well.
@@ -44,6 +53,10 @@ if not REDIS_URL:  # noqa: F405
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "referwell_kept",
             "OPTIONS": {"MAX_ENTRIES": 2000},
+        },
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "referwell_ratelimit",
         },
     }
 

@@ -1,6 +1,8 @@
 """Test settings: the same as production but fast hashing and an in-memory mail outbox."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
 # A fixed key for tests only (Fernet); production keys come from the environment.
@@ -9,6 +11,8 @@ os.environ.setdefault("ENCRYPTION_KEYS", "s2OvbVAEpWdmYemhWLfqJGzTdHcTNNpUt7AI_q
 from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES  # noqa: E402
 
+# Never the user's var/ (tests/conftest.py gives each test a file of its own).
+AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / f"referwell-checkpoints-{os.getpid()}.jsonl"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
@@ -22,4 +26,5 @@ if DATABASES["default"]["ENGINE"] == "referwell.core.sqlite":
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "kept": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kept"},
+    "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},
 }

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -25,5 +26,10 @@ urlpatterns = [
     path("refer/", include("referwell.inbound.public_urls")),
     path("inbound/", include("referwell.inbound.urls")),
     path("api/v1/", api.urls),
-    path("admin/", admin.site.urls),
 ]
+if settings.ADMIN_ENABLED:
+    # Only for staff who passed two-factor login (django-otp's admin site).
+    from django_otp.admin import OTPAdminSite
+
+    admin.site.__class__ = OTPAdminSite
+    urlpatterns.append(path("admin/", admin.site.urls))

@@ -119,6 +119,12 @@ def referral(elm_grove, client_alice_jones, partner):
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path):
+    """Each test's audit checkpoints in a file of its own (ids come again after a rollback)."""
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate limits live in the cache, what is kept of a practice's data in this process: each test starts with
     none (a rolled-back test's ids come again in the next one, data versions included)."""

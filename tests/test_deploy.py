@@ -60,6 +60,7 @@ def production_env(tmp: Path, **extra: str) -> dict[str, str]:
             "REFERWELL_VAR_DIR": str(tmp / "var"),
             "STATIC_ROOT": str(tmp / "static"),
             "PYTHONUNBUFFERED": "1",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         }
         | extra
     )

@@ -70,6 +70,7 @@ def _production_env(tmp_path, **changes):
         "ALLOWED_HOSTS": "referwell.example",
         "REFERWELL_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     }
     env.update(changes)
     # pytest-playwright sets it for the test process; a deployment never has it.

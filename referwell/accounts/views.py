@@ -9,7 +9,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -58,6 +58,7 @@ from referwell.accounts.services import (
 )
 from referwell.audit.services import log_action
 from referwell.core.decorators import owner_required
+from referwell.core.ratelimit import client_ip, rate_limited
 
 
 @owner_required("changes the practice's settings")
@@ -350,3 +351,34 @@ def invitations(request: HttpRequest) -> HttpResponse:
             "needs_name": not (user.first_name or user.last_name),  # type: ignore[union-attr]
         },
     )
+
+
+# Reset links: per address, a few an hour (no inbox is flooded; beyond it nothing is sent and
+# the page says the same as always, so it reveals nothing); per network address, a few more
+# (beyond it the form says to wait).
+RESET_PER_EMAIL_PER_HOUR = 3
+RESET_PER_IP_PER_HOUR = 10
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if rate_limited(
+            f"reset-ip:{client_ip(request)}", limit=RESET_PER_IP_PER_HOUR, window=3600
+        ):
+            form = self.get_form()
+            form.is_valid()
+            form.add_error(
+                None, "Too many reset requests from here. Wait an hour, then try again."
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        email = form.cleaned_data["email"].strip().lower()
+        if rate_limited(f"reset-email:{email}", limit=RESET_PER_EMAIL_PER_HOUR, window=3600):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -1,6 +1,7 @@
-"""A small fixed-window rate limit on Django's cache, for the pages without an account."""
+"""A small fixed-window rate limit on Django's cache, for the pages without an account: the
+"ratelimit" cache, shared by every worker and server (Redis, else the database)."""
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest
 
 
@@ -10,6 +11,7 @@ def client_ip(request: HttpRequest) -> str:
 
 def rate_limited(key: str, *, limit: int, window: int) -> bool:
     """True once `key` has been seen more than `limit` times in the current window (seconds)."""
+    cache = caches["ratelimit"]
     bucket = f"rl:{key}"
     if cache.add(bucket, 1, timeout=window):
         return False
