@@ -154,7 +154,11 @@ def partner_letter(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         message = partner_letter_send(partner=partner, kind=kind, by=request.user)
     except LetterTemplateError as exc:
-        messages.error(request, str(exc))
+        messages.error(
+            request,
+            f"Nothing was sent: the practice's letter cannot be used ({exc}). "
+            "Fix it under Letters.",
+        )
     except OSError as exc:
         messages.error(request, f"The e-mail could not be sent ({exc}); nothing was changed.")
     else:

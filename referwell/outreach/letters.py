@@ -24,6 +24,7 @@ variables render as "", and tags that reach outside the template (``load``, ``in
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
-from django.template.base import Lexer, TokenType, VariableDoesNotExist
+from django.template.base import Lexer, Node, TokenType, VariableDoesNotExist
+from django.template.library import Library
 
 LETTER_KINDS: dict[str, str] = {
     "referral": "Referral letter to a partner about a client",
@@ -49,6 +51,21 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "letter_templates"
 FORBIDDEN_TAGS = frozenset(
     {"load", "include", "extends", "debug", "ssi", "csrf_token", "url", "static", "lorem"}
 )
+# Only these tags and filters exist for a letter template (an allow-list: anything else, e.g.
+# {% widthratio %}, |ljust, |add, |join, |make_list, can compute big numbers or long strings).
+ALLOWED_TAGS = frozenset(
+    {"if", "for", "with", "comment", "firstof", "now", "spaceless", "filter", "autoescape",
+     "verbatim", "templatetag", "cycle", "resetcycle", "ifchanged"}
+)  # fmt: skip
+ALLOWED_FILTERS = frozenset(
+    {"capfirst", "cut", "date", "default", "default_if_none", "first", "last", "length",
+     "lower", "upper", "title", "pluralize", "yesno", "safe", "slice", "time", "timesince",
+     "timeuntil", "truncatechars", "truncatewords", "wordcount"}
+)  # fmt: skip
+# Words that continue an allowed block: {% elif %}, {% else %}, {% empty %}, {% end... %}.
+_CONTINUATIONS = frozenset({"elif", "else", "empty"})
+MAX_OUTPUT_CHARS = 100_000  # per rendered part: a letter is a page or two, not 100 KB
+MAX_RENDER_SECONDS = 2.0  # a letter renders in milliseconds
 MAX_TEMPLATE_CHARS = 20_000  # per template; a letter is a page or two
 MAX_FOR_DEPTH = 2  # nested {% for %} loops allowed
 # Blocks ({% if %}, {% with %}…) nested deeper than this are refused: Django parses and renders
@@ -70,6 +87,19 @@ _ENGINE = Engine(
     libraries={},
     builtins=[],
 )
+
+
+def _allowed_library() -> Library:
+    """Django's default tags and filters, cut down to the allow-list: the parser of a letter
+    template does not know any other (so even a template stored before the list cannot run)."""
+    library = Library()
+    for builtin in _ENGINE.template_builtins:
+        library.tags.update({k: v for k, v in builtin.tags.items() if k in ALLOWED_TAGS})
+        library.filters.update({k: v for k, v in builtin.filters.items() if k in ALLOWED_FILTERS})
+    return library
+
+
+_ENGINE.template_builtins = [_allowed_library()]
 
 
 class LetterTemplateError(ValueError):
@@ -135,7 +165,13 @@ def _scan(source: str, part: str) -> None:
         if token.token_type is not TokenType.BLOCK:
             continue
         name = token.contents.split()[0] if token.contents.split() else ""
-        if name in FORBIDDEN_TAGS:
+        allowed = (
+            not name
+            or name in ALLOWED_TAGS
+            or name in _CONTINUATIONS
+            or (name.startswith("end") and name[3:] in ALLOWED_TAGS)
+        )
+        if name in FORBIDDEN_TAGS or not allowed:
             raise LetterTemplateError(
                 f"the {{% {name} %}} tag is not allowed in letter templates.",
                 part=part,
@@ -172,9 +208,29 @@ _BLOCKS = frozenset(
 class _BudgetContext(Context):
     """A Context that stops a rendering after MAX_LOOP_STEPS variable settings: {% for %}
     sets its loop variable (or updates the context with several) once a turn, so this bounds
-    every loop, nested or not."""
+    every loop, nested or not. It also counts the text the template's leaf nodes write
+    (MAX_OUTPUT_CHARS) and the time spent (MAX_RENDER_SECONDS), checked as the rendering
+    goes, so a runaway template stops before it has built its output."""
 
     steps = 0
+    output = 0
+    deadline = 0.0
+
+    def _check_time(self) -> None:
+        if self.deadline and time.monotonic() > self.deadline:
+            raise LetterTemplateError(
+                f"takes more than {MAX_RENDER_SECONDS:g} seconds to fill in; a letter needs "
+                "far less. Simplify the loops."
+            )
+
+    def wrote(self, chars: int) -> None:
+        self.output += chars
+        if self.output > MAX_OUTPUT_CHARS:
+            raise LetterTemplateError(
+                f"would be longer than {MAX_OUTPUT_CHARS // 1000} KB when filled in; a letter "
+                "is a page or two."
+            )
+        self._check_time()
 
     def _step(self) -> None:
         self.steps += 1
@@ -182,6 +238,7 @@ class _BudgetContext(Context):
             raise LetterTemplateError(
                 f"its loops run more than {MAX_LOOP_STEPS:,} times; a letter needs far fewer."
             )
+        self._check_time()
 
     def __setitem__(self, key: str, value: object) -> None:
         self._step()
@@ -197,15 +254,43 @@ def _line_of(exc: Exception) -> int | None:
     return info.get("line") if isinstance(info, dict) else None
 
 
+def _counting(node: Node) -> None:
+    """Make a leaf node (text, a variable, {% now %}…) report what it writes to the context."""
+    original = node.render_annotated
+
+    def render_annotated(context: Context) -> str:
+        bit = original(context)
+        if isinstance(context, _BudgetContext):
+            context.wrote(len(bit))
+        return bit
+
+    node.render_annotated = render_annotated  # type: ignore[method-assign]
+
+
+_INVALID_FILTER = re.compile(r"^Invalid filter: '([^']*)'")
+
+
 @lru_cache(maxsize=256)
 def _compile(source: str, part: str) -> Template:
     _scan(source, part)
     try:
-        return _ENGINE.from_string(source)
+        template = _ENGINE.from_string(source)
     except TemplateSyntaxError as exc:
+        refused = _INVALID_FILTER.match(str(exc))
+        if refused:
+            raise LetterTemplateError(
+                f"the |{refused.group(1)} filter is not allowed in letter templates (allowed: "
+                f"{', '.join(sorted(ALLOWED_FILTERS))}).",
+                part=part,
+                line=_line_of(exc),
+            ) from exc
         raise LetterTemplateError(str(exc), part=part, line=_line_of(exc)) from exc
     except RecursionError:
         raise LetterTemplateError("is nested too deeply.", part=part) from None
+    for node in template.nodelist.get_nodes_by_type(Node):
+        if len(node.get_nodes_by_type(Node)) == 1:  # a leaf: it writes text itself
+            _counting(node)
+    return template
 
 
 def validate_template(subject_template: str, body_template: str) -> None:
@@ -216,8 +301,13 @@ def validate_template(subject_template: str, body_template: str) -> None:
 
 def _render(source: str, part: str, context: dict) -> str:
     template = _compile(source, part)
+    budget = _BudgetContext(context, autoescape=False)
+    budget.deadline = time.monotonic() + MAX_RENDER_SECONDS
     try:
-        return template.render(_BudgetContext(context, autoescape=False))
+        text = template.render(budget)
+        if len(text) > MAX_OUTPUT_CHARS:  # the whole, too ({% filter %} can change lengths)
+            budget.wrote(len(text))
+        return text
     except LetterTemplateError as exc:
         if exc.part is None:
             raise LetterTemplateError(str(exc), part=part, line=_line_of(exc)) from None

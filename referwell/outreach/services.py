@@ -30,6 +30,12 @@ def letterhead(practice: Practice) -> dict[str, str]:
     }
 
 
+# What a letter to a lay referrer says instead of the client's name and reason for coming
+# when the client did not agree to be named.
+UNNAMED_CLIENT = {"first_name": "the person you recommended", "last_name": ""}
+UNNAMED_REASON = "your recommendation"
+
+
 def letter_context(
     *,
     practice: Practice,
@@ -41,8 +47,12 @@ def letter_context(
     report: dict[str, Any] | None = None,
     referrer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Only plain values, and only what a letter needs: names, the reason — never the chart."""
-    return {
+    """Only plain values, and only what a letter needs: names, the reason — never the chart.
+
+    A letter to a referrer who is not a health-care professional never carries the client's
+    name or the reason for coming unless the client agreed (``may_tell_referrer``): whatever
+    the practice's template says, those variables hold neutral words here."""
+    context: dict[str, Any] = {
         "practice": {
             "name": practice.name,
             "phone": practice.phone,
@@ -66,6 +76,11 @@ def letter_context(
         "link": link,
         "today": timezone.localdate(),
     }
+    lay_referrer = referrer is not None and not referrer.get("is_professional", False)
+    if lay_referrer and not context["client_agreed_to_be_named"]:
+        context["client"] = dict(UNNAMED_CLIENT)
+        context["referral"]["reasons"] = UNNAMED_REASON
+    return context
 
 
 def template_for(*, practice: Practice, kind: str) -> tuple[str, str]:

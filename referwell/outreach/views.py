@@ -82,9 +82,12 @@ def letter_edit(request: HttpRequest, kind: str) -> HttpResponse:
         except LetterTemplateError as exc:
             error = str(exc)
     else:
-        preview = render_letter(
-            kind=kind, context=SAMPLE, subject_template=subject, body_template=body
-        )
+        try:  # a template saved before today's rules may be refused: say so, do not fail
+            preview = render_letter(
+                kind=kind, context=SAMPLE, subject_template=subject, body_template=body
+            )
+        except LetterTemplateError as exc:
+            error = str(exc)
     return render(
         request,
         "outreach/letter_edit.html",

@@ -133,6 +133,11 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _reason(exc: Exception) -> str:
     """The person-readable reason of a refused action (ValidationError keeps it in .messages)."""
+    if isinstance(exc, LetterTemplateError):
+        return (
+            f"Nothing was sent: the practice's letter cannot be used ({exc}). "
+            "Fix it under Letters."
+        )
     return exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
 
 
@@ -191,7 +196,7 @@ def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
         services.report_send(referral=referral, text=request.POST.get("text", ""), by=request.user)
-    except (TransitionError, ValidationError) as exc:
+    except (TransitionError, ValidationError, LetterTemplateError) as exc:
         messages.error(request, _reason(exc))
     else:
         messages.success(request, "Progress report sent.")
@@ -204,8 +209,8 @@ def referral_thank(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
         services.thank_you_send(referral=referral, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
+    except (ValidationError, LetterTemplateError) as exc:
+        messages.error(request, _reason(exc))
     else:
         messages.success(request, "Thank-you note sent.")
     return redirect("referral_detail", pk=referral.pk)
@@ -226,7 +231,7 @@ def referral_thank_care(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
         services.thanks_care_send(referral=referral, by=request.user)
-    except (TransitionError, ValidationError) as exc:
+    except (TransitionError, ValidationError, LetterTemplateError) as exc:
         messages.error(request, _reason(exc))
     else:
         messages.success(request, f"Thank-you sent to {referral.partner}.")
