@@ -31,6 +31,11 @@ class Command(ReferwellCommand):
             manifest = backup.create_backup(out)
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
+        # With each backup, a checkpoint of every audit trail outside the database.
+        from referwell.accounts.models import Practice
+        from referwell.audit.checkpoints import checkpoints_take
+
+        checkpoints_take(Practice.objects.order_by("pk").values_list("pk", flat=True))
         integrity = manifest["integrity_check"]
         if options["json"]:
             self.print_json(
