@@ -276,7 +276,7 @@ PAGE_BUDGETS = {
     "partner_vcard": 10,
     "partner_merge": 20,
     "client_detail": 24,  # 2 of them: the guidance facts' freshness (kept five minutes)
-    "client_edit": 10,
+    "client_edit": 13,  # 3 of them: the audit entry of the read (chain head, entry, head)
     "client_disclosures": 12,
     "referral_detail": 19,
     "outbox_pdf": 12,
@@ -378,14 +378,15 @@ API_BUDGETS = {
     "/api/v1/partners?near_zip=53045&miles=25": 5,
     "/api/v1/partners?q=Partner": 5,
     "/api/v1/partners/{partner}": 5,
-    "/api/v1/clients": 4,
-    "/api/v1/clients?q=Client&stream=medical": 4,
+    # The lists: 3 of them the audit entry naming the rows read (chain head, entry, head).
+    "/api/v1/clients": 7,
+    "/api/v1/clients?q=Client&stream=medical": 7,
     "/api/v1/clients/{client}": 6,
     "/api/v1/clients/{client}/consents": 4,
     "/api/v1/clients/{client}/disclosures": 4,
-    "/api/v1/referrals": 6,
-    "/api/v1/referrals?direction=out&status=sent": 6,
-    "/api/v1/referrals?client={client}": 6,
+    "/api/v1/referrals": 9,
+    "/api/v1/referrals?direction=out&status=sent": 9,
+    "/api/v1/referrals?client={client}": 9,
     "/api/v1/referrals/{referral}": 8,
     "/api/v1/today": 10,
 }

@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -180,6 +181,23 @@ def log_request(
         obj=obj,
         data=data,
         ip_address=request_ip(request),
+    )
+
+
+def log_read(
+    request: HttpRequest,
+    *,
+    action: str,
+    ids: Iterable[Any],
+    obj: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """A read of client information (a list, a search, a page, a FHIR read): ONE entry for the
+    request that names every record it returned (`ids`, `count`), never one entry per row.
+    For pages and token requests alike (the API's token sets request.user and .practice)."""
+    named = list(ids)
+    return log_request(
+        request, action=action, obj=obj, data={**(data or {}), "ids": named, "count": len(named)}
     )
 
 

@@ -18,7 +18,7 @@ from referwell.clients.schemas import (
     ConsentOut,
     DisclosureOut,
 )
-from referwell.core.schemas import Page, PathId, refuse_clinical_writes
+from referwell.core.schemas import AuditedPage, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 
 router = Router(tags=["clients"])
@@ -52,7 +52,7 @@ def _fields(payload: ClientPatch, request: HttpRequest) -> dict[str, Any]:
 
 
 @router.get("", response=list[ClientOut])
-@paginate(Page)
+@paginate(AuditedPage, action="referwell.client.listed")
 def list_clients(request: HttpRequest, q: str = "", stream: str = "") -> Any:
     return selectors.client_list(practice=request.practice, q=q, stream=stream)
 

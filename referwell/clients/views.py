@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
-from referwell.audit.services import log_request
+from referwell.audit.services import log_read, log_request
 from referwell.clients import selectors, services
 from referwell.clients.forms import ClientForm, ConsentForm, VisitForm
 from referwell.clients.models import Client, Stream
@@ -158,6 +158,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Saved.")
             return redirect("client_detail", pk=client.pk)
+    log_read(request, action="referwell.client.opened_for_editing", obj=client, ids=[client.pk])
     return render(request, "clients/client_form.html", {"form": form, "client": client})
 
 

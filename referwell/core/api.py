@@ -13,9 +13,14 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from referwell.accounts.models import ApiToken, hash_token
+from referwell.accounts.selectors import user_has_two_factor
 from referwell.core.schemas import ErrorOut
 from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals.states import TransitionError
+
+TWO_FACTOR_FIRST = (
+    "Your practice requires two-factor login: set it up in Referwell before using API tokens."
+)
 
 
 class MemberToken(HttpBearer):
@@ -29,6 +34,9 @@ class MemberToken(HttpBearer):
         )
         if row is None or not row.member.is_active or not row.member.user.is_active:
             return None
+        if row.member.practice.require_two_factor and not user_has_two_factor(row.member.user):
+            # The same rule as the login: the token works again once the member has enrolled.
+            raise HttpError(403, TWO_FACTOR_FIRST)
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
         request.member = row.member  # type: ignore[attr-defined]
         request.practice = row.member.practice  # type: ignore[attr-defined]
@@ -42,6 +50,8 @@ class MemberToken(HttpBearer):
 ERROR_STATUSES = {
     "400": "The request cannot be carried out: `detail` says why, `errors` per field.",
     "401": "No API token, or a revoked one.",
+    "403": "Refused: your role does not allow this, or your practice requires two-factor login "
+    "and you have not set it up yet.",
     "422": "Malformed request: `detail` lists each field that is wrong and why.",
 }
 ERROR_STATUSES_WITH_ID = {"404": "Nothing with this id in your practice."}

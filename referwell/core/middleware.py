@@ -34,3 +34,22 @@ class TrustedProxyMiddleware:
                 else:
                     request.META["REMOTE_ADDR"] = candidate
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer (pages, the API, FHIR, the partner links,
+    PDF, CSV and vCard downloads): they hold health information, which no browser cache or
+    proxy should keep. Not the static files (WhiteNoise answers them above this middleware,
+    and they are checked here too), nor an answer whose view chose its own caching (the
+    calendar feed, which names partners only)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.has_header("Cache-Control") or request.path.startswith(settings.STATIC_URL):
+            return response
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response

@@ -56,6 +56,24 @@ class Page(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
+class AuditedPage(Page):
+    """A page of client information: one audit entry (`action`) naming the rows it returns.
+    `@paginate(AuditedPage, action="referwell.client.listed")`."""
+
+    def __init__(self, *, action: str, **kwargs: Any) -> None:
+        self.action = action
+        super().__init__(**kwargs)
+
+    def paginate_queryset(self, queryset: Any, pagination: Any, request: Any, **params: Any) -> Any:
+        from referwell.audit.services import log_read
+
+        page = super().paginate_queryset(queryset, pagination, request, **params)
+        rows = list(page[self.items_attribute])  # evaluated once, here, instead of by ninja
+        page[self.items_attribute] = rows
+        log_read(request, action=self.action, ids=[row.pk for row in rows])
+        return page
+
+
 def clinical_text(value: str, context: Any) -> str:
     """Clinical text in an answer: for the members who see it; empty for the front desk
     (minimum necessary), and for anything without a member."""

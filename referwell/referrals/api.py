@@ -10,7 +10,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from referwell.clients.models import Client
-from referwell.core.schemas import MAX_ID, Page, PathId, refuse_clinical_writes
+from referwell.core.schemas import MAX_ID, AuditedPage, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 from referwell.referrals import selectors, services
 from referwell.referrals.schemas import (
@@ -61,7 +61,7 @@ def _out(referral: Any) -> Any:
 
 
 @router.get("", response=list[ReferralOut])
-@paginate(Page)
+@paginate(AuditedPage, action="referwell.referral.listed")
 def list_referrals(
     request: HttpRequest,
     direction: str = "",

@@ -19,7 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
+from ninja.errors import HttpError
 
+from referwell.audit.services import log_read
 from referwell.core.api import MemberToken
 from referwell.directory.models import Partner
 from referwell.directory.selectors import partner_get
@@ -78,8 +80,13 @@ def fhir_view(*, auth: bool = True) -> Callable[[Callable[..., HttpResponse]], A
             fmt = request.GET.get("_format")
             if fmt and fmt not in JSON_FORMATS:
                 return outcome(406, "not-supported", "Only JSON (application/fhir+json).")
-            if auth and _authenticate(request) is None:
-                return outcome(401, "login", "Send a valid API token: Authorization: Bearer TOKEN.")
+            try:
+                if auth and _authenticate(request) is None:
+                    return outcome(
+                        401, "login", "Send a valid API token: Authorization: Bearer TOKEN."
+                    )
+            except HttpError as exc:  # a token refused with a reason (two-factor first)
+                return outcome(exc.status_code, "security", str(exc))
             try:
                 return view(request, *args, **kwargs)
             except SearchError as exc:
@@ -696,6 +703,8 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
         )
     if entries:
         bundle["entry"] = entries
+    ids = [entry["resource"]["id"] for entry in entries]
+    log_read(request, action="referwell.fhir.searched", ids=ids, data={"type": kind.name})
     return _response(bundle)
 
 
@@ -705,7 +714,15 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
     if not mapping.RESOURCE_ID.match(resource_id):
         raise Http404(f"'{resource_id}' is not a resource id.")
     row = kind.get(request.practice, resource_id)  # type: ignore[attr-defined]
-    return _response(kind.render(request, row))
+    resource = kind.render(request, row)
+    log_read(
+        request,
+        action="referwell.fhir.read",
+        obj=row,
+        ids=[resource.get("id", resource_id)],
+        data={"type": kind.name},
+    )
+    return _response(resource)
 
 
 @fhir_view(auth=False)
