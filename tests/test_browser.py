@@ -218,7 +218,7 @@ def test_the_partner_answers_through_the_link_without_an_account(
     expect(page.locator("dl")).to_contain_text("Alice Jones")
     expect(page.locator("dl")).to_contain_text("Whiplash, 3 weeks")
     expect(page.locator("dl")).not_to_contain_text("rear-ended")  # minimum necessary
-    expect(page.locator(".badge")).to_have_text("Received")
+    expect(page.locator(".badge")).to_have_text("Sent")  # opening it is not an answer
     page.get_by_role("button", name="I can see Alice").click()
     expect(page.locator(".messages")).to_contain_text("has your answer")
     expect(page.locator(".badge")).to_have_text("Accepted")

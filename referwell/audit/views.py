@@ -120,7 +120,7 @@ def client_disclosures(request: HttpRequest, pk: int) -> HttpResponse:
     """Every disclosure of one client's information, to print or hand to the client. No
     clinical text, but who received what about a client: not for the front desk."""
     client = client_get(practice=request.practice, pk=pk)  # type: ignore[attr-defined]
-    if not request.member.sees_clinical:  # type: ignore[attr-defined]
+    if not request.member.sees_disclosures:  # type: ignore[attr-defined]
         raise PermissionDenied("The accounting of disclosures is for therapists and owners.")
     disclosures = list(
         selectors.client_disclosures(practice=request.practice, client=client)  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Router, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from referwell.clients import selectors, services
@@ -18,7 +19,7 @@ from referwell.clients.schemas import (
     ConsentOut,
     DisclosureOut,
 )
-from referwell.core.schemas import AuditedPage, PathId, refuse_clinical_writes
+from referwell.core.schemas import AuditedPage, ErrorOut, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 
 router = Router(tags=["clients"])
@@ -112,8 +113,11 @@ def revoke_consent(request: HttpRequest, consent_id: PathId) -> Any:
     return services.consent_revoke(consent=consent, by=request.user)
 
 
-@router.get("/{client_id}/disclosures", response=list[DisclosureOut])
+@router.get("/{client_id}/disclosures", response={200: list[DisclosureOut], 403: ErrorOut})
 def list_disclosures(request: HttpRequest, client_id: PathId) -> Any:
-    """The accounting of disclosures: every time this client's information left the practice."""
+    """The accounting of disclosures: every time this client's information left the practice.
+    Not for the front desk (403)."""
     client = selectors.client_get(practice=request.practice, pk=client_id)
+    if not request.member.sees_disclosures:
+        raise HttpError(403, "The accounting of disclosures is for therapists and owners.")
     return list(selectors.disclosure_list(practice=request.practice, client=client))

@@ -93,9 +93,11 @@ class VisitForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, clinical: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["payer"].required = False
+        if not clinical:  # visit notes are clinical text: not written by the front desk
+            del self.fields["notes"]
 
     def clean_payer(self) -> str:
         return self.cleaned_data.get("payer") or "client"

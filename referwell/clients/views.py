@@ -57,12 +57,13 @@ def _visit_fields(form: VisitForm) -> SafeString:
     return render_to_string("form_fields.html", {"fields": form})
 
 
-@lru_cache(maxsize=2)
-def _blank_visit_fields(day: dt.date) -> SafeString:
+@lru_cache(maxsize=4)
+def _blank_visit_fields(day: dt.date, clinical: bool) -> SafeString:
     """The fields of an empty visit form on `day`: the same on every client page of the day (no
     client, no request in them), so rendered once a day by each process instead of on every
-    view — a third of the page's rendering. The form's CSRF token is outside them."""
-    return _visit_fields(VisitForm(initial={"date": day, "fee": "95.00"}))
+    view — a third of the page's rendering. The form's CSRF token is outside them. Without
+    the notes field for the front desk (`clinical` False)."""
+    return _visit_fields(VisitForm(initial={"date": day, "fee": "95.00"}, clinical=clinical))
 
 
 def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
@@ -96,9 +97,11 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         used = sum(1 for day in days if day >= r.created_at.date())
         r.validity = r.validity_warning(visits_used=used, today=today)
         r.thank_you_owed = r.direction == "in" and r.thanked_at is None
-    disclosures, more_disclosures = _latest(
-        request, "disclosures", selectors.disclosure_list(practice=practice, client=client)
-    )
+    disclosures, more_disclosures = [], False
+    if request.member.sees_disclosures:
+        disclosures, more_disclosures = _latest(
+            request, "disclosures", selectors.disclosure_list(practice=practice, client=client)
+        )
     return {
         "client": client,
         "guidance": guidance,
@@ -111,7 +114,7 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         "more_consents": more_consents,
         "referrals": referrals,
         "more_referrals": more_referrals,
-        "visit_fields": _blank_visit_fields(today),
+        "visit_fields": _blank_visit_fields(today, request.member.sees_clinical),
         "today": today,
     }
 
@@ -166,7 +169,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @practice_required
 def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
     client = selectors.client_get(practice=request.practice, pk=pk)
-    form = VisitForm(request.POST)
+    form = VisitForm(request.POST, clinical=request.member.sees_clinical)
     if form.is_valid():
         services.visit_create(client=client, by=request.user, **form.cleaned_data)
         messages.success(request, "Visit recorded.")

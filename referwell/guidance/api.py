@@ -4,10 +4,10 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.errors import HttpError
 
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get, visit_list
+from referwell.core.decorators import api_clinical_required
 from referwell.core.schemas import ErrorOut
 from referwell.guidance.engine import RETURNING_CLIENT, Intake
 from referwell.guidance.schemas import SuggestIn, SuggestOut
@@ -42,13 +42,10 @@ def _out(guidance: Guidance) -> dict[str, Any]:
 
 
 @router.post("/suggest", response={200: SuggestOut, 403: ErrorOut, 404: ErrorOut})
+@api_clinical_required  # it reads clinical notes: not for the front desk
 def suggest_referrals(request: HttpRequest, payload: SuggestIn) -> Any:
     """Which professions could help, why, how urgently, when — and your partners, ranked."""
     practice = request.practice
-    if not request.member.sees_clinical:
-        raise HttpError(
-            403, "Referral guidance reads clinical notes: not available to the front desk."
-        )
     if payload.client is not None:
         client = client_get(practice=practice, pk=payload.client)
         visits = visit_list(practice=practice, client=client).count()

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from referwell.audit.services import log_request
-from referwell.core.decorators import owner_required, practice_required
+from referwell.core.decorators import clinical_required, owner_required, practice_required
 from referwell.outreach import services
 from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
 from referwell.outreach.models import OutgoingMessage
@@ -33,15 +32,11 @@ def outbox(request: HttpRequest) -> HttpResponse:
     return render(request, "outreach/outbox.html", {"sent": sent})
 
 
-@practice_required
+@clinical_required  # letters carry clinical information
 def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
     if message is None:
         raise Http404("No such message.")
-    if not request.member.sees_clinical:
-        raise PermissionDenied(
-            "Letters carry clinical information: the front desk cannot open them."
-        )
     log_request(request, action="referwell.message.pdf", obj=message)
     response = HttpResponse(services.message_pdf(message), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{message.attachment_name}"'

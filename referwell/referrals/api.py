@@ -10,6 +10,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from referwell.clients.models import Client
+from referwell.core.decorators import CLINICAL_ONLY, api_clinical_required, is_clinical
 from referwell.core.schemas import MAX_ID, AuditedPage, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 from referwell.referrals import selectors, services
@@ -100,7 +101,12 @@ def update_referral(request: HttpRequest, referral_id: PathId, payload: Referral
 
 @router.post("/{referral_id}/transitions", response=ReferralOut)
 def transition_referral(request: HttpRequest, referral_id: PathId, payload: TransitionIn) -> Any:
+    if payload.note:
+        refuse_clinical_writes(request, {"note": payload.note}, ("note",))
     referral = _get(request, referral_id)
+    sends = payload.to == "sent" or (payload.to == "reported" and not referral.is_out)
+    if sends and not is_clinical(request):  # marking it sent or reported by hand is sending
+        raise HttpError(403, CLINICAL_ONLY)
     services.referral_transition(
         referral=referral, to=payload.to, by=request.user, note=payload.note
     )
@@ -112,6 +118,7 @@ def _base_url(request: HttpRequest) -> str:
 
 
 @router.post("/{referral_id}/send", response=SendOut)
+@api_clinical_required
 def send_referral(request: HttpRequest, referral_id: PathId) -> Any:
     """Send a consented referral: letter by e-mail (or PDF), partner link, disclosure."""
     referral = _get(request, referral_id)
@@ -128,6 +135,7 @@ def send_referral(request: HttpRequest, referral_id: PathId) -> Any:
 
 
 @router.post("/{referral_id}/link", response={201: LinkOut})
+@api_clinical_required
 def new_link(request: HttpRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     if referral.sent_at is None or not referral.is_open:
@@ -140,6 +148,7 @@ def new_link(request: HttpRequest, referral_id: PathId) -> Any:
 
 
 @router.delete("/{referral_id}/link", response={204: None})
+@api_clinical_required
 def revoke_links(request: HttpRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     for link in selectors.referral_links(practice=request.practice, referral=referral):
@@ -148,6 +157,7 @@ def revoke_links(request: HttpRequest, referral_id: PathId) -> Any:
 
 
 @router.post("/{referral_id}/report", response=MessageOut)
+@api_clinical_required
 def send_report(request: HttpRequest, referral_id: PathId, payload: ReportIn) -> Any:
     referral = _get(request, referral_id)
     return services.report_send(referral=referral, text=payload.text, by=request.user)

@@ -48,8 +48,12 @@ class TransitionForm(forms.Form):
     to = forms.ChoiceField(label="Move to")
     note = forms.CharField(required=False, widget=forms.TextInput)
 
-    def __init__(self, *args: Any, referral: Referral, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, referral: Referral, clinical: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if not clinical:  # a timeline note is clinical text: not written by the front desk
+            del self.fields["note"]
         # Sending goes through "Send the referral" (the letter and the link), and a report
         # back through "Send the report".
         self.fields["to"].choices = [

@@ -51,7 +51,7 @@ def partner_link(request: HttpRequest, token: str) -> HttpResponse:
                 status=400,
             )
         return redirect(request.path + "?done=" + action)
-    services.link_opened(link=link, ip_address=ip)
+    services.link_opened(link=link, ip_address=ip)  # counted; the referral does not move
     link.referral.refresh_from_db()
     return render(
         request,
@@ -67,6 +67,7 @@ def _context(link: ReferralLink) -> dict[str, object]:
         "referral": referral,
         "practice": referral.practice,
         "client": referral.client,
+        "can_acknowledge": status in (Status.SENT, Status.NO_RESPONSE),
         "can_accept": status in (Status.SENT, Status.RECEIVED, Status.NO_RESPONSE),
         "can_seen": status == Status.ACCEPTED,
         "finished": status in (Status.CLOSED, Status.CANCELLED, Status.DECLINED),

@@ -273,6 +273,7 @@ def link_revoke(*, link: ReferralLink, by: User | None) -> ReferralLink:
 
 
 LINK_ACTIONS = {
+    "received": Status.RECEIVED,
     "accept": Status.ACCEPTED,
     "decline": Status.DECLINED,
     "seen": Status.SEEN,
@@ -281,12 +282,13 @@ LINK_ACTIONS = {
 
 @transaction.atomic
 def link_opened(*, link: ReferralLink, ip_address: str | None) -> ReferralLink:
-    """The partner opened the page: that is the referral received."""
+    """The page was fetched: counted and audited, but the referral does not move — mail
+    scanners and link previews fetch links too. The partner's first answer on the page (a
+    POST, link_act) is what marks it received."""
     link = ReferralLink.objects.select_for_update().get(pk=link.pk)
     link.use_count += 1
     link.last_used_at = timezone.now()
     link.save(update_fields=["use_count", "last_used_at", "updated_at"])
-    referral = link.referral
     log_action(
         practice=link.practice,
         actor=None,
@@ -294,21 +296,26 @@ def link_opened(*, link: ReferralLink, ip_address: str | None) -> ReferralLink:
         obj=link,
         ip_address=ip_address,
     )
-    if referral.status in (Status.SENT, Status.NO_RESPONSE):
-        referral_transition(referral=referral, to=Status.RECEIVED, by=None, via="partner link")
     return link
 
 
 @transaction.atomic
 def link_act(*, link: ReferralLink, action: str, note: str, ip_address: str | None) -> Referral:
-    """What the partner did through the link: accept, decline (with a reason), seen, a note."""
+    """What the partner did through the link: received, accept, decline (with a reason), seen,
+    a note. The first of them marks a referral that was sent (or had no response) received."""
     referral = link.referral
     note = note.strip()[:1000]
+    if action != "note" and action not in LINK_ACTIONS:
+        raise ValidationError("Unknown action.")
     if action == "decline" and not note:
         raise ValidationError("Please give a short reason for declining.")
+    if action == "note" and not note:
+        raise ValidationError("The note is empty.")
+    if referral.status in (Status.SENT, Status.NO_RESPONSE):
+        referral = referral_transition(
+            referral=referral, to=Status.RECEIVED, by=None, via="partner link"
+        )
     if action == "note":
-        if not note:
-            raise ValidationError("The note is empty.")
         ReferralEvent.objects.create(
             practice=referral.practice,
             referral=referral,
@@ -318,17 +325,10 @@ def link_act(*, link: ReferralLink, action: str, note: str, ip_address: str | No
             by=None,
             note=f"[partner link] {note}",
         )
-    elif action in LINK_ACTIONS:
-        target = LINK_ACTIONS[action]
-        if referral.status == Status.SENT and target != Status.RECEIVED:
-            referral = referral_transition(
-                referral=referral, to=Status.RECEIVED, by=None, via="partner link"
-            )
+    elif action != "received":  # "received" is done above, or was already
         referral = referral_transition(
-            referral=referral, to=target, by=None, note=note, via="partner link"
+            referral=referral, to=LINK_ACTIONS[action], by=None, note=note, via="partner link"
         )
-    else:
-        raise ValidationError("Unknown action.")
     log_action(
         practice=referral.practice,
         actor=None,

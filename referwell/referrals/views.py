@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from referwell.accounts.kept import kept_fragment
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
-from referwell.core.decorators import practice_required
+from referwell.core.decorators import clinical_required, practice_required
 from referwell.directory.selectors import partner_get
 from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals import selectors, services
@@ -79,11 +79,14 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "referrals/referral_detail.html",
         selectors.referral_detail_context(practice=request.practice, referral=referral)
-        | {"form": TransitionForm(referral=referral), "new_link": new_link},
+        | {
+            "form": TransitionForm(referral=referral, clinical=request.member.sees_clinical),
+            "new_link": new_link,
+        },
     )
 
 
-@practice_required
+@clinical_required  # a referral's reasons are clinical text, and required
 def referral_create(request: HttpRequest) -> HttpResponse:
     initial = {}
     if client_id := request.GET.get("client"):
@@ -113,7 +116,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
 @practice_required
 def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
-    form = TransitionForm(request.POST, referral=referral)
+    form = TransitionForm(request.POST, referral=referral, clinical=request.member.sees_clinical)
     if not form.is_valid():
         messages.error(request, "Choose one of the next steps offered.")
         return redirect("referral_detail", pk=referral.pk)
@@ -122,7 +125,7 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
             referral=referral,
             to=form.cleaned_data["to"],
             by=request.user,
-            note=form.cleaned_data["note"],
+            note=form.cleaned_data.get("note", ""),  # no note field for the front desk
         )
     except TransitionError as exc:
         messages.error(request, str(exc))
@@ -146,7 +149,7 @@ def _base_url(request: HttpRequest) -> str:
 
 
 @require_POST
-@practice_required
+@clinical_required
 def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
@@ -167,7 +170,7 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@practice_required
+@clinical_required
 def referral_link_new(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     if referral.status not in OPEN_OUT | {Status.ACCEPTED, Status.SEEN}:
@@ -181,7 +184,7 @@ def referral_link_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@practice_required
+@clinical_required
 def referral_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     for link in selectors.referral_links(practice=request.practice, referral=referral):
@@ -191,7 +194,7 @@ def referral_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@practice_required
+@clinical_required
 def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
