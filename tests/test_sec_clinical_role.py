@@ -145,22 +145,16 @@ def test_a_therapist_still_mints_and_revokes_the_link(therapist, world):
     assert http.get(reverse("client_disclosures", args=[world["client"].pk])).status_code == 200
 
 
-@pytest.mark.parametrize(("method", "name", "obj"), CLINICAL_PAGES)
+@pytest.mark.parametrize(("method", "name", "obj"), [p for p in CLINICAL_PAGES if p[2]])
 def test_another_practice_gets_404_on_each_clinical_page(charlie, world, method, name, obj):
-    if obj is None:
-        pytest.skip("no object of the practice in the path")
     response = getattr(_logged_in(charlie), method)(reverse(name, args=[world[obj].pk]))
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize(("method", "path", "body"), CLINICAL_API)
+@pytest.mark.parametrize(("method", "path", "body"), [a for a in CLINICAL_API if "{" in a[1]])
 def test_another_practice_gets_404_on_each_clinical_api_operation(
     charlie, world, method, path, body
 ):
-    if "{" not in path:
-        pytest.skip("no object of the practice in the path")
-    if "suggest" in path:
-        body = {"client": world["client"].pk}
     response = _api_call(_api_client(charlie), method, path, body, world)
     assert response.status_code == 404, response.content
 
