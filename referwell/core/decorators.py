@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from ninja.errors import HttpError
 
 
@@ -17,6 +18,8 @@ def practice_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if getattr(request, "practice", None) is None:
+            if getattr(request, "has_invitations", False):
+                return redirect("invitations")
             raise PermissionDenied("You are not a member of any practice.")
         return view(request, *args, **kwargs)
 
