@@ -483,6 +483,7 @@ def test_sweep_command_prints_json(sent, elm_grove):
     assert json.loads(out.getvalue()) == {
         "no_response": {"elm-grove": [referral.pk]},
         "audit_pruned": {"elm-grove": 0},
+        "imports_swept": 0,
     }
 
 

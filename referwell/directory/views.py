@@ -170,6 +170,9 @@ def partner_letter(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------ business cards
 
 MAX_VCARD_BYTES = 2 * 1024 * 1024
+# One upload at most: each card takes a few milliseconds to compare with the network.
+MAX_VCARD_FILES = 10
+MAX_VCARD_CARDS = 1000
 VCARD_EXTENSIONS = (".vcf", ".vcard")
 
 
@@ -200,13 +203,18 @@ class MultipleFileField(forms.FileField):
 class VCardImportForm(forms.Form):
     files = MultipleFileField(
         label="vCard files",
-        help_text="One or more .vcf or .vcard files, 2 MB each at most, as exported by a phone "
-        "or a mail program; a file may hold many cards.",
+        help_text="One or more .vcf or .vcard files (at most 10, 2 MB each and 1,000 cards in "
+        "all), as exported by a phone or a mail program; a file may hold many cards.",
         widget=MultipleFileInput(attrs={"accept": ".vcf,.vcard,text/vcard,text/x-vcard"}),
     )
 
     def clean_files(self) -> list[Any]:
         files = self.cleaned_data["files"]
+        if len(files) > MAX_VCARD_FILES:
+            raise ValidationError(
+                f"You chose {len(files)} files; at most {MAX_VCARD_FILES} are imported at a "
+                "time. Import the others afterwards."
+            )
         problems = []
         for upload in files:
             if not upload.name.lower().endswith(VCARD_EXTENSIONS):
@@ -220,6 +228,15 @@ class VCardImportForm(forms.Form):
                 )
         if problems:
             raise ValidationError(problems)
+        cards = 0
+        for upload in files:
+            cards += vcard.count_cards(upload.read())
+            upload.seek(0)
+        if cards > MAX_VCARD_CARDS:
+            raise ValidationError(
+                f"These files hold {cards:,} cards; at most {MAX_VCARD_CARDS:,} are imported at "
+                "a time. Split them into smaller files."
+            )
         return files
 
 

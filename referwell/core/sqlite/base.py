@@ -24,6 +24,8 @@ from typing import IO, Any
 
 from django.db.backends.sqlite3 import base
 
+from referwell.core.limits import private_file
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -32,13 +34,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._writer_lock_pid = 0
         self._writer_lock_held = False
 
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        # The database file readable by its owner only: created empty with mode 600 (an empty
+        # file is an empty SQLite database), or made 600 if it was not; SQLite gives its -wal
+        # and -shm files the database's mode, and those of an older database are made 600 too.
+        name = str(self.settings_dict["NAME"])
+        if not self.is_in_memory_db() and not name.startswith("file:"):
+            private_file(name)
+            for suffix in ("-wal", "-shm", "-journal"):
+                if os.path.exists(name + suffix):
+                    private_file(name + suffix)
+        return super().get_new_connection(conn_params)
+
     def _writer_lock_file(self) -> IO[str] | None:
         if self.is_in_memory_db():
             return None
         # Opened once per process: a descriptor inherited through fork() (gunicorn's workers)
         # would share its lock with the parent's instead of excluding it.
         if self._writer_lock is None or self._writer_lock_pid != os.getpid():
-            self._writer_lock = open(f"{self.settings_dict['NAME']}.writer-lock", "a")
+            path = f"{self.settings_dict['NAME']}.writer-lock"
+            private_file(path)
+            self._writer_lock = open(path, "a")
             self._writer_lock_pid = os.getpid()
         return self._writer_lock
 

@@ -4,18 +4,22 @@ The import: upload → map the columns → dry run (each row's fate) → confirm
 file waits under VAR_DIR/imports as a temporary file named by a random token; the address
 carries the token signed with a timestamp (so it expires) and the file's sidecar names the
 practice and the member who uploaded it — anyone else gets a 404. The file is removed once
-imported or cancelled, and files older than the signature's lifetime are swept on upload.
+imported or cancelled, and files older than the signature's lifetime are swept on upload and
+by `referwell sweep`. Both files are encrypted with the clinical text's key (Fernet,
+referwell/core/crypto.py) and readable by their owner only (mode 600, in a directory of 700).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -33,7 +37,9 @@ from referwell.audit.services import log_action, request_ip
 from referwell.clients import selectors as client_selectors
 from referwell.clients.models import Client, Stream
 from referwell.clients.services import client_create
+from referwell.core import crypto
 from referwell.core.decorators import practice_required
+from referwell.core.limits import private_dir
 from referwell.directory import selectors as directory_selectors
 from referwell.directory.forms import PartnerFilterForm
 from referwell.directory.models import Partner, Profession
@@ -45,7 +51,7 @@ from referwell.referrals.models import Direction
 from referwell.referrals.states import Status
 
 SIGNING_SALT = "referwell.interop.csv.import"
-LIFETIME_SECONDS = 2 * 3600
+LIFETIME_SECONDS = 3600
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,40}")
 
 
@@ -56,22 +62,50 @@ def _import_dir() -> Path:
     return Path(settings.VAR_DIR) / "imports"
 
 
-def _sweep(directory: Path) -> None:
+# The waiting file and its sidecar; both hold a Fernet token, never the text itself.
+DATA, META = ".csv.enc", ".json.enc"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """The text encrypted, in a file of mode 600 (created so: never readable by others)."""
+    token = crypto.fernet().encrypt(text.encode("utf-8"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(token)
+
+
+def _read_private(path: Path) -> str:
+    """The text of a file written by _write_private; ValueError once it is older than the
+    import's lifetime (Fernet tokens carry their time) or when it cannot be decrypted."""
+    try:
+        return crypto.fernet().decrypt(path.read_bytes(), ttl=LIFETIME_SECONDS).decode("utf-8")
+    except InvalidToken:
+        raise ValueError(f"{path.name} cannot be decrypted, or has expired") from None
+
+
+def sweep_pending_imports() -> int:
+    """Delete the waiting files older than their lifetime (and what a crash left behind);
+    returns how many files were deleted. Run on each upload and by `referwell sweep`."""
+    directory = _import_dir()
+    if not directory.is_dir():
+        return 0
     cutoff = time.time() - LIFETIME_SECONDS
+    deleted = 0
     for path in directory.glob("*.*"):
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
+                deleted += 1
         except OSError:
             pass  # another request removed it first
+    return deleted
 
 
 def _store(request: HttpRequest, *, kind: str, filename: str, text: str) -> str:
-    directory = _import_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    _sweep(directory)
+    directory = private_dir(_import_dir())
+    sweep_pending_imports()
     token = secrets.token_urlsafe(18)
-    (directory / f"{token}.csv").write_text(text, encoding="utf-8")
+    _write_private(directory / f"{token}{DATA}", text)
     meta = {
         "practice": request.practice.pk,
         "member": request.member.pk,
@@ -80,7 +114,7 @@ def _store(request: HttpRequest, *, kind: str, filename: str, text: str) -> str:
         "mapping": None,
         "uploaded_at": timezone.now().isoformat(),
     }
-    (directory / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+    _write_private(directory / f"{token}{META}", json.dumps(meta))
     return signing.TimestampSigner(salt=SIGNING_SALT).sign(token)
 
 
@@ -101,18 +135,20 @@ class PendingImport:
         return self.meta.get("mapping")
 
     def text(self) -> str:
-        return (_import_dir() / f"{self.token}.csv").read_text(encoding="utf-8")
+        try:
+            return _read_private(_import_dir() / f"{self.token}{DATA}")
+        except (OSError, ValueError):
+            raise Http404("No such import (the link may have expired).") from None
 
     def table(self) -> importer.Table:
         return importer.read_table(self.text())
 
     def save_mapping(self, mapping: list[str]) -> None:
         self.meta["mapping"] = mapping
-        path = _import_dir() / f"{self.token}.json"
-        path.write_text(json.dumps(self.meta), encoding="utf-8")
+        _write_private(_import_dir() / f"{self.token}{META}", json.dumps(self.meta))
 
     def remove(self) -> None:
-        for suffix in (".csv", ".json"):
+        for suffix in (DATA, META):
             (_import_dir() / f"{self.token}{suffix}").unlink(missing_ok=True)
 
 
@@ -126,12 +162,12 @@ def _pending(request: HttpRequest, signed: str) -> PendingImport:
     if not TOKEN_PATTERN.fullmatch(token):
         raise Http404("No such import.")
     try:
-        meta = json.loads((_import_dir() / f"{token}.json").read_text(encoding="utf-8"))
+        meta = json.loads(_read_private(_import_dir() / f"{token}{META}"))
     except (OSError, ValueError):
         raise Http404("No such import (already imported or cancelled?).") from None
     if meta.get("practice") != request.practice.pk or meta.get("member") != request.member.pk:
         raise Http404("No such import.")
-    if not (_import_dir() / f"{token}.csv").is_file():
+    if not (_import_dir() / f"{token}{DATA}").is_file():
         raise Http404("No such import.")
     return PendingImport(token, signed, meta)
 

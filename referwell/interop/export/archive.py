@@ -23,6 +23,7 @@ import json
 import logging
 import secrets
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,7 +451,9 @@ def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], dict[s
                 return json.loads(text)
             except ZipMemberTooLarge as exc:
                 raise ArchiveError(f"Not a Referwell export: {exc}") from None
-            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, RecursionError) as exc:
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise ArchiveError(f"{name} is damaged in the zip ({exc}).") from None
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise ArchiveError(f"{name} is not valid JSON ({exc}).") from None
 
         if "manifest.json" not in names:

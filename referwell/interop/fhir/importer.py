@@ -37,6 +37,7 @@ from referwell.accounts.services import practice_touched
 from referwell.audit.services import log_action
 from referwell.clients.models import Client
 from referwell.clients.services import client_create
+from referwell.core.limits import json_too_deep
 from referwell.directory.models import HowMet, Partner, Profession
 from referwell.directory.services import partner_create, partner_update
 from referwell.interop.fhir import mapping
@@ -45,6 +46,10 @@ from referwell.referrals.services import referral_create, referral_update
 from referwell.referrals.states import FINAL, transitions
 
 IMPORTED_TYPES = "Practitioner, PractitionerRole, Organization, Location and ServiceRequest"
+# Arrays and objects within one another, at most: FHIR resources nest a dozen or so deep (a
+# Bundle's entry, its resource, an extension of an extension…); Python's parser would recurse
+# until it fails on a file nested thousands deep.
+MAX_DEPTH = 64
 
 
 class FhirImportError(ValueError):
@@ -69,6 +74,10 @@ def parse_fhir_json(raw: bytes | str) -> dict[str, Any]:
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise FhirImportError("it is not FHIR JSON: not UTF-8 text") from None
+    if json_too_deep(raw, MAX_DEPTH):
+        raise FhirImportError(
+            f"it is not FHIR JSON: its arrays and objects are nested more than {MAX_DEPTH} deep"
+        )
     try:
         # NUL characters have no place in FHIR strings, and PostgreSQL refuses them.
         data = json.loads(raw, object_hook=_without_nul)
@@ -76,6 +85,8 @@ def parse_fhir_json(raw: bytes | str) -> dict[str, Any]:
         raise FhirImportError(
             f"it is not FHIR JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:  # json_too_deep() should have said so first
+        raise FhirImportError("it is not FHIR JSON: it is nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise FhirImportError("it is JSON but not a FHIR resource: no resourceType")
     try:
