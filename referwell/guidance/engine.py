@@ -18,6 +18,8 @@ from typing import Any
 from referwell.guidance.kb import (
     MAX_GAP,
     URGENCY_RANK,
+    Combination,
+    CompiledConcept,
     CompiledFinding,
     KnowledgeBase,
     Pattern,
@@ -286,6 +288,22 @@ class _Index:
                 for prefix in first.prefixes:
                     self.by_prefix[prefix].append((cf, pattern))
         self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
+        # The red-flag catalogue's concepts (data/combinations.toml), indexed the same way.
+        self.concepts_by_word: dict[str, list[tuple[CompiledConcept, Pattern]]] = defaultdict(
+            list
+        )
+        self.concepts_by_prefix: dict[str, list[tuple[CompiledConcept, Pattern]]] = (
+            defaultdict(list)
+        )
+        for cc in kb.concepts:
+            for pattern in cc.patterns:
+                first = pattern.slots[0]
+                assert first is not None
+                for word in first.words:
+                    self.concepts_by_word[word].append((cc, pattern))
+                for prefix in first.prefixes:
+                    self.concepts_by_prefix[prefix].append((cc, pattern))
+        self.concept_prefix_lengths = sorted({len(p) for p in self.concepts_by_prefix})
         self.speller = Speller(
             kb.vocabulary,
             kb.stems,
@@ -298,6 +316,15 @@ class _Index:
             if n > len(token):
                 break
             found.extend(self.by_prefix.get(token[:n], ()))
+        return found
+
+
+    def concept_candidates(self, token: str) -> list[tuple[CompiledConcept, Pattern]]:
+        found = list(self.concepts_by_word.get(token, ()))
+        for n in self.concept_prefix_lengths:
+            if n > len(token):
+                break
+            found.extend(self.concepts_by_prefix.get(token[:n], ()))
         return found
 
 
@@ -560,6 +587,8 @@ def _why_ignored(
         return "negated"
     if f.experiencer and _someone_else(words, ti):
         return "about someone else (family history)"
+    if f.negatable and _hypothetical(words, ti):
+        return "a hypothetical (if it ever happens), not what the client has"
     if f.resolvable:
         if _resolved(words, sent.sentence, f.acute, start=ti, end=end):
             return "in the past, resolved"
@@ -585,6 +614,113 @@ def _why_ignored(
     return ""
 
 
+# Hypotheticals: "what should she do if she ever gets chest pain" is not chest pain.
+HYPOTHETICAL = [
+    ("in", "case"), ("what", "if"), ("what", "to", "do", "if"), ("what", "should"),
+    ("if", "ever"), ("if", "she", "ever"), ("if", "he", "ever"), ("if", "i", "ever"),
+    ("if", "they", "ever"), ("should", "she", "ever"), ("should", "he", "ever"),
+    ("watch", "out", "for"), ("look", "out", "for"), ("god", "forbid"), ("hypothetically",),
+    ("worried", "she", "might"), ("worried", "he", "might"), ("afraid", "of", "getting"),
+    ("scared", "of", "getting"), ("worried", "about", "getting"), ("risk", "of"),
+    ("to", "prevent"), ("to", "avoid"), ("prevention",),
+]  # fmt: skip
+
+
+def _hypothetical(words: list[str], start: int) -> bool:
+    window = words[max(0, start - 10) : start]
+    return _has_sequence(window, HYPOTHETICAL) >= 0 or ("if" in window and "ever" in window)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A red-flag concept found about the client, now."""
+
+    concept: str
+    sentence: int
+    quote: str
+    position: int
+
+
+def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_Hit]]:
+    """Every concept of the red-flag catalogue the note affirms of the client, in order."""
+    index = _index()
+    hits: dict[str, list[_Hit]] = defaultdict(list)
+    for si, sent in enumerate(sents):
+        words = sent.words
+        following = (
+            sents[si + 1] if si + 1 < len(sents) and sents[si + 1].field == sent.field else None
+        )
+        answered_no = following is not None and set(following.words) <= FORM_ANSWERS_NO
+        for ti, word in enumerate(words):
+            for cc, pattern in index.concept_candidates(word):
+                cid = cc.concept.id
+                if any(h.sentence == si and h.position == starts[si] + ti for h in hits[cid]):
+                    continue
+                end = _match_at(pattern.slots, words, 0, ti)
+                if end <= ti:
+                    continue
+                if (
+                    (cc.concept.negatable and (answered_no or _negated(words, ti, end, pattern)))
+                    or (cc.concept.experiencer and _someone_else(words, ti))
+                    or _resolved(words, sent.sentence, False, start=ti, end=end)
+                    or _hypothetical(words, ti)
+                ):
+                    continue
+                quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
+                hits[cid].append(_Hit(cid, si, quote, starts[si] + ti))
+    return {cid: found for cid, found in hits.items() if found}
+
+
+def _fires(flag: Combination, hits: dict[str, list[_Hit]]) -> list[str]:
+    """The concepts that make the flag, or [] when it does not fire."""
+    for combo in flag.all:
+        if all(c in hits for c in combo):
+            # Two concepts of one combination must not be the very same words.
+            spans = {(hits[c][0].position, hits[c][0].quote) for c in combo}
+            if len(spans) == len(combo) or len(combo) == 1:
+                return combo
+    if flag.at_least:
+        found = [c for c in flag.of if c in hits]
+        if len(found) >= flag.at_least:
+            return found
+    return []
+
+
+def _red_flags(
+    sents: list[_Sentence], starts: list[int], kb: KnowledgeBase
+) -> list[tuple[Match, set[int]]]:
+    """The red flags of the catalogue that the note's concepts make, each with its sentences."""
+    hits = _concept_hits(sents, starts)
+    fired: dict[str, tuple[Match, set[int]]] = {}
+    for flag in kb.combinations:
+        concepts = _fires(flag, hits)
+        if not concepts:
+            continue
+        used = sorted((hits[c][0] for c in concepts), key=lambda h: h.position)
+        quotes = list(dict.fromkeys(h.quote for h in used))
+        in_sentences = {h.sentence for h in used}
+        when = next(
+            (m.group(0) for si in sorted(in_sentences) if (m := _WHEN.search(sents[si].sentence))),
+            "",
+        )
+        match = Match(
+            finding=flag.id,
+            label=flag.label,
+            quote=" … ".join(quotes),
+            field=sents[used[0].sentence].field,
+            when=when,
+            urgency=flag.urgency,
+            professions=tuple(flag.professions),
+            position=used[0].position,
+        )
+        fired[flag.id] = (match, in_sentences)
+    for flag in kb.combinations:
+        if flag.id in fired:
+            for other in flag.overrides:
+                fired.pop(other, None)
+    return list(fired.values())
+
+
 def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
     index = _index()
     matches: dict[str, Match] = {}
@@ -594,7 +730,9 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
     spans: dict[str, tuple[int, int, int]] = {}
     position = 0
     sents = _sentences(intake, index)
+    starts: list[int] = []
     for si, sent in enumerate(sents):
+        starts.append(position)
         following = (
             sents[si + 1] if si + 1 < len(sents) and sents[si + 1].field == sent.field else None
         )
@@ -645,6 +783,16 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
                     position=position + ti,
                 )
         position += len(sent.tokens) + 1
+    # Red flags made of several findings, possibly in several sentences (data/combinations.toml);
+    # one that asks for a physician soon adds nothing where a finding already says emergency.
+    emergency_found = {found_in[m.finding] for m in matches.values() if m.urgency == "emergency"}
+    for match, in_sentences in _red_flags(sents, starts, load()):
+        if match.urgency == "soon" and in_sentences & emergency_found:
+            continue
+        if match.finding not in matches:
+            matches[match.finding] = match
+            if match.urgency != "routine":
+                emergency_sentences.update(in_sentences)
     # In a sentence that describes an emergency, the other words are its symptoms
     # ("pressure in her chest going up into her jaw" is not a dental problem).
     for fid, si in list(found_in.items()):
@@ -752,7 +900,10 @@ def suggest(intake: Intake) -> Result:
 
 @cache
 def _findings_by_id() -> dict[str, Any]:
-    return {cf.finding.id: cf.finding for cf in load().findings}
+    kb = load()
+    return {cf.finding.id: cf.finding for cf in kb.findings} | {
+        flag.id: flag.as_finding() for flag in kb.combinations
+    }
 
 
 def _finding(finding_id: str) -> Any:

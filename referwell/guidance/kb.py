@@ -76,6 +76,59 @@ class Finding(BaseModel):
         return self
 
 
+class Concept(BaseModel):
+    """One element of a combination (data/combinations.toml), recognised from phrases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    phrases: list[str] = Field(min_length=1)
+    negatable: bool = True
+    experiencer: bool = True
+
+
+class Combination(BaseModel):
+    """A finding made of concepts found together (data/combinations.toml): a red flag, or an
+    everyday complaint told as a region, a symptom and an activity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    label: str
+    urgency: Urgency
+    professions: list[str] = Field(min_length=1)
+    reason: str
+    clinical: str = ""
+    all: list[list[str]] = Field(default_factory=list)
+    at_least: int = 0
+    of: list[str] = Field(default_factory=list)
+    overrides: list[str] = Field(default_factory=list)
+    suppresses: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fires_somehow(self) -> Combination:
+        if not self.all and not (self.at_least and self.of):
+            raise ValueError("a combination needs `all` lists or `at_least` of `of`")
+        if self.urgency == "emergency" and self.professions != ["emergency-care"]:
+            raise ValueError("an emergency red flag sends to emergency-care only")
+        return self
+
+    @property
+    def concepts(self) -> set[str]:
+        return {c for combo in self.all for c in combo} | set(self.of)
+
+    def as_finding(self) -> Finding:
+        return Finding(
+            id=self.id,
+            label=self.label,
+            professions=self.professions,
+            reason=self.reason,
+            phrases=sorted(self.concepts),
+            urgency=self.urgency,
+            suppresses=self.suppresses,
+        )
+
+
 # --- Token patterns --------------------------------------------------------------------------
 
 
@@ -133,6 +186,12 @@ class CompiledFinding:
     requires: tuple[Pattern, ...] = ()
 
 
+@dataclass(frozen=True)
+class CompiledConcept:
+    concept: Concept
+    patterns: tuple[Pattern, ...]
+
+
 @dataclass
 class KnowledgeBase:
     version: str
@@ -140,6 +199,44 @@ class KnowledgeBase:
     findings: list[CompiledFinding]
     vocabulary: frozenset[str] = field(default_factory=frozenset)
     stems: tuple[str, ...] = ()
+    concepts: list[CompiledConcept] = field(default_factory=list)
+    combinations: list[Combination] = field(default_factory=list)
+
+
+def _load_combinations(
+    professions: dict[str, Profession], finding_ids: set[str]
+) -> tuple[int, list[CompiledConcept], list[Combination]]:
+    raw = tomllib.loads((DATA / "combinations.toml").read_text(encoding="utf-8"))
+    concepts: list[CompiledConcept] = []
+    for row in raw["concept"]:
+        try:
+            concept = Concept(**row)
+        except ValueError as exc:
+            raise KnowledgeBaseError(f"concept {row.get('id')}: {exc}") from exc
+        if concept.id in {c.concept.id for c in concepts}:
+            raise KnowledgeBaseError(f"concept {concept.id} is listed twice")
+        patterns = tuple(compile_pattern(p) for p in concept.phrases)
+        concepts.append(CompiledConcept(concept, patterns))
+    known = {c.concept.id for c in concepts}
+    flags: list[Combination] = []
+    for row in raw["combination"]:
+        try:
+            flag = Combination(**row)
+        except ValueError as exc:
+            raise KnowledgeBaseError(f"combination {row.get('id')}: {exc}") from exc
+        if flag.id in finding_ids or flag.id in {f.id for f in flags}:
+            raise KnowledgeBaseError(f"combination {flag.id}: the id is taken")
+        if unknown := flag.concepts - known:
+            raise KnowledgeBaseError(f"combination {flag.id}: unknown concepts {sorted(unknown)}")
+        for slug in flag.professions + flag.suppresses:
+            if slug not in professions:
+                raise KnowledgeBaseError(f"combination {flag.id}: unknown profession '{slug}'")
+        flags.append(flag)
+    ids = {f.id for f in flags}
+    for flag in flags:
+        if unknown_flags := set(flag.overrides) - ids:
+            raise KnowledgeBaseError(f"combination {flag.id}: unknown {sorted(unknown_flags)}")
+    return raw["version"], concepts, flags
 
 
 def _load_professions() -> tuple[int, dict[str, Profession]]:
@@ -188,10 +285,19 @@ def load() -> KnowledgeBase:
                     words.update(slot.words)
                     stems.update(slot.prefixes)
         compiled.append(CompiledFinding(finding, patterns, excludes, requires))
+    flags_version, concepts, flags = _load_combinations(professions, seen)
+    for cc in concepts:
+        for pattern in cc.patterns:
+            for slot in pattern.slots:
+                if slot is not None:
+                    words.update(slot.words)
+                    stems.update(slot.prefixes)
     return KnowledgeBase(
-        version=f"{raw['version']}.{prof_version}",
+        version=f"{raw['version']}.{prof_version}.{flags_version}",
         professions=professions,
         findings=compiled,
         vocabulary=frozenset(words),
         stems=tuple(sorted(stems, key=len, reverse=True)),
+        concepts=concepts,
+        combinations=flags,
     )
