@@ -1,5 +1,6 @@
 """Guidance where a therapist sees it: the client page, the draft it prefills, the API."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -127,7 +128,9 @@ def test_the_ranking_is_kept_per_context_and_made_again_when_the_network_changes
     monkeypatch.setattr(selectors, "rank", lambda *a, **k: calls.append(a[1]) or real_rank(*a, **k))
 
     def ranked(client):
-        guidance = selectors.guidance_for_client(practice=elm_grove, client=client, visit_count=2)
+        guidance = selectors.guidance_for_client(
+            practice=elm_grove, client=client, visit_days=[], today=dt.date(2026, 3, 1)
+        )
         return {
             p.name: next(c.why for c in p.components if c.name == "distance")
             for p in guidance.partners["chiropractor"]

@@ -77,8 +77,11 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     all_visits = request.GET.get("visits") == "all"
     shown_visits = rows if all_visits else rows[:LIST_SHOWN]
     guidance = None
+    today = timezone.localdate()
     if request.member.sees_clinical:
-        guidance = guidance_for_client(practice=practice, client=client, visit_count=len(days))
+        guidance = guidance_for_client(
+            practice=practice, client=client, visit_days=days, today=today
+        )
     # The client is this page's own, and the reasons are not shown here: neither is decrypted
     # again for every referral.
     referrals, more_referrals = _latest(
@@ -92,7 +95,6 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     consents, more_consents = _latest(
         request, "consents", selectors.consent_list(practice=practice, client=client)
     )
-    today = timezone.localdate()
     for r in referrals:
         used = sum(1 for day in days if day >= r.created_at.date())
         r.validity = r.validity_warning(visits_used=used, today=today)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Router
 
 from referwell.audit.services import log_request
@@ -48,9 +49,13 @@ def suggest_referrals(request: HttpRequest, payload: SuggestIn) -> Any:
     practice = request.practice
     if payload.client is not None:
         client = client_get(practice=practice, pk=payload.client)
-        visits = visit_list(practice=practice, client=client).count()
+        days = list(visit_list(practice=practice, client=client).values_list("date", flat=True))
         log_request(request, action="referwell.guidance.suggested", obj=client)
-        return _out(guidance_for_client(practice=practice, client=client, visit_count=visits))
+        return _out(
+            guidance_for_client(
+                practice=practice, client=client, visit_days=days, today=timezone.localdate()
+            )
+        )
     intake = Intake(
         notes=payload.notes,
         complaints=payload.complaints,

@@ -237,6 +237,11 @@ class Suggestion:
     findings: list[str] = field(default_factory=list)
     non_invasive: bool = False
     position: int = 0
+    # For a professional's eyes (the referral letter): what was found, in plain clinical words,
+    # without the matching trace of `reasons` ("Car accident (three weeks ago); limp").
+    clinical: str = ""
+    # A question to ask the client before this referral ("has a physician examined it?").
+    ask: str = ""
 
     def public(self) -> dict[str, Any]:
         """The documented JSON shape of one suggestion."""
@@ -562,6 +567,26 @@ def _says_offered(words: list[str]) -> bool:
     )
 
 
+HIS = frozenset("his he hes him".split())
+HER = frozenset("her she shes hers".split())
+
+
+def _about_the_relative(note: list[_Sentence], sent: _Sentence) -> bool:
+    """ "Her husband had a stroke; his speech is slurred": a sentence that opens with the
+    pronoun of the other sex than the client's, right after one about "her husband" (or "his
+    mother"), goes on about the relative."""
+    at = next((i for i, other in enumerate(note) if other is sent), 0)
+    if at == 0 or note[at - 1].field != sent.field or not sent.words:
+        return False
+    opener = sent.words[0]
+    previous = note[at - 1].words
+    for i, word in enumerate(previous[:-1]):
+        if _is_cue(previous[i + 1], FAMILY_CUES):
+            if (word in HER and opener in HIS) or (word in HIS and opener in HER):
+                return True
+    return False
+
+
 def _why_ignored(
     cf: CompiledFinding,
     sent: _Sentence,
@@ -585,7 +610,7 @@ def _why_ignored(
         or (following is not None and set(following.words) <= FORM_ANSWERS_NO)
     ):
         return "negated"
-    if f.experiencer and _someone_else(words, ti):
+    if f.experiencer and (_someone_else(words, ti) or _about_the_relative(note, sent)):
         return "about someone else (family history)"
     if f.negatable and _hypothetical(words, ti):
         return "a hypothetical (if it ever happens), not what the client has"
@@ -661,7 +686,10 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                     continue
                 if (
                     (cc.concept.negatable and (answered_no or _negated(words, ti, end, pattern)))
-                    or (cc.concept.experiencer and _someone_else(words, ti))
+                    or (
+                        cc.concept.experiencer
+                        and (_someone_else(words, ti) or _about_the_relative(sents, sent))
+                    )
                     or _resolved(words, sent.sentence, False, start=ti, end=end)
                     or _hypothetical(words, ti)
                 ):
@@ -671,16 +699,27 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
     return {cid: found for cid, found in hits.items() if found}
 
 
-def _fires(flag: Combination, hits: dict[str, list[_Hit]]) -> list[str]:
-    """The concepts that make the flag, or [] when it does not fire."""
+def _fires(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
+    """The hits of the concepts that make the combination, or [] when it does not fire."""
+    if flag.scope == "sentence":
+        for si in sorted({h.sentence for found in hits.values() for h in found}):
+            in_one = {c: [h for h in found if h.sentence == si] for c, found in hits.items()}
+            used = _fires_in(flag, {c: found for c, found in in_one.items() if found})
+            if used:
+                return used
+        return []
+    return _fires_in(flag, hits)
+
+
+def _fires_in(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
     for combo in flag.all:
         if all(c in hits for c in combo):
+            used = [hits[c][0] for c in combo]
             # Two concepts of one combination must not be the very same words.
-            spans = {(hits[c][0].position, hits[c][0].quote) for c in combo}
-            if len(spans) == len(combo) or len(combo) == 1:
-                return combo
+            if len({(h.position, h.quote) for h in used}) == len(combo):
+                return used
     if flag.at_least:
-        found = [c for c in flag.of if c in hits]
+        found = [hits[c][0] for c in flag.of if c in hits]
         if len(found) >= flag.at_least:
             return found
     return []
@@ -689,14 +728,14 @@ def _fires(flag: Combination, hits: dict[str, list[_Hit]]) -> list[str]:
 def _red_flags(
     sents: list[_Sentence], starts: list[int], kb: KnowledgeBase
 ) -> list[tuple[Match, set[int]]]:
-    """The red flags of the catalogue that the note's concepts make, each with its sentences."""
+    """The combinations of the knowledge base that the note's concepts make (red flags, and
+    complaints told as region + symptom + activity), each with its sentences."""
     hits = _concept_hits(sents, starts)
     fired: dict[str, tuple[Match, set[int]]] = {}
     for flag in kb.combinations:
-        concepts = _fires(flag, hits)
-        if not concepts:
+        used = sorted(_fires(flag, hits), key=lambda h: h.position)
+        if not used:
             continue
-        used = sorted((hits[c][0] for c in concepts), key=lambda h: h.position)
         quotes = list(dict.fromkeys(h.quote for h in used))
         in_sentences = {h.sentence for h in used}
         when = next(
@@ -791,6 +830,7 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
             continue
         if match.finding not in matches:
             matches[match.finding] = match
+            found_in[match.finding] = min(in_sentences)
             if match.urgency != "routine":
                 emergency_sentences.update(in_sentences)
     # In a sentence that describes an emergency, the other words are its symptoms
@@ -818,6 +858,23 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
 
 
 # --- From findings to suggestions -----------------------------------------------------------
+
+
+# After an accident, a fall or a blow, a physician rules out what bodywork must not meet.
+PHYSICIAN_FIRST = (
+    "Ask whether a physician has examined this since it happened. If not — and at once with "
+    "headache, dizziness, nausea, numbness, weakness or pain that keeps getting worse — a "
+    "physician comes first; say so in the letter."
+)
+
+
+def _clinical(m: Match) -> str:
+    """One finding in plain words for a letter: its label — for a combination, with what the
+    client said of each part — and when."""
+    text = m.label
+    if m.finding in _combinations_by_id():
+        text += ": " + ", ".join(q.strip() for q in m.quote.split(" … "))
+    return f"{text} ({m.when})" if m.when and m.when.lower() not in text.lower() else text
 
 
 def _timing(s: Suggestion, intake: Intake, small_one: str | None) -> tuple[str, str]:
@@ -879,6 +936,9 @@ def suggest(intake: Intake) -> Result:
             when = f" ({m.when})" if m.when and m.when.lower() not in m.quote.lower() else ""
             s.reasons.append(f"“{m.quote}”{when} → {m.label.lower()}: {finding.reason}")
             s.findings.append(m.finding)
+            s.clinical = "; ".join(x for x in (s.clinical, _clinical(m)) if x)
+            if finding.acute and m.urgency == "routine" and not s.ask:
+                s.ask = PHYSICIAN_FIRST
             if URGENCY_RANK[m.urgency] < URGENCY_RANK[s.urgency]:
                 s.urgency = m.urgency
     suggestions = sorted(
@@ -896,6 +956,11 @@ def suggest(intake: Intake) -> Result:
     for s in suggestions:
         s.timing, s.timing_reason = _timing(s, intake, small_one)
     return Result(suggestions, matches, ignored, kb.version)
+
+
+@cache
+def _combinations_by_id() -> dict[str, Any]:
+    return {c.id: c for c in load().combinations}
 
 
 @cache

@@ -98,12 +98,14 @@ class Combination(BaseModel):
     urgency: Urgency
     professions: list[str] = Field(min_length=1)
     reason: str
-    clinical: str = ""
     all: list[list[str]] = Field(default_factory=list)
     at_least: int = 0
     of: list[str] = Field(default_factory=list)
     overrides: list[str] = Field(default_factory=list)
     suppresses: list[str] = Field(default_factory=list)
+    # "note": the concepts anywhere in the intake (a red flag's parts are often told apart);
+    # "sentence": together in one sentence (a region, its symptom and the activity behind it).
+    scope: Literal["note", "sentence"] = "note"
 
     @model_validator(mode="after")
     def _fires_somehow(self) -> Combination:
@@ -126,6 +128,8 @@ class Combination(BaseModel):
             phrases=sorted(self.concepts),
             urgency=self.urgency,
             suppresses=self.suppresses,
+            # A routine complaint told inside an emergency's description is its symptom.
+            symptom=self.urgency == "routine",
         )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, replace
 
 from django.db.models import Count, Q
 
@@ -109,6 +110,7 @@ def _client_niches(practice: Practice, text: str) -> frozenset[str]:
 class Guidance:
     result: Result
     partners: dict[str, list[RankedPartner]]
+    session: int = 0  # the number of today's session, when the guidance is a client's
 
 
 def guidance_for(
@@ -155,15 +157,24 @@ def guidance_for(
     return Guidance(result, partners)
 
 
-def guidance_for_client(*, practice: Practice, client: Client, visit_count: int) -> Guidance:
+def todays_session(*, visit_days: list[dt.date], today: dt.date) -> int:
+    """The number of today's session: the visits recorded, and today's if it is not yet (a
+    client seen once before and here today is at their second, not their first)."""
+    return len(visit_days) + (0 if today in visit_days else 1)
+
+
+def guidance_for_client(
+    *, practice: Practice, client: Client, visit_days: list[dt.date], today: dt.date
+) -> Guidance:
     intake = Intake(
         notes=client.notes,
         complaints=client.complaints,
         goals=client.goals,
         history=client.history,
-        visit_number=max(1, visit_count),
+        visit_number=todays_session(visit_days=visit_days, today=today),
         offered_modalities=practice.modality_list,
     )
-    return guidance_for(
+    guidance = guidance_for(
         practice=practice, intake=intake, zip_code=client.zip_code, insurance=client.insurance
     )
+    return replace(guidance, session=intake.visit_number)

@@ -10,7 +10,8 @@ register = template.Library()
 def draft_referral_url(client, suggestion, partner=None) -> str:  # type: ignore[no-untyped-def]
     """The "New referral" form, filled in from a suggestion (and a ranked partner)."""
     params = {"client": client.pk, "profession": suggestion.profession}
-    params["reasons"] = "\n".join(r.split(": ", 1)[0] for r in suggestion.reasons)
+    # What a professional reads in the letter: the findings in plain words, no matching trace.
+    params["reasons"] = suggestion.clinical
     if partner is not None:
         params["partner"] = partner.partner_id
     return reverse("referral_create") + "?" + urlencode(params)

@@ -1,0 +1,130 @@
+"""Findings made of combinations (guidance/data/combinations.toml): red flags recognised from
+their parts, told in any order and across sentences, and everyday complaints told as a body
+region, a symptom and an activity — plus hypotheticals, the clinical sentence for a letter, the
+question to ask after an accident, and today's session."""
+
+import datetime as dt
+
+import pytest
+
+from referwell.guidance.engine import Intake, suggest
+from referwell.guidance.kb import Combination, KnowledgeBaseError, load
+from referwell.guidance.selectors import todays_session
+
+
+def _professions(notes: str, **kw) -> dict[str, str]:
+    return {s.profession: s.urgency for s in suggest(Intake(notes=notes, **kw)).suggestions}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Walking uphill gives him a tight chest that spreads to his jaw; it eases when he stops.",
+        "Hit her head on the cupboard door yesterday, threw up twice and keeps asking the same questions.",
+        "She said she has been saving up her pills and that the family would be better off without her.",
+        "Fever since Tuesday, stiff neck, and the light hurts her eyes.",
+        "Pt c/o CP on exertion, SOB.",
+        "Says the headache came on suddenly this afternoon, the worst of her life.",
+        "34 weeks pregnant. Headache that won't shift and her vision is blurry, seeing spots.",
+        "Back pain since the weekend; today she can't feel the toilet paper when wiping.",
+        "Her face looks droopy on the left and her speech is slurred, started 20 minutes ago.",
+    ],
+)
+def test_red_flags_told_as_their_parts_are_emergencies(notes):
+    found = _professions(notes)
+    assert found.get("emergency-care") == "emergency", found
+    # Their parts are symptoms of the emergency, not routine referrals.
+    assert "dentist" not in found and "chiropractor" not in found
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Fell on the ice yesterday, hit her head, headache and nausea since.",
+        "82 year old, has fallen twice this month and gets dizzy when she stands up.",
+        "Ankles swollen by evening and she gets breathless lying flat, sleeps on three pillows.",
+        "Low back has ached for two weeks and she has had a fever and chills since Sunday.",
+        "Type 2 diabetic; a blister on the sole of his foot that isn't healing.",
+    ],
+)
+def test_urgent_red_flags_ask_for_a_physician_soon_and_come_first(notes):
+    result = suggest(Intake(notes=notes))
+    first = result.suggestions[0]
+    assert first.urgency == "soon", [(s.profession, s.urgency) for s in result.suggestions]
+    assert not result.emergency
+
+
+def test_a_head_injury_puts_a_physician_before_the_chiropractor():
+    found = _professions("Fell on the ice yesterday, hit her head, headache and nausea since.")
+    assert found == {"primary-care-physician": "soon"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "What should she do if she ever gets chest pain during a session?",
+        "Her husband had a stroke last year; his speech is still slurred.",
+        "Denies chest pain, no shortness of breath, no calf swelling.",
+        "No fever, no stiff neck, light doesn't bother her.",
+    ],
+)
+def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+@pytest.mark.parametrize(
+    ("notes", "profession"),
+    [
+        ("Shoulder pinches when she presses weights overhead.", "physical-therapist"),
+        ("Shins sore since she started running again.", "physical-therapist"),
+        ("Knee aches after every netball match.", "physical-therapist"),
+        ("Elbow sore from gripping tools all day at work.", "occupational-therapist"),
+        ("Wrist aches by the end of a day of typing.", "occupational-therapist"),
+        ("Heel hurts with the first steps in the morning.", "podiatrist"),
+        ("Pain shooting from the buttock down to the foot.", "neurologist"),
+        ("Rounded shoulders, wants exercises to fix her posture.", "physical-therapist"),
+        ("Reflux most nights, asking what she should eat.", "nutritionist"),
+    ],
+)
+def test_a_complaint_told_as_region_symptom_and_activity(notes, profession):
+    assert profession in _professions(notes)
+
+
+def test_a_region_and_an_activity_in_different_sentences_do_not_combine():
+    found = _professions("Her shoulder is fine. She loves running and is training for a 10k.")
+    assert "physical-therapist" not in found
+
+
+def test_the_letters_sentence_has_no_matching_trace():
+    result = suggest(Intake(notes="Was rear-ended three weeks ago; his neck has been sore since."))
+    chiro = next(s for s in result.suggestions if s.profession == "chiropractor")
+    assert "→" in chiro.reasons[0]  # the page's trace, for the therapist
+    assert chiro.clinical == "Car accident (three weeks ago)"
+    assert "→" not in chiro.clinical and "“" not in chiro.clinical
+
+
+def test_after_an_accident_the_guidance_asks_whether_a_physician_has_seen_it():
+    result = suggest(Intake(notes="Was rear-ended three weeks ago; his neck has been sore since."))
+    chiro = next(s for s in result.suggestions if s.profession == "chiropractor")
+    assert "physician" in chiro.ask
+
+
+def test_todays_session_counts_today_when_it_is_not_recorded_yet():
+    today = dt.date(2026, 12, 6)
+    assert todays_session(visit_days=[], today=today) == 1
+    assert todays_session(visit_days=[dt.date(2026, 11, 1)], today=today) == 2
+    assert todays_session(visit_days=[today], today=today) == 1
+    assert todays_session(visit_days=[today, dt.date(2026, 11, 1)], today=today) == 2
+
+
+def test_the_catalogue_is_checked_when_loaded():
+    kb = load()
+    assert {c.id for c in kb.combinations} >= {"rf-stroke", "rf-cardiac", "rf-meningitis"}
+    with pytest.raises(ValueError, match="emergency-care only"):
+        Combination(
+            id="x", label="x", urgency="emergency", professions=["chiropractor"], reason="x",
+            all=[["fever"]],
+        )
+    with pytest.raises(ValueError, match="needs"):
+        Combination(id="x", label="x", urgency="soon", professions=["dentist"], reason="x")
+    assert issubclass(KnowledgeBaseError, ValueError)
