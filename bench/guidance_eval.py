@@ -3,9 +3,10 @@
     python bench/guidance_eval.py [cases.jsonl] [--show-errors]
 
 Each line of the set: {"id", "notes", "expected": [profession slugs], "emergency": bool}.
-Prints precision and recall per profession and overall (micro-averaged), and whether every
-emergency was found. Exits non-zero when a target is missed (recall 0.90, precision 0.85,
-every emergency).
+Prints precision and recall per profession and overall (micro-averaged), whether every
+emergency was found, and how many cases pass — exactly the expected professions, and an
+emergency exactly when one is expected — overall and per tag (kind of note). Exits non-zero
+when a target is missed (recall 0.90, precision 0.85, every emergency).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def evaluate(cases: list[dict], show_errors: bool = False) -> dict[str, float]:
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     emergencies = missed_emergencies = false_emergencies = 0
+    passed: Counter[str] = Counter()
+    tagged: Counter[str] = Counter()
     for case in cases:
         result = suggest(Intake(notes=case["notes"], visit_number=case.get("visit_number", 2)))
         got = {s.profession for s in result.suggestions}
@@ -44,6 +47,10 @@ def evaluate(cases: list[dict], show_errors: bool = False) -> dict[str, float]:
                 missed_emergencies += 1
         elif result.emergency:
             false_emergencies += 1
+        ok = got == want and bool(case.get("emergency")) == result.emergency
+        for tag in ["all", *case.get("tags", [])]:
+            tagged[tag] += 1
+            passed[tag] += ok
         if show_errors and got != want:
             print(f"{case['id']}: {case['notes']}")
             if want - got:
@@ -70,7 +77,15 @@ def evaluate(cases: list[dict], show_errors: bool = False) -> dict[str, float]:
         f"emergencies found: {emergencies - missed_emergencies}/{emergencies}; "
         f"false emergencies: {false_emergencies}"
     )
-    return {"precision": precision, "recall": recall, "missed_emergencies": missed_emergencies}
+    print(f"cases passed: {passed['all']}/{tagged['all']} ({passed['all'] / tagged['all']:.0%})")
+    for tag in sorted(t for t in tagged if t != "all"):
+        print(f"  {tag:28} {passed[tag]:3}/{tagged[tag]:<3}")
+    return {
+        "precision": precision,
+        "recall": recall,
+        "missed_emergencies": missed_emergencies,
+        "passed": passed["all"] / tagged["all"] if tagged["all"] else 1.0,
+    }
 
 
 def main() -> int:

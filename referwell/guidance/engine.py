@@ -644,6 +644,8 @@ HYPOTHETICAL = [
     ("in", "case"), ("what", "if"), ("what", "to", "do", "if"), ("what", "should"),
     ("if", "ever"), ("if", "she", "ever"), ("if", "he", "ever"), ("if", "i", "ever"),
     ("if", "they", "ever"), ("should", "she", "ever"), ("should", "he", "ever"),
+    ("if", "she", "gets"), ("if", "he", "gets"), ("if", "she", "becomes"), ("if", "i", "get"),
+    ("if", "she", "got"), ("if", "they", "get"), ("thinking", "about", "trying"),
     ("watch", "out", "for"), ("look", "out", "for"), ("god", "forbid"), ("hypothetically",),
     ("worried", "she", "might"), ("worried", "he", "might"), ("afraid", "of", "getting"),
     ("scared", "of", "getting"), ("worried", "about", "getting"), ("risk", "of"),
@@ -690,7 +692,8 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                         cc.concept.experiencer
                         and (_someone_else(words, ti) or _about_the_relative(sents, sent))
                     )
-                    or _resolved(words, sent.sentence, False, start=ti, end=end)
+                    # A red flag is about now: "as a teenager", "years ago" are history.
+                    or _resolved(words, sent.sentence, True, start=ti, end=end)
                     or _hypothetical(words, ti)
                 ):
                     continue
@@ -712,6 +715,8 @@ def _fires(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
 
 
 def _fires_in(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
+    if any(c in hits for c in flag.unless):
+        return []
     for combo in flag.all:
         if all(c in hits for c in combo):
             used = [hits[c][0] for c in combo]

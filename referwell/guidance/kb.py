@@ -103,6 +103,8 @@ class Combination(BaseModel):
     of: list[str] = Field(default_factory=list)
     overrides: list[str] = Field(default_factory=list)
     suppresses: list[str] = Field(default_factory=list)
+    # Concepts that, found with it, mean it is something else (a grip that is a climber's).
+    unless: list[str] = Field(default_factory=list)
     # "note": the concepts anywhere in the intake (a red flag's parts are often told apart);
     # "sentence": together in one sentence (a region, its symptom and the activity behind it).
     scope: Literal["note", "sentence"] = "note"
@@ -117,7 +119,7 @@ class Combination(BaseModel):
 
     @property
     def concepts(self) -> set[str]:
-        return {c for combo in self.all for c in combo} | set(self.of)
+        return {c for combo in self.all for c in combo} | set(self.of) | set(self.unless)
 
     def as_finding(self) -> Finding:
         return Finding(
