@@ -55,6 +55,11 @@ PSEUDO_NEGATIONS = {
     ("not", "certain"),
     ("no", "idea"),
 }
+# Words a negation reaches; "denies" opens a list ("denies any thoughts of self-harm or
+# suicide", "denies CP, SOB, numbness, tingling") and reaches further.
+NEGATION_WINDOW = 6
+LIST_NEGATIONS = frozenset("denies denied deny denying negative".split())
+LIST_NEGATION_WINDOW = 10
 POST_NEGATIONS = frozenset("ruled denied resolved negative absent".split())
 FORM_ANSWERS_NO = frozenset("no none nil nope negative denies denied n".split())
 FAMILY_CUES = frozenset(
@@ -422,9 +427,10 @@ def _in_scope(
 
 def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = None) -> bool:
     # A phrase that opens with its own negation ("couldn't find his words") starts a new scope.
-    if words[start] not in NEGATION_CUES | DOUBLE_NEGATIVE and _in_scope(
-        words, NEGATION_CUES, start, window=6
-    ):
+    own = words[start] in NEGATION_CUES | DOUBLE_NEGATIVE
+    if not own and _in_scope(words, NEGATION_CUES, start, window=NEGATION_WINDOW):
+        return True
+    if _in_scope(words, LIST_NEGATIONS, start, window=LIST_NEGATION_WINDOW):
         return True
     # "Pregnant: no", "Numbness - none".
     if end < len(words) and words[end] in FORM_ANSWERS_NO:
