@@ -31,12 +31,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 # Letters, invitations and password-reset links must reach people, never the logs.
-_NOT_SENDING = ("console", "locmem", "dummy")
+_NOT_SENDING = ("console", "locmem", "dummy", "filebased")
 if set(EMAIL_BACKEND.split(".")[:-1]) & set(_NOT_SENDING):  # noqa: F405
     raise ImproperlyConfigured(
         f"EMAIL_BACKEND is {EMAIL_BACKEND}, which sends nothing: in production set "  # noqa: F405
         "EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST (letters and "
-        "password-reset links would otherwise land in the logs)."
+        "password-reset links would otherwise land in the logs or on disk)."
     )
 
 # Several app servers (or several gunicorn workers) must share the rate limits' counts: Redis

@@ -112,9 +112,12 @@ def test_change_role_remove_and_restore(alice_http, elm_grove):
     page = alice_http.get(reverse("members"))
     assert b"Removed" in page.content
 
+    # Back only with their consent: "restore" invites them again.
     alice_http.post(url, {"action": "restore"})
     member.refresh_from_db()
-    assert member.is_active
+    assert member.is_active and not member.is_accepted
+    (invitation,) = mail.outbox
+    assert "/accounts/invitations/" in invitation.body
     actions = list(
         AuditEntry.objects.filter(object_type="member", object_id=str(member.pk))
         .order_by("id")
@@ -123,7 +126,7 @@ def test_change_role_remove_and_restore(alice_http, elm_grove):
     assert actions == [
         "referwell.member.changed",
         "referwell.member.removed",
-        "referwell.member.changed",
+        "referwell.member.invited",
     ]
 
 

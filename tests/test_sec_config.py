@@ -17,7 +17,7 @@ from django.urls import clear_url_caches, reverse
 
 from referwell.audit.checkpoints import checkpoints_take
 from referwell.audit.models import AuditChain, AuditEntry
-from referwell.audit.services import audit_prune, log_action
+from referwell.audit.services import log_action
 from tests.factories import UserFactory
 from tests.test_security_settings import ROOT, _production_env
 
@@ -88,16 +88,23 @@ def test_a_cut_tail_is_seen_against_the_latest_checkpoint(elm_grove, other_pract
 
 
 def test_entries_after_the_checkpoint_and_pruning_are_no_false_alarm(elm_grove):
-    import datetime as dt
-
-    from django.utils import timezone
-
     _entries(elm_grove, 3)
     checkpoints_take([elm_grove.pk])
     _entries(elm_grove, 2)
     assert _verify()[0] == 0
-    audit_prune(practice=elm_grove, before=timezone.now() + dt.timedelta(days=1))
+    # The retention, as the pruning commands run it: the trail is pruned, then checkpointed.
+    with override_settings(AUDIT_RETENTION_DAYS=-1):
+        call_command("prune_audit", stdout=io.StringIO())
     assert _verify()[0] == 0
+
+
+def test_a_pruned_count_raised_in_the_database_does_not_excuse_a_cut(elm_grove):
+    _entries(elm_grove, 5)
+    checkpoints_take([elm_grove.pk])
+    _cut_tail(elm_grove, keep=3)
+    AuditChain.objects.filter(practice=elm_grove).update(pruned_count=100_000)
+    code, report = _verify()
+    assert code == 1 and "cut" in report["broken"][0]["reason"]
 
 
 def test_a_forged_checkpoint_line_is_reported(elm_grove, settings):
@@ -157,7 +164,7 @@ def test_when_turned_on_the_admin_wants_two_factor(db):
 # ----------------------------------------------------------------- 17: configuration
 
 
-@pytest.mark.parametrize("backend", ["console", "locmem"])
+@pytest.mark.parametrize("backend", ["console", "locmem", "filebased"])
 def test_production_refuses_an_email_backend_that_sends_nothing(tmp_path, backend):
     env = _production_env(
         tmp_path, EMAIL_BACKEND=f"django.core.mail.backends.{backend}.EmailBackend"

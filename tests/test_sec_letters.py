@@ -193,8 +193,12 @@ def test_a_lay_referrers_thank_you_names_the_client_only_with_consent(
     (message,) = OutgoingMessage.objects.filter(practice=elm_grove)
     assert email.to == ["fran@example.com"]
     for text in (email.subject, email.body, message.subject, message.body):
-        for secret in ("Zed", "Newcomer", "Sciatica"):
+        for secret in ("Zed", "Newcomer"):
             assert (secret in text) is agreed, (secret, text)
+    for text in (email.body, message.body):
+        assert ("Sciatica" in text) is agreed, text
+    # A subject never carries the reason, consent or not (issue 20, the review's finding).
+    assert "Sciatica" not in email.subject and "Sciatica" not in message.subject
     if not agreed:
         assert "the person you recommended" in email.body
 

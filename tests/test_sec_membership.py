@@ -172,3 +172,31 @@ def test_a_withdrawn_invitation_is_gone(charlie_http, alice, other_practice):
 def test_invitations_page_needs_a_login():
     response = HttpClient().get(reverse("invitations"))
     assert response.status_code == 302 and "/login/" in response.url
+
+
+def test_an_invitation_is_only_withdrawn_and_its_messages_name_no_one(
+    charlie_http, alice, other_practice
+):
+    _invite(charlie_http, "alice@example.com")
+    member = Member.objects.get(practice=other_practice, user=alice.user)
+    url = reverse("member_edit", kwargs={"pk": member.pk})
+    for data in (
+        {"action": "role", "role": Role.FRONT_DESK},
+        {"action": "reset_two_factor"},
+        {"action": "restore"},
+    ):
+        page = charlie_http.post(url, data, follow=True).content.decode()
+        assert "has not joined yet" in page
+        assert "Alice" not in page.replace("alice@example.com", "")
+    member.refresh_from_db()
+    assert member.role == Role.THERAPIST and not member.is_accepted
+
+
+def test_a_removed_member_comes_back_only_by_accepting_again(charlie_http, alice, other_practice):
+    member = MemberFactory(user=alice.user, practice=other_practice, role=Role.THERAPIST)
+    url = reverse("member_edit", kwargs={"pk": member.pk})
+    charlie_http.post(url, {"action": "remove"})
+    charlie_http.post(url, {"action": "restore"})
+    member.refresh_from_db()
+    assert member.is_active and not member.is_accepted
+    assert not Member.objects.active().filter(pk=member.pk).exists()

@@ -300,17 +300,36 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Choose what to change.")
         return redirect("members")
     action = form.cleaned_data["action"]
+    # Until someone joins, the practice knows them only by the address it typed.
+    who = member.user if member.is_accepted else member.user.email
     try:
+        if not member.is_accepted and action != "remove":
+            raise AccountError(
+                f"{who} has not joined yet: withdraw the invitation and invite them again."
+            )
         if action == "role":
             member_change(member=member, by=request.user, role=form.cleaned_data["role"])
-        elif action in ("remove", "restore"):
-            member_change(member=member, by=request.user, active=action == "restore")
+        elif action == "remove":
+            member_change(member=member, by=request.user, active=False)
+        elif action == "restore":
+            # Back only with their consent: a new invitation to accept.
+            member_invite(
+                practice=request.practice,
+                email=member.user.email,
+                role=member.role,
+                by=request.user,
+                request=request,
+            )
+            messages.success(
+                request, f"{who} has been invited again; they are back once they accept."
+            )
+            return redirect("members")
         else:
             member_two_factor_reset(member=member, by=request.user)
     except AccountError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{member.user}: saved.")
+        messages.success(request, f"{who}: saved.")
     return redirect("members")
 
 

@@ -133,8 +133,9 @@ def checkpoint_problem(checkpoint: Checkpoint | None) -> str:
         .first()
     )
     if entry is None:
-        if pruned >= checkpoint.entries:
-            return ""  # removed by the retention since: not a cut
+        # Not even the retention removes it unseen: the pruning commands take a checkpoint
+        # after they prune, so the latest one names an entry still there. (A count of pruned
+        # entries is no excuse: it lives in the database, where the cut was made.)
         return (
             f"deleted entries: the trail had {checkpoint.entries} entries at the checkpoint of "
             f"{checkpoint.at}, and the last of them is missing (its newest entries were cut)"

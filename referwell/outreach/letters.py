@@ -348,7 +348,14 @@ def render_letter(
         default_subject, default_body = default_template(kind)
         subject_template = default_subject if subject_template is None else subject_template
         body_template = default_body if body_template is None else body_template
-    subject = " ".join(_render(subject_template, "subject", context).split())
+    # A subject is read in mail lists, the outbox and its CSV (the front desk's too): it never
+    # carries clinical text, whatever the template names.
+    subject_context = {
+        **context,
+        "referral": {**context.get("referral", {}), "reasons": ""},
+        "report": {**context.get("report", {}), "text": ""},
+    }
+    subject = " ".join(_render(subject_template, "subject", subject_context).split())
     body = _tidy_body(_render(body_template, "body", context))
     return RenderedLetter(subject=subject, body=body)
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from referwell.accounts.models import Practice, User
+from referwell.accounts.models import Member, Practice, User
 from referwell.audit.services import log_action
 from referwell.outreach.letters import (
     RenderedLetter,
@@ -80,7 +80,17 @@ def letter_context(
     if lay_referrer and not context["client_agreed_to_be_named"]:
         context["client"] = dict(UNNAMED_CLIENT)
         context["referral"]["reasons"] = UNNAMED_REASON
+    # Someone without the clinical role (the front desk) sends no clinical text, whatever the
+    # practice's template names: the reason and a report's text are not theirs to write.
+    if by is not None and not _sees_clinical(practice=practice, user=by):
+        context["referral"]["reasons"] = ""
+        context["report"]["text"] = ""
     return context
+
+
+def _sees_clinical(*, practice: Practice, user: User) -> bool:
+    member = Member.objects.filter(practice=practice, user=user).only("role").first()
+    return member is not None and member.sees_clinical
 
 
 def template_for(*, practice: Practice, kind: str) -> tuple[str, str]:

@@ -11,11 +11,15 @@ from referwell.core.management.base import ReferwellCommand
 def prune_all(practices: Any = None) -> dict[str, int]:
     """Delete audit entries older than AUDIT_RETENTION_DAYS; {practice slug: entries deleted}."""
     from referwell.accounts.models import Practice
+    from referwell.audit.checkpoints import checkpoints_take
     from referwell.audit.services import audit_prune
 
     before = timezone.now() - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
     practices = practices if practices is not None else Practice.objects.order_by("slug")
-    return {p.slug: audit_prune(practice=p, before=before) for p in practices}
+    pruned = {p: audit_prune(practice=p, before=before) for p in practices}
+    # What the retention removed is no cut: a checkpoint of the trail as it now stands.
+    checkpoints_take(p.pk for p, count in pruned.items() if count)
+    return {p.slug: count for p, count in pruned.items()}
 
 
 class Command(ReferwellCommand):
