@@ -708,16 +708,36 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
     return {cid: found for cid, found in hits.items() if found}
 
 
-def _fires(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
-    """The hits of the concepts that make the combination, or [] when it does not fire."""
+def _fires(
+    flag: Combination,
+    hits: dict[str, list[_Hit]],
+    windows: list[dict[str, list[_Hit]]],
+) -> list[_Hit]:
+    """The hits of the concepts that make the combination, or [] when it does not fire.
+    `windows` are the hits of each sentence with the one before it, for `scope = "sentence"`
+    ("Golfer, three times a week; inside of the elbow sore")."""
     if flag.scope == "sentence":
-        for si in sorted({h.sentence for found in hits.values() for h in found}):
-            in_one = {c: [h for h in found if h.sentence == si] for c, found in hits.items()}
-            used = _fires_in(flag, {c: found for c, found in in_one.items() if found})
+        for in_window in windows:
+            used = _fires_in(flag, in_window)
             if used:
                 return used
         return []
     return _fires_in(flag, hits)
+
+
+def _windows(hits: dict[str, list[_Hit]]) -> list[dict[str, list[_Hit]]]:
+    by_sentence: dict[int, dict[str, list[_Hit]]] = defaultdict(lambda: defaultdict(list))
+    for concept, found in hits.items():
+        for h in found:
+            by_sentence[h.sentence][concept].append(h)
+    windows = []
+    for si in sorted(by_sentence):
+        merged: dict[str, list[_Hit]] = defaultdict(list)
+        for sj in (si - 1, si):
+            for concept, found in by_sentence.get(sj, {}).items():
+                merged[concept].extend(found)
+        windows.append(dict(merged))
+    return windows
 
 
 def _fires_in(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
@@ -742,9 +762,12 @@ def _red_flags(
     """The combinations of the knowledge base that the note's concepts make (red flags, and
     complaints told as region + symptom + activity), each with its sentences."""
     hits = _concept_hits(sents, starts)
+    if not hits:
+        return []
+    windows = _windows(hits)
     fired: dict[str, tuple[Match, set[int]]] = {}
     for flag in kb.combinations:
-        used = sorted(_fires(flag, hits), key=lambda h: h.position)
+        used = sorted(_fires(flag, hits, windows), key=lambda h: h.position)
         if not used:
             continue
         quotes = list(dict.fromkeys(h.quote for h in used))
