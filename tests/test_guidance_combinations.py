@@ -122,7 +122,11 @@ def test_the_catalogue_is_checked_when_loaded():
     assert {c.id for c in kb.combinations} >= {"rf-stroke", "rf-cardiac", "rf-meningitis"}
     with pytest.raises(ValueError, match="emergency-care only"):
         Combination(
-            id="x", label="x", urgency="emergency", professions=["chiropractor"], reason="x",
+            id="x",
+            label="x",
+            urgency="emergency",
+            professions=["chiropractor"],
+            reason="x",
             all=[["fever"]],
         )
     with pytest.raises(ValueError, match="needs"):

@@ -47,7 +47,9 @@ def test_another_practice_invites_an_existing_account_and_learns_nothing_of_it(
     assert "Alice Owner" not in audit_page
 
 
-def test_an_invitation_opens_nothing_until_accepted(alice_with_two_factor, charlie_http, other_practice):
+def test_an_invitation_opens_nothing_until_accepted(
+    alice_with_two_factor, charlie_http, other_practice
+):
     ClientFactory(practice=other_practice, first_name="Secret", last_name="Lakeside")
     _invite(charlie_http, "alice@example.com")
     http = HttpClient()
@@ -95,17 +97,24 @@ def test_the_operator_resets_any_account_and_every_practice_records_it(
     assert not TOTPDevice.objects.filter(user=alice_with_two_factor.user).exists()
     assert not StaticDevice.objects.filter(user=alice_with_two_factor.user).exists()
     for practice in (elm_grove, other_practice):
-        assert AuditEntry.objects.filter(
-            practice=practice, action="referwell.member.2fa_reset"
-        ).count() == 1
+        assert (
+            AuditEntry.objects.filter(
+                practice=practice, action="referwell.member.2fa_reset"
+            ).count()
+            == 1
+        )
 
 
 def test_an_owner_reset_of_someone_only_in_their_practice_is_recorded(alice_http, elm_grove):
     member = MemberFactory(practice=elm_grove, role=Role.THERAPIST)
     TOTPDevice.objects.create(user=member.user, name="phone", confirmed=True)
-    alice_http.post(reverse("member_edit", kwargs={"pk": member.pk}), {"action": "reset_two_factor"})
+    alice_http.post(
+        reverse("member_edit", kwargs={"pk": member.pk}), {"action": "reset_two_factor"}
+    )
     assert not TOTPDevice.objects.filter(user=member.user).exists()
-    assert AuditEntry.objects.filter(practice=elm_grove, action="referwell.member.2fa_reset").exists()
+    assert AuditEntry.objects.filter(
+        practice=elm_grove, action="referwell.member.2fa_reset"
+    ).exists()
 
 
 def test_logins_are_recorded_only_where_the_membership_was_accepted(
@@ -114,7 +123,10 @@ def test_logins_are_recorded_only_where_the_membership_was_accepted(
     _invite(charlie_http, "alice@example.com")
     log_auth(user=alice.user, action="referwell.auth.login")
     user_login_failed.send(sender=__name__, credentials={"username": "alice@example.com"})
-    assert AuditEntry.objects.filter(practice=elm_grove, action__startswith="referwell.auth.").count() == 2
+    assert (
+        AuditEntry.objects.filter(practice=elm_grove, action__startswith="referwell.auth.").count()
+        == 2
+    )
     assert not AuditEntry.objects.filter(
         practice=other_practice, action__startswith="referwell.auth."
     ).exists()
@@ -155,7 +167,9 @@ def test_nobody_answers_someone_elses_invitation(alice, bob, charlie_http, other
     member = Member.objects.get(practice=other_practice, user=alice.user)
     http = HttpClient()
     http.force_login(bob.user)
-    response = http.post(reverse("invitations"), {"member": member.pk, "answer": "accept"}, follow=True)
+    response = http.post(
+        reverse("invitations"), {"member": member.pk, "answer": "accept"}, follow=True
+    )
     assert b"no longer open" in response.content
     member.refresh_from_db()
     assert not member.is_accepted

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.django_db
 def test_a_subject_never_carries_the_reason_or_a_report(elm_grove, alice, referral):
     referral.reasons = "Sciatica after a fall"
     context = letter_context(
-        practice=elm_grove, by=alice.user, partner=referral.partner, client=referral.client,
-        referral=referral, report={"text": "Improving slowly"},
+        practice=elm_grove,
+        by=alice.user,
+        partner=referral.partner,
+        client=referral.client,
+        referral=referral,
+        report={"text": "Improving slowly"},
     )
     letter = render_letter(
         kind="referral",
@@ -33,7 +37,10 @@ def test_the_front_desks_letters_carry_no_clinical_text(elm_grove, bob, alice):
     client = ClientFactory(practice=elm_grove)
     referral = ReferralFactory(practice=elm_grove, client=client, reasons="Sciatica")
     desk = letter_context(
-        practice=elm_grove, by=bob.user, client=client, referral=referral,
+        practice=elm_grove,
+        by=bob.user,
+        client=client,
+        referral=referral,
         report={"text": "Improving"},
     )
     assert desk["referral"]["reasons"] == "" and desk["report"]["text"] == ""
@@ -42,9 +49,11 @@ def test_the_front_desks_letters_carry_no_clinical_text(elm_grove, bob, alice):
 
 
 def test_a_vcard_upload_of_few_cards_but_many_lines_is_refused_before_reading(alice_http):
-    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Many Mails\r\n" + "".join(
-        f"EMAIL:m{i}@example.com\r\n" for i in range(150)
-    ) + "END:VCARD\r\n"
+    card = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Many Mails\r\n"
+        + "".join(f"EMAIL:m{i}@example.com\r\n" for i in range(150))
+        + "END:VCARD\r\n"
+    )
     raw = (card * 210).encode()  # 210 cards, ~32,000 lines
     upload = SimpleUploadedFile("many.vcf", raw, content_type="text/vcard")
     response = alice_http.post(reverse("partner_import"), {"files": [upload]})

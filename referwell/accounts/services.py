@@ -290,6 +290,20 @@ def invitations_of(*, user: User) -> list[Member]:
     )
 
 
+def _open_invitation(*, user: User, member_id: int) -> Member:
+    """The user's own invitation, still unanswered, locked for the answer."""
+    member = (
+        Member.objects.invited()
+        .select_for_update()
+        .filter(user=user, pk=member_id)
+        .select_related("practice")
+        .first()
+    )
+    if member is None:
+        raise AccountError("This invitation is no longer open.")
+    return member
+
+
 @transaction.atomic
 def invitation_accept(
     *,
@@ -301,15 +315,7 @@ def invitation_accept(
 ) -> Member:
     """The invited person, logged in, joins the practice. A name is taken only from them (and
     only when their account has none yet)."""
-    member = (
-        Member.objects.invited()
-        .select_for_update()
-        .filter(user=user, pk=member_id)
-        .select_related("practice")
-        .first()
-    )
-    if member is None:
-        raise AccountError("This invitation is no longer open.")
+    member = _open_invitation(user=user, member_id=member_id)
     if not (user.first_name or user.last_name) and (first_name.strip() or last_name.strip()):
         user.first_name, user.last_name = first_name.strip()[:150], last_name.strip()[:150]
         user.save(update_fields=["first_name", "last_name"])
@@ -326,18 +332,8 @@ def invitation_accept(
 
 
 @transaction.atomic
-def invitation_decline(
-    *, user: User, member_id: int, request: HttpRequest | None = None
-) -> None:
-    member = (
-        Member.objects.invited()
-        .select_for_update()
-        .filter(user=user, pk=member_id)
-        .select_related("practice")
-        .first()
-    )
-    if member is None:
-        raise AccountError("This invitation is no longer open.")
+def invitation_decline(*, user: User, member_id: int, request: HttpRequest | None = None) -> None:
+    member = _open_invitation(user=user, member_id=member_id)
     log_action(  # no actor: the practice learns no name of someone who said no
         practice=member.practice,
         actor=None,

@@ -385,14 +385,10 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/password_reset_subject.txt"
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if rate_limited(
-            f"reset-ip:{client_ip(request)}", limit=RESET_PER_IP_PER_HOUR, window=3600
-        ):
+        if rate_limited(f"reset-ip:{client_ip(request)}", limit=RESET_PER_IP_PER_HOUR, window=3600):
             form = self.get_form()
             form.is_valid()
-            form.add_error(
-                None, "Too many reset requests from here. Wait an hour, then try again."
-            )
+            form.add_error(None, "Too many reset requests from here. Wait an hour, then try again.")
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 

@@ -140,9 +140,10 @@ def checkpoint_problem(checkpoint: Checkpoint | None) -> str:
             f"deleted entries: the trail had {checkpoint.entries} entries at the checkpoint of "
             f"{checkpoint.at}, and the last of them is missing (its newest entries were cut)"
         )
-    position = pruned + AuditEntry.objects.filter(
-        practice_id=checkpoint.practice_id, id__lte=entry
-    ).count()
+    position = (
+        pruned
+        + AuditEntry.objects.filter(practice_id=checkpoint.practice_id, id__lte=entry).count()
+    )
     if position != checkpoint.entries:
         return (
             f"the checkpoint of {checkpoint.at} counted {checkpoint.entries} entries up to its "

@@ -283,37 +283,34 @@ class Result:
 # --- Matching --------------------------------------------------------------------------------
 
 
+def _by_first_word(
+    owners: list[Any],
+) -> tuple[dict[str, list[tuple[Any, Pattern]]], dict[str, list[tuple[Any, Pattern]]], list[int]]:
+    """(owner, pattern) pairs by the literal words and the prefixes a pattern can start with."""
+    by_word: dict[str, list[tuple[Any, Pattern]]] = defaultdict(list)
+    by_prefix: dict[str, list[tuple[Any, Pattern]]] = defaultdict(list)
+    for owner in owners:
+        for pattern in owner.patterns:
+            first = pattern.slots[0]
+            assert first is not None
+            for word in first.words:
+                by_word[word].append((owner, pattern))
+            for prefix in first.prefixes:
+                by_prefix[prefix].append((owner, pattern))
+    return by_word, by_prefix, sorted({len(p) for p in by_prefix})
+
+
 class _Index:
-    """Patterns indexed by their first word, so a note is scanned once, not once per phrase."""
+    """Patterns indexed by their first word, so a note is scanned once, not once per phrase:
+    the findings', and the concepts' of the combinations (data/combinations.toml)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        self.by_word: dict[str, list[tuple[CompiledFinding, Pattern]]] = defaultdict(list)
-        self.by_prefix: dict[str, list[tuple[CompiledFinding, Pattern]]] = defaultdict(list)
-        for cf in kb.findings:
-            for pattern in cf.patterns:
-                first = pattern.slots[0]
-                assert first is not None
-                for word in first.words:
-                    self.by_word[word].append((cf, pattern))
-                for prefix in first.prefixes:
-                    self.by_prefix[prefix].append((cf, pattern))
-        self.prefix_lengths = sorted({len(p) for p in self.by_prefix})
-        # The red-flag catalogue's concepts (data/combinations.toml), indexed the same way.
-        self.concepts_by_word: dict[str, list[tuple[CompiledConcept, Pattern]]] = defaultdict(
-            list
-        )
-        self.concepts_by_prefix: dict[str, list[tuple[CompiledConcept, Pattern]]] = (
-            defaultdict(list)
-        )
-        for cc in kb.concepts:
-            for pattern in cc.patterns:
-                first = pattern.slots[0]
-                assert first is not None
-                for word in first.words:
-                    self.concepts_by_word[word].append((cc, pattern))
-                for prefix in first.prefixes:
-                    self.concepts_by_prefix[prefix].append((cc, pattern))
-        self.concept_prefix_lengths = sorted({len(p) for p in self.concepts_by_prefix})
+        self.by_word, self.by_prefix, self.prefix_lengths = _by_first_word(kb.findings)
+        (
+            self.concepts_by_word,
+            self.concepts_by_prefix,
+            self.concept_prefix_lengths,
+        ) = _by_first_word(kb.concepts)
         self.speller = Speller(
             kb.vocabulary,
             kb.stems,
@@ -321,21 +318,26 @@ class _Index:
         )
 
     def candidates(self, token: str) -> list[tuple[CompiledFinding, Pattern]]:
-        found = list(self.by_word.get(token, ()))
-        for n in self.prefix_lengths:
-            if n > len(token):
-                break
-            found.extend(self.by_prefix.get(token[:n], ()))
-        return found
-
+        return _starting(token, self.by_word, self.by_prefix, self.prefix_lengths)
 
     def concept_candidates(self, token: str) -> list[tuple[CompiledConcept, Pattern]]:
-        found = list(self.concepts_by_word.get(token, ()))
-        for n in self.concept_prefix_lengths:
-            if n > len(token):
-                break
-            found.extend(self.concepts_by_prefix.get(token[:n], ()))
-        return found
+        return _starting(
+            token, self.concepts_by_word, self.concepts_by_prefix, self.concept_prefix_lengths
+        )
+
+
+def _starting(
+    token: str,
+    by_word: dict[str, list[tuple[Any, Pattern]]],
+    by_prefix: dict[str, list[tuple[Any, Pattern]]],
+    lengths: list[int],
+) -> list[tuple[Any, Pattern]]:
+    found = list(by_word.get(token, ()))
+    for n in lengths:
+        if n > len(token):
+            break
+        found.extend(by_prefix.get(token[:n], ()))
+    return found
 
 
 @cache

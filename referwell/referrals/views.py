@@ -138,8 +138,7 @@ def _reason(exc: Exception) -> str:
     """The person-readable reason of a refused action (ValidationError keeps it in .messages)."""
     if isinstance(exc, LetterTemplateError):
         return (
-            f"Nothing was sent: the practice's letter cannot be used ({exc}). "
-            "Fix it under Letters."
+            f"Nothing was sent: the practice's letter cannot be used ({exc}). Fix it under Letters."
         )
     return exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
 
