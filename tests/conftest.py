@@ -3,6 +3,7 @@ charlie owns another practice and must never see Elm Grove's data."""
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from django.test import Client as HttpClient
@@ -20,6 +21,26 @@ from tests.factories import (
 # Playwright's sync API runs an event loop in the test thread; Django's ORM is still used
 # synchronously from that thread by the fixtures.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# --- The conformance layer: real third-party files in ../shared (not in this repository) -------
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_MISSING = (
+    "conformance layer skipped: ../shared (the real vCards, FHIR examples, NPPES rows and "
+    "code sets it reads) is not beside this clone"
+)
+
+
+def shared(*parts: str) -> Path:
+    """A file or folder of ../shared; the test is skipped, saying why, when it is not there."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(SHARED_MISSING)
+    return path
+
+
+def pytest_report_header(config):
+    return f"conformance layer: {'../shared found' if SHARED.is_dir() else SHARED_MISSING}"
 
 
 PSQL = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-tAc"]

@@ -24,9 +24,9 @@ from referwell.interop.fhir.exporter import fhir_export
 from referwell.interop.fhir.importer import FhirImportError, fhir_import, parse_fhir_json
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import FHIR_TASK_STATUS, Status
+from tests.conftest import shared
 from tests.factories import ClientFactory, PartnerFactory, PracticeFactory, ReferralFactory
 
-FHIR_DIR = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "fhir"
 FHIR_JSON = "application/fhir+json"
 RESOURCE_TYPES = [
     "Practitioner",
@@ -39,7 +39,7 @@ RESOURCE_TYPES = [
 
 
 def example(name):
-    return json.loads((FHIR_DIR / name).read_text(encoding="utf-8"))
+    return json.loads(shared("testdata", "fhir", name).read_text(encoding="utf-8"))
 
 
 def bundle_of(*resources):
@@ -139,7 +139,7 @@ def network(elm_grove, partner, referral, client_alice_jones):
 
 
 def test_every_official_example_parses_with_fhir_resources():
-    files = sorted(FHIR_DIR.glob("*.json"))
+    files = sorted(shared("testdata", "fhir").glob("*.json"))
     assert len(files) == 27
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -480,7 +480,7 @@ def test_cli_exit_codes_and_json_output(tmp_path):
         "import-fhir",
         "--practice",
         "elm-grove",
-        str(FHIR_DIR / "practitioner-example.json"),
+        str(shared("testdata", "fhir", "practitioner-example.json")),
         "--json",
     )
     assert good.returncode == 0, good.stderr

@@ -1,13 +1,12 @@
 """The knowledge base is data: it must be complete, consistent and validated at load."""
 
 import csv
-from pathlib import Path
 
 import pytest
 
 from referwell.guidance import kb
+from tests.conftest import shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 PRODUCT_SLUGS = [
     "massage-therapist", "chiropractor", "physical-therapist", "occupational-therapist",
     "athletic-trainer", "orthopedic-surgeon", "sports-medicine-physician",
@@ -27,7 +26,7 @@ def test_every_profession_of_the_product_is_described():
 
 
 def test_nucc_codes_exist_in_the_official_code_set():
-    path = SHARED / "data" / "nucc_taxonomy_251.csv"
+    path = shared("data", "nucc_taxonomy_251.csv")
     with path.open(encoding="utf-8") as fh:
         codes = {row["Code"] for row in csv.DictReader(fh)}
     base = kb.load()

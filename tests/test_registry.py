@@ -21,11 +21,13 @@ from referwell.directory.models import Partner
 from referwell.registry import nppes, store
 from referwell.registry.models import ImportRun, RegistryEntry
 from referwell.registry.selectors import SearchError, registry_search
+from tests.conftest import SHARED, SHARED_MISSING
 from tests.factories import PartnerFactory
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+if not SHARED.is_dir():
+    pytest.skip(SHARED_MISSING, allow_module_level=True)
 HEADER_FILE = SHARED / "data" / "npidata_pfile_header_v2.csv"
 SAMPLE = SHARED / "testdata" / "nppes" / "sample.csv"
 COLUMNS = next(csv.reader([HEADER_FILE.read_text(encoding="utf-8").strip()]))
