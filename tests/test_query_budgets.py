@@ -288,13 +288,13 @@ PAGE_BUDGETS = {
     "consent_add": 24,
     "consent_revoke": 15,
     "referral_transition": 22,
-    "referral_send": 42,
+    "referral_send": 43,  # 1 of them: whether the sender may put clinical text in a letter
     "referral_link_new": 14,
     "referral_link_revoke": 16,
-    "referral_report": 27,
-    "referral_thank": 33,
+    "referral_report": 28,  # 1 of them: whether the sender may put clinical text in a letter
+    "referral_thank": 34,  # 1 of them: whether the sender may put clinical text in a letter
     "referral_followup_done": 16,
-    "referral_thank_care": 33,
+    "referral_thank_care": 34,  # 1 of them: whether the sender may put clinical text in a letter
     "pipeline_move": 19,
     "plan_add": 18,
     "plan_done": 22,

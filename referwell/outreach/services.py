@@ -82,7 +82,8 @@ def letter_context(
         context["referral"]["reasons"] = UNNAMED_REASON
     # Someone without the clinical role (the front desk) sends no clinical text, whatever the
     # practice's template names: the reason and a report's text are not theirs to write.
-    if by is not None and not _sees_clinical(practice=practice, user=by):
+    clinical_text = referral is not None or bool(report)
+    if clinical_text and by is not None and not _sees_clinical(practice=practice, user=by):
         context["referral"]["reasons"] = ""
         context["report"]["text"] = ""
     return context
