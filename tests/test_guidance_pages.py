@@ -210,3 +210,34 @@ def test_api_suggest_anonymous_is_401(alice):
     from django.test import Client as HttpClient
 
     assert post(HttpClient(), {"notes": "x"}).status_code == 401
+
+
+def test_the_needs_assessment_is_said_in_the_form_and_holds_referral_talk_back(
+    alice_http, bob_http, client_alice_jones
+):
+    from django.utils import timezone
+
+    from tests.factories import VisitFactory
+
+    # Seen once before: today is the second session, and the needs assessment.
+    VisitFactory(client=client_alice_jones, date=timezone.localdate() - dt.timedelta(days=7))
+    url = reverse("client_edit", args=[client_alice_jones.pk])
+    assert 'name="assessment_today"' in alice_http.get(url).content.decode()
+    assert 'name="assessment_today"' not in bob_http.get(url).content.decode()
+    before = alice_http.get(reverse("client_detail", args=[client_alice_jones.pk])).content
+    assert b"the needs assessment</strong>" not in before
+    alice_http.post(
+        url,
+        {
+            "first_name": client_alice_jones.first_name,
+            "last_name": client_alice_jones.last_name,
+            "complaints": client_alice_jones.complaints,
+            "stream": client_alice_jones.stream,
+            "assessment_today": "on",
+        },
+    )
+    client_alice_jones.refresh_from_db()
+    assert client_alice_jones.needs_assessment_on == timezone.localdate()
+    page = alice_http.get(reverse("client_detail", args=[client_alice_jones.pk])).content.decode()
+    assert "the needs assessment</strong>" in page
+    assert "Not on the needs-assessment day" in page

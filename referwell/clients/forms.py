@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from referwell.accounts.models import Practice
 from referwell.clients.models import Client, Consent, Stream, Visit
@@ -41,10 +42,18 @@ class ClientForm(forms.ModelForm):
         }
         labels = {"stream": "How they found you", "source_partner": "Referred by (partner)"}
 
+    assessment_today = forms.BooleanField(
+        label="Today's session is the needs assessment",
+        required=False,
+        help_text="Referral guidance then holds back referral talk today (red flags excepted).",
+    )
+
     def __init__(
         self, *args: Any, practice: Practice, clinical: bool = True, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.today = timezone.localdate()
+        self.fields["assessment_today"].initial = self.instance.needs_assessment_on == self.today
         if not clinical:
             # Front desk: contact details only; intake stays as it is.
             for name in self.INTAKE:
@@ -65,7 +74,7 @@ class ClientForm(forms.ModelForm):
         "zip_code",
         "insurance",
     )
-    INTAKE = ("complaints", "goals", "history", "notes")
+    INTAKE = ("complaints", "goals", "history", "notes", "assessment_today")
     SOURCE = ("stream", "source_partner", "source_client", "source_name", "may_tell_referrer")
 
     def contact_fields(self) -> list[forms.BoundField]:
@@ -81,6 +90,12 @@ class ClientForm(forms.ModelForm):
         data = super().clean()
         if data.get("stream") == Stream.MEDICAL and not data.get("source_partner"):
             self.add_error("source_partner", "Which professional sent this client?")
+        # The box speaks of today; the client keeps the day (a later day's page knows better).
+        if "assessment_today" in data:
+            if data.pop("assessment_today"):
+                data["needs_assessment_on"] = self.today
+            elif self.instance.needs_assessment_on == self.today:
+                data["needs_assessment_on"] = None
         return data
 
 

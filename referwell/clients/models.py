@@ -56,6 +56,13 @@ class Client(TenantModel):
         help_text="A friend, a business… when not a partner or a client.",
     )
     first_seen = models.DateField(null=True, blank=True)
+    needs_assessment_on = models.DateField(
+        "Needs-assessment session on",
+        null=True,
+        blank=True,
+        help_text="The day of the session where the client's needs are assessed: referral talk "
+        "waits that day (red flags excepted).",
+    )
     may_tell_referrer = models.BooleanField(
         "The person who referred them may know they came",
         default=False,

@@ -172,6 +172,7 @@ def guidance_for_client(
         goals=client.goals,
         history=client.history,
         visit_number=todays_session(visit_days=visit_days, today=today),
+        needs_assessment=client.needs_assessment_on == today,
         offered_modalities=practice.modality_list,
     )
     guidance = guidance_for(
