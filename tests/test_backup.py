@@ -26,6 +26,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from referwell.core import backup
+from tests.conftest import shared
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERWELL = Path(sys.executable).with_name("referwell")
@@ -458,6 +459,7 @@ def test_an_import_killed_with_sigkill_writes_nothing_and_can_be_rerun(
     written but not committed, it leaves the registry as it was, in a sound database; the
     next import removes the dead run's staging file and loads the same registry as a clean
     import."""
+    shared("data", "npidata_pfile_header_v2.csv")  # the NPPES layout the file is written in
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from bench.nppes_bench import generate_file
