@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from referwell.guidance.kb import (
@@ -377,11 +377,20 @@ def _find(pattern: Pattern, words: list[str]) -> tuple[int, int] | None:
 
 def _has_sequence(words: list[str], seqs: list[tuple[str, ...]]) -> int:
     """Position of the first of seqs found in words, or -1."""
-    for i in range(len(words)):
-        for seq in seqs:
+    by_first = _by_first_word_of(tuple(seqs))
+    for i, word in enumerate(words):
+        for seq in by_first.get(word, ()):
             if tuple(words[i : i + len(seq)]) == seq:
                 return i
     return -1
+
+
+@lru_cache(maxsize=128)
+def _by_first_word_of(seqs: tuple[tuple[str, ...], ...]) -> dict[str, list[tuple[str, ...]]]:
+    by_first: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for seq in seqs:
+        by_first[seq[0]].append(seq)
+    return dict(by_first)
 
 
 def _is_cue(word: str, cues: frozenset[str]) -> bool:
