@@ -101,6 +101,7 @@ RESOLVED = [
     ("behind", "him"), ("rehabbed",), ("rehabilitated",), ("made", "peace"), ("at", "peace"),
     ("come", "to", "terms"), ("turned", "out"), ("turns", "out"), ("nothing", "since"),
     ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
+    ("full", "recovery"),
     ("completely", "gone"), ("all", "clear"), ("has", "cleared"), ("it", "cleared"),
     ("cleared", "completely"), ("rash", "cleared"), ("benign",), ("been", "clear"),
     ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
@@ -710,7 +711,10 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                         and (_someone_else(words, ti) or _about_the_relative(sents, sent))
                     )
                     # A red flag is about now: "as a teenager", "years ago" are history.
-                    or _resolved(words, sent.sentence, True, start=ti, end=end)
+                    or (
+                        cc.concept.resolvable
+                        and _resolved(words, sent.sentence, True, start=ti, end=end)
+                    )
                     or _hypothetical(words, ti)
                 ):
                     continue
@@ -878,6 +882,22 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
             found_in[match.finding] = min(in_sentences)
             if match.urgency != "routine":
                 emergency_sentences.update(in_sentences)
+            if match.urgency == "emergency":
+                # What an emergency is told with is its description, not another referral
+                # ("can't grip with the left hand" in a stroke, "lips swelling" in anaphylaxis).
+                # (Care for the mind afterwards stays: it is the follow-up, not the description.)
+                for fid, m in list(matches.items()):
+                    sensitive = any(load().professions[p].sensitive for p in m.professions)
+                    if (
+                        m.urgency == "routine"
+                        and not sensitive
+                        and found_in.get(fid) in in_sentences
+                    ):
+                        ignored.append(
+                            Ignored(fid, m.label, m.quote, "part of an emergency's description")
+                        )
+                        del matches[fid]
+                        found_in.pop(fid, None)
     # In a sentence that describes an emergency, the other words are its symptoms
     # ("pressure in her chest going up into her jaw" is not a dental problem).
     for fid, si in list(found_in.items()):

@@ -85,6 +85,7 @@ class Concept(BaseModel):
     phrases: list[str] = Field(min_length=1)
     negatable: bool = True
     experiencer: bool = True
+    resolvable: bool = True  # false where "no lasting change" is the point, not a resolution
 
 
 class Combination(BaseModel):
