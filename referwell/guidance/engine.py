@@ -83,6 +83,7 @@ SUBJECT_CHANGE = frozenset(
     "says said reckons reckoned thinks thought told tells noticed mentioned worries worried".split()
 )
 DOUBLE_NEGATIVE = frozenset("cant cannot couldnt never".split())
+VERBAL_NEGATIONS = frozenset("wont cant cannot couldnt wouldnt".split())
 PRONOUNS = frozenset("she he i ive im id shes hes".split())
 CLAUSE_JOINS = frozenset(", and but so then while because".split())
 CLAUSE_STARTERS = frozenset(
@@ -411,9 +412,12 @@ def _in_scope(
     The window counts words, not commas, so "denies CP, SOB, numbness, tingling" negates all.
     """
     seen = 0
+    crossed_comma = False
     for i in range(start - 1, -1, -1):
         word = words[i]
-        if word != ",":
+        if word == ",":
+            crossed_comma = True
+        else:
             seen += 1
             if seen > window:
                 return False
@@ -425,6 +429,10 @@ def _in_scope(
             return False
         if _is_cue(word, cues):
             if i + 1 < len(words) and (word, words[i + 1]) in PSEUDO_NEGATIONS:
+                return False
+            # "an ache that won't ease, sweat soaking his shirt": a verb's own negation ends at
+            # the comma (a list after "no" or "denies" does not).
+            if crossed_comma and word in VERBAL_NEGATIONS:
                 return False
             # "can't talk about him without falling apart": the falling apart happens.
             if word == "without" and any(w in DOUBLE_NEGATIVE for w in words[max(0, i - 8) : i]):
