@@ -59,3 +59,22 @@ def test_a_vcard_upload_of_few_cards_but_many_lines_is_refused_before_reading(al
     response = alice_http.post(reverse("partner_import"), {"files": [upload]})
     page = response.content.decode()
     assert "lines of contact details" in page and "30,000" in page
+
+
+def test_the_calendar_feed_follows_the_login_rules(elm_grove, alice, client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from referwell.outreach.feed import feed_issue
+
+    token = feed_issue(member=alice)
+    url = reverse("calendar_feed", kwargs={"token": token})
+    assert client.get(url).status_code == 200
+    elm_grove.require_two_factor = True
+    elm_grove.save()
+    refused = client.get(url)
+    assert refused.status_code == 403 and b"two-factor" in refused.content
+    TOTPDevice.objects.create(user=alice.user, name="phone", confirmed=True)
+    assert client.get(url).status_code == 200
+    alice.user.is_active = False
+    alice.user.save()
+    assert client.get(url).status_code == 404

@@ -15,6 +15,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from referwell.accounts.models import Member, Practice
+from referwell.accounts.selectors import user_has_two_factor
 from referwell.core.ratelimit import client_ip, rate_limited
 from referwell.outreach.cadence import RULES, due_items
 from referwell.outreach.models import CalendarFeed
@@ -78,12 +79,21 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     if rate_limited(f"feed:{client_ip(request)}", limit=60, window=600):
         return HttpResponse("Too many requests.", status=429)
     feed = (
-        CalendarFeed.objects.select_related("practice", "member")
+        CalendarFeed.objects.select_related("practice", "member__user")
         .filter(token_hash=_hash(token), revoked_at__isnull=True)
         .first()
     )
-    if feed is None or not feed.member.is_active:
+    # The same rule as logging in: a member who works in the practice (joined, not removed,
+    # the account active) and, where the practice requires it, has two-factor login.
+    if feed is None or not Member.objects.active().filter(pk=feed.member_id).exists():
         raise Http404("No such calendar.")
+    if feed.practice.require_two_factor and not user_has_two_factor(feed.member.user):
+        return HttpResponse(
+            "Your practice requires two-factor login: set it up in Referwell, then the calendar "
+            "works again.",
+            status=403,
+            content_type="text/plain; charset=utf-8",
+        )
     body = feed_calendar(practice=feed.practice, on=timezone.localdate())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
