@@ -285,6 +285,9 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# A mail server that stops answering fails the send after this many seconds (the letter is not
+# sent, nothing is recorded) instead of holding the request — and the database's writers — open.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Referwell <referwell@localhost>")
 
 # --- Cache (rate limits): Redis when REDIS_URL is set — shared by every app server — else this

@@ -208,3 +208,43 @@ def test_the_api_docs_load_their_scripts_from_the_app(alice_http):
     assert "/static/ninja/swagger-ui-bundle.js" in page
     assert "cdn." not in page and "https://" not in page.split("<body")[0]
     assert alice_http.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+def test_a_mail_server_that_never_answers_fails_the_send_in_seconds(tmp_path, settings):
+    """EMAIL_TIMEOUT is set in every setting (10 s by default), so a silent SMTP server fails
+    the send instead of holding the request, and the database's writers, open."""
+    import socket
+    import time
+
+    env = _production_env(tmp_path, DJANGO_SETTINGS_MODULE="config.settings")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.EMAIL_TIMEOUT)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "10"
+
+    from django.core.mail import send_mail
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never sends the SMTP greeting
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", silent.getsockname()[1]
+        settings.EMAIL_TIMEOUT = 1
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            send_mail("s", "b", "a@example.com", ["b@example.com"])
+        assert time.monotonic() - started < 10
+    finally:
+        silent.close()
