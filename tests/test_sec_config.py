@@ -19,6 +19,7 @@ from referwell.audit.checkpoints import checkpoints_take
 from referwell.audit.models import AuditChain, AuditEntry
 from referwell.audit.services import log_action
 from tests.factories import UserFactory
+from tests.test_audit import _verify
 from tests.test_security_settings import ROOT, _production_env
 
 pytestmark = pytest.mark.django_db
@@ -48,16 +49,6 @@ def test_password_reset_from_one_address_is_slowed_down(db):
 
 
 # ----------------------------------------------------------------- 15: a cut tail
-
-
-def _verify(*args):
-    out = io.StringIO()
-    code = 0
-    try:
-        call_command("verify_audit", "--json", *args, stdout=out)
-    except SystemExit as exc:
-        code = exc.code
-    return code, json.loads(out.getvalue())
 
 
 def _entries(practice, n):
