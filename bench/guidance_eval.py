@@ -2,10 +2,13 @@
 
     python bench/guidance_eval.py [cases.jsonl] [--show-errors]
 
-Each line of the set: {"id", "notes", "expected": [profession slugs], "emergency": bool}.
-Prints precision and recall per profession and overall (micro-averaged), whether every
-emergency was found, and how many cases pass — exactly the expected professions, and an
-emergency exactly when one is expected — overall and per tag (kind of note). Exits non-zero
+Each line of the set: {"id", "notes", "expected": [profession slugs], "emergency": bool}, and
+optionally "acceptable": [slugs] the case's author would not count as wrong (a midwife beside the
+obstetrician for a pregnancy). Prints precision and recall per profession and overall
+(micro-averaged; an acceptable suggestion is neither a hit nor a false one), whether every
+emergency was found, and how many cases pass — every expected profession, nothing outside the
+expected and the acceptable, and an emergency exactly when one is expected — overall and per tag
+(kind of note). Exits non-zero
 when a target is missed (recall 0.90, precision 0.85, every emergency).
 """
 
@@ -35,9 +38,10 @@ def evaluate(cases: list[dict], show_errors: bool = False) -> dict[str, float]:
         result = suggest(Intake(notes=case["notes"], visit_number=case.get("visit_number", 2)))
         got = {s.profession for s in result.suggestions}
         want = set(case["expected"])
+        allowed = want | set(case.get("acceptable", []))
         for slug in got & want:
             tp[slug] += 1
-        for slug in got - want:
+        for slug in got - allowed:
             fp[slug] += 1
         for slug in want - got:
             fn[slug] += 1
@@ -47,19 +51,22 @@ def evaluate(cases: list[dict], show_errors: bool = False) -> dict[str, float]:
                 missed_emergencies += 1
         elif result.emergency:
             false_emergencies += 1
-        ok = got == want and bool(case.get("emergency")) == result.emergency
+        ok = want <= got <= allowed and bool(case.get("emergency")) == result.emergency
         for tag in ["all", *case.get("tags", [])]:
             tagged[tag] += 1
             passed[tag] += ok
-        if show_errors and got != want:
+        if show_errors and not want <= got <= allowed:
             print(f"{case['id']}: {case['notes']}")
             if want - got:
                 print(f"   missed: {sorted(want - got)}")
-            if got - want:
+            if got - allowed:
                 extra = [
-                    r for s in result.suggestions if s.profession in got - want for r in s.reasons
+                    r
+                    for s in result.suggestions
+                    if s.profession in got - allowed
+                    for r in s.reasons
                 ]
-                print(f"   extra:  {sorted(got - want)} {extra}")
+                print(f"   extra:  {sorted(got - allowed)} {extra}")
     slugs = sorted(set(tp) | set(fp) | set(fn))
     print(f"{'profession':28} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
     for slug in slugs:

@@ -105,7 +105,7 @@ def test_ordinary_words_are_not_corrected_into_findings():
     [
         "Crushing chest pain spreading to her left arm, sweating.",
         "Her face is drooping on one side and her speech is slurred.",
-        "After the long flight one calf is swollen, red and warm.",
+        "After the long flight one calf is swollen, red and warm, and she is short of breath.",
         "He said he wants to die and has a plan.",
         "Low back pain and since this morning he has lost control of his bladder.",
     ],
@@ -116,6 +116,39 @@ def test_emergencies_override_everything_even_on_the_first_visit(notes):
     assert first.profession == "emergency-care"
     assert first.urgency == "emergency" and first.timing == "now"
     assert result.emergency
+
+
+def test_a_clot_without_breathlessness_is_a_physician_today_and_with_it_an_emergency():
+    # NHS: suspected DVT is an urgent same-day appointment; 999 with breathlessness or chest pain.
+    leg = by_profession("After the long flight one calf is swollen, red and warm.")
+    assert set(leg) == {"primary-care-physician"}
+    assert leg["primary-care-physician"].urgency == "soon"
+    lungs = suggest(
+        Intake(notes="After the long flight one calf is swollen and warm; now breathless.")
+    )
+    assert lungs.emergency
+
+
+def test_in_an_emergency_nothing_else_is_suggested():
+    result = suggest(
+        Intake(
+            notes="Bunions, never seen anyone. Today crushing chest pain into the jaw, sweating."
+        )
+    )
+    assert [s.profession for s in result.suggestions] == ["emergency-care"]
+
+
+def test_a_sign_beside_what_explains_it_is_not_another_referral():
+    sprain = by_profession("Rolled his ankle at basketball, heard a pop, hobbling on it.")
+    assert set(sprain) == {"sports-medicine-physician"}
+    assert "physical-therapist" in by_profession("Walks with a limp on the right.")
+
+
+def test_a_diet_related_condition_needs_a_word_about_food():
+    assert "nutritionist" not in by_profession("Type 2 diabetic, stabbing heel pain every morning.")
+    assert "nutritionist" in by_profession(
+        "Type 2 diabetic; her GP told her to change what she eats."
+    )
 
 
 def test_soon_red_flags_go_to_a_physician_within_days():
@@ -191,6 +224,6 @@ def test_ignored_findings_are_explained():
 
 
 def test_structured_intake_fields_are_read_too():
-    result = suggest(Intake(goals="Lose 15 pounds", history="Type 2 diabetes"))
+    result = suggest(Intake(goals="Lose 15 pounds", history="Type 2 diabetes, poor diet"))
     assert {"nutritionist", "personal-trainer"} <= {s.profession for s in result.suggestions}
     assert {m.field for m in result.findings} == {"goals", "history"}

@@ -41,14 +41,15 @@ def test_nucc_codes_exist_in_the_official_code_set():
 def test_every_profession_but_emergency_is_reachable_from_a_finding():
     base = kb.load()
     reachable = {slug for cf in base.findings for slug in cf.finding.professions}
+    reachable |= {slug for flag in base.combinations for slug in flag.professions}
     assert reachable == set(PRODUCT_SLUGS)
 
 
 def test_red_flags_cover_the_issue_list():
     ids = {cf.finding.id: cf.finding.urgency for cf in kb.load().findings}
-    for emergency in ("heart-attack-signs", "stroke-signs", "dvt-signs", "suicidal"):
+    for emergency in ("heart-attack-signs", "stroke-signs", "suicidal"):
         assert ids[emergency] == "emergency"
-    for soon in ("unexplained-weight-loss", "changing-mole"):
+    for soon in ("unexplained-weight-loss", "changing-mole", "dvt-signs"):
         assert ids[soon] == "soon"
 
 

@@ -179,6 +179,14 @@ _LONG_AGO = re.compile(
     r"|\byears (ago|back)\b|\bback in (19|20)\d\d\b|\bin (19|20)\d\d\b",
     re.I,
 )
+# Who examines a limb: a finding of theirs explains a sign beside it (the limp after a sprain
+# is the sprain's). A chiropractor's finding does not: after a car accident the spine is the
+# chiropractor's and the limp still wants a physical therapist's gait work (Alice, in the
+# articles).
+BODY_PROFESSIONS = frozenset(
+    "physical-therapist orthopedic-surgeon sports-medicine-physician primary-care-physician "
+    "neurologist podiatrist emergency-care".split()
+)
 SENSITIVE_ADVICE = (
     "Sensitive: build trust first and choose the moment with care. Raise it with diplomacy, "
     "after the session when the client is dressed and seated — never while they are on the "
@@ -912,6 +920,24 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
         if si in emergency_sentences and _finding(fid).symptom:
             m = matches.pop(fid)
             ignored.append(Ignored(fid, m.label, m.quote, "part of an emergency's description"))
+    # A sign beside the finding that explains it is part of that finding (a limp after a
+    # sprain); a limp alone still counts.
+    for fid, si in list(found_in.items()):
+        if (
+            fid in matches
+            and _finding(fid).secondary
+            and any(
+                abs(other - si) <= 1
+                and sents[other].field == sents[si].field
+                and not _finding(ofid).secondary
+                and set(_finding(ofid).professions) & BODY_PROFESSIONS
+                for ofid, other in found_in.items()
+                if ofid != fid and ofid in matches
+            )
+        ):
+            m = matches.pop(fid)
+            found_in.pop(fid)
+            ignored.append(Ignored(fid, m.label, m.quote, "explained by another finding beside it"))
     # Findings that only mean something together ("a heart condition" + "wants to exercise").
     for fid in list(matches):
         needs = _finding(fid).with_findings
@@ -1014,6 +1040,10 @@ def suggest(intake: Intake) -> Result:
                 s.ask = PHYSICIAN_FIRST
             if URGENCY_RANK[m.urgency] < URGENCY_RANK[s.urgency]:
                 s.urgency = m.urgency
+    # In an emergency the one thing to do is get help now: other referrals would only
+    # distract, and wait until the client is safe.
+    if any(s.urgency == "emergency" for s in by_profession.values()):
+        by_profession = {k: s for k, s in by_profession.items() if s.urgency == "emergency"}
     suggestions = sorted(
         by_profession.values(),
         key=lambda s: (URGENCY_RANK[s.urgency], -len(s.reasons), s.position),

@@ -67,6 +67,9 @@ class Finding(BaseModel):
     requires: list[str] = Field(default_factory=list)
     with_findings: list[str] = Field(default_factory=list)
     symptom: bool = False
+    # A sign that another finding beside it explains (a limp after a sprain, tingling fingers
+    # from work at a production line): it counts alone, not next to its explanation.
+    secondary: bool = False
     niche_words: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -131,6 +134,7 @@ class Combination(BaseModel):
             phrases=sorted(self.concepts),
             urgency=self.urgency,
             suppresses=self.suppresses,
+            overrides=self.overrides,
             # A routine complaint told inside an emergency's description is its symptom.
             symptom=self.urgency == "routine",
         )
@@ -239,7 +243,7 @@ def _load_combinations(
             if slug not in professions:
                 raise KnowledgeBaseError(f"combination {flag.id}: unknown profession '{slug}'")
         flags.append(flag)
-    ids = {f.id for f in flags}
+    ids = {f.id for f in flags} | finding_ids  # a combination may override a finding too
     for flag in flags:
         if unknown_flags := set(flag.overrides) - ids:
             raise KnowledgeBaseError(f"combination {flag.id}: unknown {sorted(unknown_flags)}")
