@@ -108,6 +108,10 @@ RESOLVED = [
     ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
     ("mood", "good"), ("off", "meds"), ("settled",), ("cleared", "with"), ("cleared", "after"),
     ("clear", "now"), ("on", "top", "of", "things"), ("happy", "now"), ("doing", "well", "now"),
+    ("fully", "back"), ("no", "problems", "at", "all"), ("has", "lifted"), ("lifted",),
+    ("like", "myself", "again"), ("like", "herself", "again"), ("like", "himself", "again"),
+    ("back", "to", "herself"), ("back", "to", "himself"), ("finished", "counselling"),
+    ("finished", "counseling"), ("finished", "therapy"), ("sorted", "out", "now"),
 ]  # fmt: skip
 # Said in the next sentence, these close what the previous one opened.
 STRONG_RESOLVED = [
@@ -683,7 +687,10 @@ HYPOTHETICAL = [
     ("watch", "out", "for"), ("look", "out", "for"), ("god", "forbid"), ("hypothetically",),
     ("worried", "she", "might"), ("worried", "he", "might"), ("afraid", "of", "getting"),
     ("scared", "of", "getting"), ("worried", "about", "getting"), ("risk", "of"),
-    ("to", "prevent"), ("to", "avoid"), ("prevention",),
+    ("to", "prevent"), ("to", "avoid"), ("prevention",), ("might", "think"),
+    ("might", "try"), ("one", "day"), ("some", "day"), ("someday",), ("in", "a", "couple", "of"),
+    ("in", "a", "few", "years"), ("just", "curious"),
+    ("whether", "massage", "is"), ("is", "massage", "safe"), ("is", "massage", "ok"),
 ]  # fmt: skip
 
 

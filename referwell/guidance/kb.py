@@ -284,9 +284,6 @@ def load() -> KnowledgeBase:
         for slug in finding.professions + finding.suppresses:
             if slug not in professions:
                 raise KnowledgeBaseError(f"finding {finding.id}: unknown profession '{slug}'")
-        for other in finding.overrides + finding.with_findings:
-            if other not in {r["id"] for r in raw["finding"]}:
-                raise KnowledgeBaseError(f"finding {finding.id}: unknown finding '{other}'")
         patterns = tuple(compile_pattern(p) for p in finding.phrases)
         excludes = tuple(compile_pattern(p) for p in finding.exclude)
         requires = tuple(compile_pattern(p) for p in finding.requires)
@@ -297,6 +294,11 @@ def load() -> KnowledgeBase:
                     stems.update(slot.prefixes)
         compiled.append(CompiledFinding(finding, patterns, excludes, requires))
     flags_version, concepts, flags = _load_combinations(professions, seen)
+    known = seen | {flag.id for flag in flags}
+    for cf in compiled:
+        for other in cf.finding.overrides + cf.finding.with_findings:
+            if other not in known:
+                raise KnowledgeBaseError(f"finding {cf.finding.id}: unknown finding '{other}'")
     for cc in concepts:
         for pattern in cc.patterns:
             for slot in pattern.slots:
