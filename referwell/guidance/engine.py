@@ -64,7 +64,8 @@ POST_NEGATIONS = frozenset("ruled denied resolved negative absent".split())
 FORM_ANSWERS_NO = frozenset("no none nil nope negative denies denied n".split())
 FAMILY_CUES = frozenset(
     "mother mom mum mommy mama father dad daddy papa sister brother sibling siblings grandmother "
-    "toddler infant newborn teen teenager grandkid grandkids grandchild grandchildren "
+    "toddler infant newborn teen teenager teenage stepson stepdaughter grandkid grandkids "
+    "grandchild grandchildren "
     "dog cat horse puppy kitten pet vet inlaw "
     "nan nana nanna gran grandad granddad grampa gramps missus hubby partner bf gf "
     "grandfather grandma grandpa granny aunt uncle cousin parent parents son daughter kid kids "
@@ -90,7 +91,7 @@ CLAUSE_STARTERS = frozenset(
     "wants want wanted has have had is was are were reports reported complains complained feels "
     "felt says said notes noted mentions mentioned states stated would will plans hopes asks "
     "asked likes needs gets got describes shows seems presents admits she he they i we client pt "
-    "patient her his also just".split()
+    "patient her his also just looking hoping asking wanting keen needing".split()
 )
 RESOLVED = [
     ("fully", "recovered"), ("completely", "recovered"), ("recovered",), ("resolved",),
@@ -475,7 +476,60 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
     return any(w in POST_NEGATIONS for w in words[end : end + 3])
 
 
+# "his wife, who's been very down", "her son has been having panic attacks": the relative is
+# the subject of what follows, even for findings a relative's name alone does not make someone
+# else's ("since her mum passed" is the client's grief).
+RELATIVE_VERBS = frozenset(
+    "who whos that has had is was s been keeps kept gets got having being very really so quite "
+    "feeling felt".split()
+)
+
+
+def _relative_is_subject(words: list[str], start: int) -> bool:
+    for i in range(start - 1, max(-1, start - 6), -1):
+        if _is_cue(words[i], FAMILY_CUES):
+            between = words[i + 1 : start]
+            return bool(between) and all(w in RELATIVE_VERBS for w in between)
+        if words[i] not in RELATIVE_VERBS:
+            return False
+    return False
+
+
+# "picked up her toddler awkwardly - low back pain": the relative is what the client lifted.
+OBJECT_VERBS = frozenset(
+    "picked picking pick lifting lifted lift lifts carrying carried carry carries holding held "
+    "hold chasing chased bathing bathed feeding fed pushing pushed up".split()
+)
+
+
+def _objects_masked(words: list[str]) -> list[str]:
+    out = list(words)
+    for i in range(2, len(words)):
+        if (
+            _is_cue(words[i], FAMILY_CUES)
+            and words[i - 1] in {"her", "his", "my", "the", "their", "a"}
+            and words[i - 2] in OBJECT_VERBS
+        ):
+            out[i] = "_"
+    return out
+
+
+def _other_pronoun_after_relative(words: list[str], start: int) -> bool:
+    """ "her son's football - he rolled his ankle": after "her <relative>", "he" is the
+    relative (and after "his <relative>", "she")."""
+    for i in range(1, start):
+        if _is_cue(words[i], FAMILY_CUES):
+            other = HIS if words[i - 1] in HER else HER if words[i - 1] in HIS else None
+            clause = words[i + 1 : start]
+            if other and any(w in other for w in clause) and not {"client", "pt"} & set(clause):
+                return True
+    return False
+
+
 def _someone_else(words: list[str], start: int) -> bool:
+    words = _objects_masked(words)
+    if _other_pronoun_after_relative(words, start):
+        return True
     if _in_scope(words, FAMILY_CUES, start, window=10, breakers=SUBJECT_CHANGE):
         return True
     if "runs" in words and any(_is_cue(w, FAMILY_CUES) for w in words):
@@ -650,6 +704,8 @@ def _why_ignored(
         return "negated"
     if f.experiencer and (_someone_else(words, ti) or _about_the_relative(note, sent)):
         return "about someone else (family history)"
+    if _relative_is_subject(words, ti):
+        return "about someone else (a relative's)"
     if f.negatable and _hypothetical(words, ti):
         return "a hypothetical (if it ever happens), not what the client has"
     if f.resolvable:
@@ -733,6 +789,7 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                         cc.concept.experiencer
                         and (_someone_else(words, ti) or _about_the_relative(sents, sent))
                     )
+                    or _relative_is_subject(words, ti)
                     # A red flag is about now: "as a teenager", "years ago" are history.
                     or (
                         cc.concept.resolvable

@@ -10,7 +10,8 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extractOne
 
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?=\s|$)|\n|(?<=[a-z])\.(?=[A-Z])")
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|,")
+# A dash between spaces ("hurt it at the gym - wants exercises") parts clauses like a comma.
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|,|(?<=\s)[-–—]+(?=\s)")
 # Clinical shorthand written with a slash: r/o DVT, h/o MI, s/p TKA, c/o LBP, 30/40, 3/52.
 _SLASH_FORMS = {
     ("r", "o"): ("ruledout",),
@@ -52,6 +53,8 @@ def tokenize(sentence: str, offset: int = 0) -> list[Token]:
     tokens: list[Token] = []
     for m in _TOKEN.finditer(lowered):
         word = m.group()
+        if word[0] in "-–—":
+            word = ","
         # "chest's" is "chest", "dad's" is "dad"; "doesn't" stays "doesnt".
         word = word[:-2] if word.endswith("'s") else word.replace("'", "")
         token = Token(word, offset + m.start(), offset + m.end())
