@@ -747,6 +747,7 @@ HYPOTHETICAL = [
     ("might", "try"), ("one", "day"), ("some", "day"), ("someday",), ("in", "a", "couple", "of"),
     ("in", "a", "few", "years"), ("just", "curious"),
     ("whether", "massage", "is"), ("is", "massage", "safe"), ("is", "massage", "ok"),
+    ("if", "this"), ("if", "the", "test"), ("comes", "back", "positive"),
 ]  # fmt: skip
 
 
