@@ -54,6 +54,9 @@ PSEUDO_NEGATIONS = {
     ("no", "matter"),
     ("not", "certain"),
     ("no", "idea"),
+    ("not", "herself"),
+    ("not", "himself"),
+    ("not", "themselves"),
 }
 # Words a negation reaches; "denies" opens a list ("denies any thoughts of self-harm or
 # suicide", "denies CP, SOB, numbness, tingling") and reaches further.
@@ -191,6 +194,11 @@ _LONG_AGO = re.compile(
 BODY_PROFESSIONS = frozenset(
     "physical-therapist orthopedic-surgeon sports-medicine-physician primary-care-physician "
     "neurologist podiatrist emergency-care".split()
+)
+_RECENT = re.compile(
+    r"\b(yesterday|today|this morning|last night|this week|earlier|at breakfast|on the way)\b"
+    r"|\b(\d+|a few|few|a couple of|couple of|two|three|several) (hours|hrs|hr|days) ago\b",
+    re.I,
 )
 SENSITIVE_ADVICE = (
     "Sensitive: build trust first and choose the moment with care. Raise it with diplomacy, "
@@ -519,7 +527,16 @@ def _other_pronoun_after_relative(words: list[str], start: int) -> bool:
     relative (and after "his <relative>", "she")."""
     for i in range(1, start):
         if _is_cue(words[i], FAMILY_CUES):
-            other = HIS if words[i - 1] in HER else HER if words[i - 1] in HIS else None
+            # "my husband … his foot": written in the first person, he or she is the relative.
+            other = (
+                HIS | HER
+                if words[i - 1] == "my"
+                else HIS
+                if words[i - 1] in HER
+                else HER
+                if words[i - 1] in HIS
+                else None
+            )
             clause = words[i + 1 : start]
             if other and any(w in other for w in clause) and not {"client", "pt"} & set(clause):
                 return True
@@ -747,7 +764,7 @@ HYPOTHETICAL = [
     ("might", "try"), ("one", "day"), ("some", "day"), ("someday",), ("in", "a", "couple", "of"),
     ("in", "a", "few", "years"), ("just", "curious"),
     ("whether", "massage", "is"), ("is", "massage", "safe"), ("is", "massage", "ok"),
-    ("if", "this"), ("if", "the", "test"), ("comes", "back", "positive"),
+    ("if", "this"), ("if", "the", "test"), ("comes", "back", "positive"), ("what", "would"),
 ]  # fmt: skip
 
 
@@ -795,6 +812,7 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                     or (
                         cc.concept.resolvable
                         and _resolved(words, sent.sentence, True, start=ti, end=end)
+                        and not (cc.concept.transient and _RECENT.search(sent.sentence))
                     )
                     or _hypothetical(words, ti)
                 ):

@@ -89,6 +89,9 @@ class Concept(BaseModel):
     negatable: bool = True
     experiencer: bool = True
     resolvable: bool = True  # false where "no lasting change" is the point, not a resolution
+    # A sign that went away still counts when it was recent: a face that drooped yesterday
+    # "then back to normal" is a transient ischaemic attack, a stroke's warning.
+    transient: bool = False
 
 
 class Combination(BaseModel):
