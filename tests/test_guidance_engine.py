@@ -227,3 +227,42 @@ def test_structured_intake_fields_are_read_too():
     result = suggest(Intake(goals="Lose 15 pounds", history="Type 2 diabetes, poor diet"))
     assert {"nutritionist", "personal-trainer"} <= {s.profession for s in result.suggestions}
     assert {m.field for m in result.findings} == {"goals", "history"}
+
+
+def test_a_stroke_sign_that_went_away_yesterday_is_still_an_emergency():
+    # A transient ischaemic attack: the face and arm came back, the risk did not.
+    notes = "Yesterday his left arm went numb and his face felt rubbery for 15 min, then back to normal."
+    assert suggest(Intake(notes=notes)).emergency
+    old = "Had a small stroke in 2015, full recovery, no new symptoms. Tight shoulders."
+    assert not suggest(Intake(notes=old)).emergency
+
+
+def test_fever_with_confusion_after_an_operation_is_sepsis_even_told_as_not_herself():
+    notes = "She is not herself - burning hot then shaking, breathing fast, unsure what day it is."
+    assert suggest(Intake(notes=notes)).emergency
+
+
+def test_a_relatives_own_clause_is_theirs():
+    assert professions("He's worried about his wife who's been very down since her mum died.") == []
+    assert professions("Her son's football - he rolled his ankle at training.") == []
+    # The relative the client lifted is not the one in pain.
+    lifted = by_profession(
+        "Picked up her toddler awkwardly - now low back pain that shoots down the leg."
+    )
+    assert lifted
+
+
+def test_what_would_she_do_if_is_a_hypothetical():
+    notes = "What would I do if my calf ever swelled up after a flight? No symptoms now."
+    assert professions(notes) == []
+
+
+def test_a_sign_of_depression_without_the_word():
+    notes = "Hasn't enjoyed anything in months, just goes through the motions."
+    assert "psychotherapist" in by_profession(notes)
+
+
+def test_a_possible_fracture_is_a_physician_today():
+    notes = "Slipped on ice, caught herself on her hand; tender at the base of the thumb."
+    s = by_profession(notes)["primary-care-physician"]
+    assert s.urgency == "soon"

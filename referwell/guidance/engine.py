@@ -537,7 +537,7 @@ def _other_pronoun_after_relative(words: list[str], start: int) -> bool:
                 if words[i - 1] in HIS
                 else None
             )
-            clause = words[i + 1 : start]
+            clause = words[i + 1 : start + 2]  # "… since her mum died": her is the wife
             if other and any(w in other for w in clause) and not {"client", "pt"} & set(clause):
                 return True
     return False
@@ -721,7 +721,7 @@ def _why_ignored(
         return "negated"
     if f.experiencer and (_someone_else(words, ti) or _about_the_relative(note, sent)):
         return "about someone else (family history)"
-    if _relative_is_subject(words, ti):
+    if _relative_is_subject(words, ti) or _other_pronoun_after_relative(words, ti):
         return "about someone else (a relative's)"
     if f.negatable and _hypothetical(words, ti):
         return "a hypothetical (if it ever happens), not what the client has"
@@ -808,6 +808,7 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                         and (_someone_else(words, ti) or _about_the_relative(sents, sent))
                     )
                     or _relative_is_subject(words, ti)
+                    or _other_pronoun_after_relative(words, ti)
                     # A red flag is about now: "as a teenager", "years ago" are history.
                     or (
                         cc.concept.resolvable
