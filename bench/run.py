@@ -11,6 +11,7 @@ BENCHES = [
     "pages_bench.py",
     "nppes_bench.py",
     "sqlite_writers_bench.py",
+    "outbox_bench.py",
 ]
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "ninja",  # the API's docs page with its own scripts (static files), not a CDN's
+    "django_tasks",
+    "django_tasks_db",  # the task queue is a table of the practice's own database
     "referwell.core",
     "referwell.accounts",
     "referwell.audit",
@@ -289,6 +291,17 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 # sent, nothing is recorded) instead of holding the request — and the database's writers — open.
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Referwell <referwell@localhost>")
+# The outbox (referwell/outreach/delivery.py): a message is written in the same transaction as
+# what caused it, with a task row beside it; `referwell worker` (started by `referwell serve`)
+# sends it outside any database lock, with retries. docs/operations.md: the worker.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("REFERWELL_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+# Retries of a message that could not be sent: after 1, 5, 30 minutes, then it is failed.
+OUTBOX_RETRY_MINUTES = (1, 5, 30)
 
 # --- Cache (rate limits): Redis when REDIS_URL is set — shared by every app server — else this
 # process's memory, right for one server on one machine (production falls back to the database).

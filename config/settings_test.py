@@ -15,6 +15,9 @@ from config.settings import DATABASES  # noqa: E402
 AUDIT_CHECKPOINT_FILE = Path(tempfile.gettempdir()) / f"referwell-checkpoints-{os.getpid()}.jsonl"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A task runs when it is enqueued, inside the test's transaction (tests/test_outbox.py switches
+# to the database backend and runs the worker to test the queue itself).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -238,31 +238,6 @@ def world(elm_grove, alice, partner, client_alice_jones, referral):
     }
 
 
-# What the pages that only answer POST are sent: the form they normally receive.
-POSTS = {
-    "touchpoint_add": {"kind": "call", "date": "2026-06-01", "note": "Called."},
-    "partner_letter": {"kind": "introduction"},
-    "visit_add": {"date": "2026-06-01", "service": "Massage", "fee": "95", "payer": "client"},
-    "consent_add": {"profession": "chiropractor", "scope": "talk", "given_on": "2026-01-02"},
-    "consent_revoke": {},
-    "referral_transition": {"to": "consented", "note": ""},
-    "referral_send": {},
-    "referral_link_new": {},
-    "referral_link_revoke": {},
-    "referral_report": {"text": "Doing well."},
-    "referral_thank": {},
-    "referral_followup_done": {},
-    "referral_thank_care": {},
-    "pipeline_move": {"to": "met"},
-    "plan_add": {"method": "call", "planned_on": "2026-07-01"},
-    "plan_done": {"outcome": "Met for coffee."},
-    "niche_delete": {},
-    "inbound_accept": {},
-    "inbound_reject": {},
-    "member_edit": {"action": "role", "role": "therapist"},
-}
-
-
 # Each page's number of queries, as an owner with data of every kind. 7 of them are every
 # request's: the session, the user, the member with the practice, the two-factor check, and the
 # session saved again (savepoint, update, release: the idle timeout). A page that records its
@@ -295,6 +270,7 @@ PAGE_BUDGETS = {
     "referral_thank": 34,  # 1 of them: whether the sender may put clinical text in a letter
     "referral_followup_done": 16,
     "referral_thank_care": 34,  # 1 of them: whether the sender may put clinical text in a letter
+    "outbox_retry": 8,  # a sent message: refused with a message (a failed one also queues it)
     "pipeline_move": 19,
     "plan_add": 18,
     "plan_done": 22,
@@ -311,7 +287,7 @@ PAGE_BUDGETS = {
     "client_create": 9,
     "referral_list": 11,
     "referral_create": 10,
-    "outbox": 8,
+    "outbox": 9,  # + the count of what waits or failed (one grouped query)
     "letters": 13,
     "today": 16,  # the kept list and its kept HTML each read the data version once
     "calendar_feed_page": 8,
@@ -348,6 +324,7 @@ POSTS = {
     "inbound_accept": {},
     "inbound_reject": {},
     "member_edit": {"action": "role", "role": "therapist"},
+    "outbox_retry": {},
 }
 
 # The list pages with each of their filters (each list has one sort), whole and as the htmx

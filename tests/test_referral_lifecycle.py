@@ -133,17 +133,29 @@ def test_a_partner_without_email_gets_a_pdf_to_print(out_referral, alice, partne
     assert Disclosure.objects.get().channel == "letter"
 
 
-def test_a_failing_mail_server_leaves_nothing_half_done(out_referral, alice, partner, settings):
+def test_a_failing_mail_server_never_fails_the_send_and_the_letter_waits_to_be_retried(
+    out_referral, alice, partner, settings
+):
+    from referwell.outreach.delivery import message_retry
+
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     consent(out_referral.client, partner)
     referral_transition(referral=out_referral, to=Status.CONSENTED, by=alice.user)
-    with pytest.raises(OSError):
-        referral_send(referral=out_referral, by=alice.user, base_url="http://testserver/")
+    referral_send(referral=out_referral, by=alice.user, base_url="http://testserver/")
     out_referral.refresh_from_db()
-    assert out_referral.status == Status.CONSENTED
-    assert not Disclosure.objects.exists() and not OutgoingMessage.objects.exists()
-    assert not ReferralLink.objects.exists()
+    # The referral is in the outbox: sent as far as the practice is concerned, the letter kept.
+    assert out_referral.status == Status.SENT
+    message = OutgoingMessage.objects.get()
+    # The test backend runs the retries at once: after 1 + 3 attempts it is failed, with why.
+    assert message.status == "failed" and message.attempts == 4
+    assert "Connection refused" in message.error or "Errno" in message.error
+    assert not mail.outbox
+    # The mail server is back: a person retries and it leaves, once.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    message = message_retry(message=message, by=alice.user)
+    assert message.status == "sent" and message.sent_at is not None
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dana@spine.example"]
 
 
 def test_real_smtp_server_receives_the_letter_and_its_pdf(out_referral, alice, partner, settings):

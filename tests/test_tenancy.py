@@ -41,6 +41,7 @@ OBJECTS = {
     "plan_done": "plan",
     "niche_delete": "niche",
     "outbox_pdf": "message",
+    "outbox_retry": "message",
     "inbound_detail": "inbound_request",
     "inbound_accept": "inbound_request",
     "inbound_reject": "inbound_request",

@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from referwell.accounts.models import ApiToken, DataChange, Member, Practice, Role, User
 from referwell.accounts.security import client_ip, log_auth
 from referwell.audit.services import log_action
+from referwell.core.mail import queue_email
 
 
 class AccountError(ValueError):
@@ -229,7 +230,6 @@ def member_invite(
     long as PASSWORD_RESET_TIMEOUT; the name when accepting), so no practice names a person's
     account for them."""
     from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
     from django.template.loader import render_to_string
     from django.urls import reverse
     from django.utils.encoding import force_bytes
@@ -275,10 +275,9 @@ def member_invite(
         "link": link,
         "invitations_url": request.build_absolute_uri(reverse("invitations")),
     }
-    send_mail(
+    queue_email(
         f"An invitation to join {practice.name} on Referwell",
         render_to_string("accounts/member_invitation.txt", context),
-        None,
         [email],
     )
     return member

@@ -1,4 +1,5 @@
 from base64 import b32encode
+from typing import Any
 from urllib.parse import urlencode
 
 import segno
@@ -14,6 +15,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -58,6 +60,7 @@ from referwell.accounts.services import (
 )
 from referwell.audit.services import log_action
 from referwell.core.decorators import owner_required
+from referwell.core.mail import queue_email
 from referwell.core.ratelimit import client_ip, rate_limited
 
 
@@ -379,7 +382,24 @@ RESET_PER_EMAIL_PER_HOUR = 3
 RESET_PER_IP_PER_HOUR = 10
 
 
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's form; its e-mail goes to the worker's queue instead of the mail server."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        queue_email(subject, render_to_string(email_template_name, context), [to_email])
+
+
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = QueuedPasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"

@@ -30,9 +30,13 @@ class LetterTemplate(TenantModel):
 
 
 class OutgoingMessage(TenantModel):
-    """The outbox: every letter or e-mail the practice sent, as it was sent."""
+    """The outbox: every letter or e-mail the practice sent, as it was sent. An e-mail is
+    written here as *queued* in the transaction of what caused it; the worker sends it
+    (referwell/outreach/delivery.py)."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         PRINTED = "printed", "Letter (PDF) made"
         FAILED = "failed", "Failed"
@@ -45,6 +49,8 @@ class OutgoingMessage(TenantModel):
     attachment_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
     referral = models.ForeignKey(
         "referrals.Referral", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -64,6 +70,26 @@ class OutgoingMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email or self.to_name}"
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (self.Status.FAILED, self.Status.SENDING)
+
+    @property
+    def plain_error(self) -> str:
+        """Why it has not left, in words a therapist can act on."""
+        error = self.error.lower()
+        if not error:
+            return ""
+        if "timed out" in error or "timeout" in error:
+            return "The mail server did not answer in time."
+        if "refused" in error or "errno 111" in error:
+            return "The mail server refused the connection (is it running, is the port right?)."
+        if "authentication" in error or "535" in error:
+            return "The mail server refused the practice's user name or password."
+        if "recipient" in error or "550" in error or "553" in error:
+            return "The mail server refused the address."
+        return "The mail server said: " + self.error
 
 
 class ContactMethod(models.TextChoices):

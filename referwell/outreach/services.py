@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -136,9 +135,12 @@ def message_send(
     partner: Any = None,
     disclosure: Any = None,
 ) -> OutgoingMessage:
-    """Into the outbox; by e-mail (with the letter as PDF) when there is an address, else as a
-    PDF to print. A failure to send is raised: the caller's transaction then leaves nothing
-    half-done (no disclosure recorded for a message that never left)."""
+    """Into the outbox: an e-mail (the letter as PDF attached) is *queued* in the caller's
+    transaction and sent by the worker once it commits (outreach/delivery.py) — the request
+    never waits for the mail server, and nothing is queued if the caller's change is rolled
+    back. Without an address the letter is a PDF to print."""
+    from referwell.outreach.delivery import deliver_message
+
     message = OutgoingMessage(
         practice=practice,
         kind=kind,
@@ -146,7 +148,7 @@ def message_send(
         to_email=to_email,
         subject=letter.subject,
         body=letter.body,
-        status=OutgoingMessage.Status.SENT if to_email else OutgoingMessage.Status.PRINTED,
+        status=OutgoingMessage.Status.QUEUED if to_email else OutgoingMessage.Status.PRINTED,
         referral=referral,
         partner=partner,
         disclosure=disclosure,
@@ -154,15 +156,6 @@ def message_send(
     )
     message.attachment_name = f"{slugify(letter.subject)[:80] or 'letter'}.pdf"
     message.save()
-    if to_email:
-        email = EmailMessage(
-            subject=letter.subject,
-            body=letter.body,
-            to=[to_email],
-            reply_to=[practice.email] if practice.email else None,
-        )
-        email.attach(message.attachment_name, message_pdf(message), "application/pdf")
-        email.send(fail_silently=False)
     log_action(
         practice=practice,
         actor=by,
@@ -170,6 +163,9 @@ def message_send(
         obj=message,
         data={"kind": kind, "channel": "email" if to_email else "letter"},
     )
+    if to_email:
+        # A row of the task queue, in this same transaction: committed together or not at all.
+        deliver_message.enqueue(message.pk)
     return message
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("niches/<int:pk>/delete/", pipeline_views.niche_delete, name="niche_delete"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:pk>/pdf/", views.outbox_pdf, name="outbox_pdf"),
+    path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
     path("letters/", views.letters, name="letters"),
     path("letters/<slug:kind>/", views.letter_edit, name="letter_edit"),
 ]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from referwell.audit.services import log_request
 from referwell.core.decorators import clinical_required, owner_required, practice_required
 from referwell.outreach import services
+from referwell.outreach.delivery import message_retry
 from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
 from referwell.outreach.models import OutgoingMessage
 
@@ -26,10 +29,39 @@ SAMPLE = {
 
 @practice_required
 def outbox(request: HttpRequest) -> HttpResponse:
-    sent = OutgoingMessage.objects.for_practice(request.practice).select_related(
-        "referral", "partner", "by"
-    )[:200]
-    return render(request, "outreach/outbox.html", {"sent": sent})
+    mine = OutgoingMessage.objects.for_practice(request.practice)
+    sent = mine.select_related("referral", "partner", "by")[:200]
+    Status = OutgoingMessage.Status
+    waiting = {
+        row["status"]: row["n"]
+        for row in mine.filter(status__in=(Status.QUEUED, Status.SENDING, Status.FAILED))
+        .values("status")
+        .annotate(n=Count("id"))
+    }
+    return render(
+        request,
+        "outreach/outbox.html",
+        {
+            "sent": sent,
+            "waiting_n": waiting.get(Status.QUEUED, 0) + waiting.get(Status.SENDING, 0),
+            "failed_n": waiting.get(Status.FAILED, 0),
+        },
+    )
+
+
+@clinical_required  # a letter carries clinical information: who may send it may send it again
+@require_POST
+def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
+    if message is None:
+        raise Http404("No such message.")
+    try:
+        message_retry(message=message, by=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"“{message.subject}” is queued to be sent again.")
+    return redirect("outbox")
 
 
 @clinical_required  # letters carry clinical information

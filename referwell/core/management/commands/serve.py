@@ -96,4 +96,27 @@ class Command(ReferwellCommand):
             self.stdout.write(f"Referwell is at http://{host}:{options['port']}/ (Ctrl+C stops it)")
             self.stdout.flush()
         warm_up()
-        Server().run()
+        worker = _start_worker()
+        try:
+            Server().run()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)
+
+
+def _start_worker() -> Any:
+    """The outbox's worker beside the web server, so one command runs everything (`referwell
+    worker` runs it alone, for a deployment that supervises it separately: docs/operations.md).
+    Not with REFERWELL_NO_WORKER=1 or when tasks run at once (no queue)."""
+    import os
+    import subprocess  # nosec B404 - our own command line, no shell
+    import sys
+
+    from referwell.core.management.commands.worker import uses_queue
+
+    if os.environ.get("REFERWELL_NO_WORKER") == "1" or not uses_queue():
+        return None
+    return subprocess.Popen(  # noqa: S603  # nosec B603
+        [sys.executable, "-m", "referwell.core.cli", "worker"], env=os.environ.copy()
+    )
