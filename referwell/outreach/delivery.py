@@ -26,7 +26,9 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
+from referwell.accounts.models import Practice
 from referwell.audit.services import log_action
+from referwell.outreach.letters import RenderedLetter, letter_pdf
 from referwell.outreach.models import OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,24 @@ def _claim(message_id: int) -> bool:
     )
 
 
-def _email(message: OutgoingMessage) -> EmailMessage:
-    from referwell.outreach.services import message_pdf
+def letterhead(practice: Practice) -> dict[str, str]:
+    return {
+        "name": practice.name,
+        "address": practice.address,
+        "phone": practice.phone,
+        "email": practice.email,
+    }
 
+
+def message_pdf(message: OutgoingMessage) -> bytes:
+    """The letter of a message as the PDF that was (or will be) attached."""
+    return letter_pdf(
+        letter=RenderedLetter(subject=message.subject, body=message.body),
+        letterhead=letterhead(message.practice) | {"date": message.created_at.date()},
+    )
+
+
+def _email(message: OutgoingMessage) -> EmailMessage:
     practice = message.practice
     email = EmailMessage(
         subject=message.subject,

@@ -10,24 +10,14 @@ from django.utils.text import slugify
 
 from referwell.accounts.models import Member, Practice, User
 from referwell.audit.services import log_action
+from referwell.outreach.delivery import deliver_message
 from referwell.outreach.letters import (
     RenderedLetter,
     default_template,
-    letter_pdf,
     render_letter,
     validate_template,
 )
 from referwell.outreach.models import LetterTemplate, OutgoingMessage
-
-
-def letterhead(practice: Practice) -> dict[str, str]:
-    return {
-        "name": practice.name,
-        "address": practice.address,
-        "phone": practice.phone,
-        "email": practice.email,
-    }
-
 
 # What a letter to a lay referrer says instead of the client's name and reason for coming
 # when the client did not agree to be named.
@@ -116,13 +106,6 @@ def letter_template_save(
     return row
 
 
-def message_pdf(message: OutgoingMessage) -> bytes:
-    return letter_pdf(
-        letter=RenderedLetter(subject=message.subject, body=message.body),
-        letterhead=letterhead(message.practice) | {"date": message.created_at.date()},
-    )
-
-
 def message_send(
     *,
     practice: Practice,
@@ -139,8 +122,6 @@ def message_send(
     transaction and sent by the worker once it commits (outreach/delivery.py) — the request
     never waits for the mail server, and nothing is queued if the caller's change is rolled
     back. Without an address the letter is a PDF to print."""
-    from referwell.outreach.delivery import deliver_message
-
     message = OutgoingMessage(
         practice=practice,
         kind=kind,

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from referwell.audit.services import log_request
 from referwell.core.decorators import clinical_required, owner_required, practice_required
 from referwell.outreach import services
-from referwell.outreach.delivery import message_retry
+from referwell.outreach.delivery import message_pdf, message_retry
 from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
 from referwell.outreach.models import OutgoingMessage
 
@@ -70,7 +70,7 @@ def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     if message is None:
         raise Http404("No such message.")
     log_request(request, action="referwell.message.pdf", obj=message)
-    response = HttpResponse(services.message_pdf(message), content_type="application/pdf")
+    response = HttpResponse(message_pdf(message), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{message.attachment_name}"'
     return response
 

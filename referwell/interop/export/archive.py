@@ -356,7 +356,7 @@ def export_practice(practice: Any, out: IO[bytes], *, by: Any = None, via: str =
     """Write the archive into `out` (a binary file); returns the manifest. Audited as
     referwell.practice.exported once written — the archive does not hold its own entry."""
     from referwell.audit.services import log_action
-    from referwell.outreach.services import message_pdf
+    from referwell.outreach.delivery import message_pdf
 
     snapshot = _Snapshot(practice)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
