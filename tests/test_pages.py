@@ -334,11 +334,13 @@ def test_owner_edits_the_practice_and_its_public_page_shows_it(alice_http, elm_g
             "does_not_treat": "Acute injuries in the first 72 hours",
             "no_response_business_days": "7",
             "state": "wi",
+            "paper_size": "a4",
         },
     )
     assert response.status_code == 302
     elm_grove.refresh_from_db()
     assert elm_grove.no_response_business_days == 7 and elm_grove.state == "WI"
+    assert elm_grove.paper_size == "a4"  # the letters' PDFs follow it
     public = HttpClient().get(reverse("refer_practice", args=["elm-grove"])).content.decode()
     assert "Neck and back pain, sports recovery" in public
     assert AuditEntry.objects.filter(action="referwell.practice.changed").exists()

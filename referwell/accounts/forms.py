@@ -21,6 +21,7 @@ class PracticeForm(forms.ModelForm):
             "does_not_treat",
             "how_to_refer",
             "no_response_business_days",
+            "paper_size",
         ]
         widgets = {
             "treats": forms.Textarea(attrs={"rows": 3}),

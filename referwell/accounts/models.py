@@ -81,6 +81,13 @@ class Practice(models.Model):
         default=False,
         help_text="Every member must log in with a code from an authenticator app.",
     )
+    paper_size = models.CharField(
+        "paper for letters",
+        max_length=6,
+        choices=[("letter", "US Letter"), ("a4", "A4")],
+        default="letter",
+        help_text="The page size of the letters' PDFs.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -33,6 +34,8 @@ from referwell.outreach.models import OutgoingMessage
 
 log = logging.getLogger(__name__)
 Status = OutgoingMessage.Status
+# A link the letter gives (the partner's secure page): printed as a QR code on paper too.
+LINK = re.compile(r"https?://\S+")
 
 
 def _claim(message_id: int) -> bool:
@@ -55,9 +58,12 @@ def letterhead(practice: Practice) -> dict[str, str]:
 
 def message_pdf(message: OutgoingMessage) -> bytes:
     """The letter of a message as the PDF that was (or will be) attached."""
+    link = LINK.search(message.body)
     return letter_pdf(
         letter=RenderedLetter(subject=message.subject, body=message.body),
         letterhead=letterhead(message.practice) | {"date": message.created_at.date()},
+        paper=message.practice.paper_size,
+        qr=link.group(0).rstrip(".,;)") if link else "",
     )
 
 

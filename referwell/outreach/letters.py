@@ -400,15 +400,50 @@ def _format_date(value: object) -> str:
     return str(value or "")
 
 
-def letter_pdf(*, letter: RenderedLetter, letterhead: dict) -> bytes:
-    """An A4 PDF of ``letter`` under a letterhead (keys: name, address, phone, email).
+# Fonts embedded in every PDF, so any script prints (Polish, Vietnamese, Japanese…): DejaVu Sans
+# for the alphabets, Droid Sans Fallback for Chinese, Japanese and Korean. `make install` puts
+# them there (Debian's fonts-dejavu-core and fonts-droid-fallback); without them, letters fall
+# back to the PDF core font and Latin-1 (a character it cannot show becomes "?").
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/truetype/droid"),
+    Path("/usr/local/share/fonts"),
+)
+FONT_FILES = {
+    ("text", ""): "DejaVuSans.ttf",
+    ("text", "B"): "DejaVuSans-Bold.ttf",
+    ("cjk", ""): "DroidSansFallbackFull.ttf",
+}
+PAPER_SIZES = {"letter": "Letter", "a4": "A4"}
 
-    An optional ``date`` key (a date or a string) replaces today's date.
-    """
+
+@lru_cache(maxsize=1)
+def pdf_fonts() -> dict[tuple[str, str], Path]:
+    """The font files found, by (family, style); empty when the text font is missing."""
+    found: dict[tuple[str, str], Path] = {}
+    for key, name in FONT_FILES.items():
+        for folder in FONT_DIRS:
+            if (folder / name).is_file():
+                found[key] = folder / name
+                break
+    return found if ("text", "") in found and ("text", "B") in found else {}
+
+
+def letter_pdf(
+    *, letter: RenderedLetter, letterhead: dict, paper: str = "letter", qr: str = ""
+) -> bytes:
+    """A PDF of ``letter`` under a letterhead (keys: name, address, phone, email), on US Letter
+    (or ``paper="a4"``). An optional ``date`` key (a date or a string) replaces today's date.
+    With ``qr`` (a link the letter gives), a QR code of it is printed after the text, so the
+    reader of a paper letter scans it instead of typing it."""
     from fpdf import FPDF  # imported here so the rest of the module works without fpdf2
 
+    fonts = pdf_fonts()
+    family = "Text" if fonts else "Helvetica"
+    clean = (lambda text: text.replace("\r", "")) if fonts else _latin1
+
     def field(key: str) -> str:
-        return _latin1(str(letterhead.get(key) or "")).strip()
+        return clean(str(letterhead.get(key) or "")).strip()
 
     name = field("name")
 
@@ -416,15 +451,23 @@ def letter_pdf(*, letter: RenderedLetter, letterhead: dict) -> bytes:
         def footer(self) -> None:
             if self.page_no() > 1:  # continuation pages carry who and which page
                 self.set_y(-15)
-                self.set_font("Helvetica", "", 8)
+                self.set_font(family, "", 8)
                 self.set_text_color(120, 120, 120)
                 self.cell(0, 5, f"{name}  -  page {self.page_no()}".strip(" -"), align="C")
                 self.set_text_color(0, 0, 0)
 
-    pdf = _LetterPDF(orientation="portrait", unit="mm", format="A4")
+    pdf = _LetterPDF(orientation="portrait", unit="mm", format=PAPER_SIZES.get(paper, "Letter"))
+    if fonts:
+        pdf.add_font("Text", "", str(fonts[("text", "")]))
+        pdf.add_font("Text", "B", str(fonts[("text", "B")]))
+        if ("cjk", "") in fonts:
+            # The same face for bold: a fallback is looked up by style.
+            pdf.add_font("CJK", "", str(fonts[("cjk", "")]))
+            pdf.add_font("CJK", "B", str(fonts[("cjk", "")]))
+            pdf.set_fallback_fonts(["CJK"], exact_match=False)
     pdf.set_margins(left=22, top=20, right=22)
     pdf.set_auto_page_break(auto=True, margin=22)
-    pdf.set_title(_latin1(letter.subject))
+    pdf.set_title(clean(letter.subject))
     if name:
         pdf.set_author(name)
     pdf.set_creator("Referwell")
@@ -432,9 +475,9 @@ def letter_pdf(*, letter: RenderedLetter, letterhead: dict) -> bytes:
 
     width = pdf.epw
     if name:
-        pdf.set_font("Helvetica", "B", 16)
+        pdf.set_font(family, "B", 16)
         pdf.multi_cell(width, 8, name, new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font(family, "", 10)
     contact_lines = [line.strip() for line in field("address").splitlines() if line.strip()]
     contact_lines += [value for value in (field("phone"), field("email")) if value]
     for line in contact_lines:
@@ -445,20 +488,50 @@ def letter_pdf(*, letter: RenderedLetter, letterhead: dict) -> bytes:
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(8)
 
-    pdf.set_font("Helvetica", "", 11)
+    pdf.set_font(family, "", 11)
     when = letterhead.get("date") or date.today()
-    pdf.cell(width, 6, _latin1(_format_date(when)), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 6, clean(_format_date(when)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
 
     if letter.subject:
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.multi_cell(width, 6, _latin1(letter.subject), new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.set_font(family, "B", 12)
+        pdf.multi_cell(width, 6, clean(letter.subject), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.ln(5)
 
-    pdf.set_font("Helvetica", "", 11)
-    paragraphs = re.split(r"\n\s*\n", _latin1(letter.body).strip())
+    pdf.set_font(family, "", 11)
+    paragraphs = re.split(r"\n\s*\n", clean(letter.body).strip())
     for paragraph in paragraphs:
         pdf.multi_cell(width, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.ln(3.5)
 
+    if qr:
+        _qr_block(pdf, qr, family)
     return bytes(pdf.output())
+
+
+def _qr_block(pdf: Any, link: str, family: str) -> None:
+    """A QR code of ``link`` with a line saying what it opens, kept together on one page."""
+    import io
+
+    import segno
+
+    size = 32  # mm: scans from a phone at arm's length
+    if pdf.get_y() + size + 10 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    png = io.BytesIO()
+    segno.make(link, error="m").save(png, kind="png", scale=8, border=2)
+    png.seek(0)
+    top = pdf.get_y() + 2
+    pdf.image(png, x=pdf.l_margin, y=top, w=size, h=size)
+    pdf.set_xy(pdf.l_margin + size + 4, top + 8)
+    pdf.set_font(family, "", 10)
+    pdf.multi_cell(
+        pdf.epw - size - 4,
+        5,
+        "Scan this code with a phone's camera to open the secure page given above "
+        "(no typing needed).",
+        new_x="LMARGIN",
+        new_y="NEXT",
+        align="L",
+    )
+    pdf.set_y(top + size + 2)
