@@ -105,7 +105,8 @@ def test_each_kind_names_the_right_people(kind, names):
 def test_referral_gives_only_the_reason_for_referral():
     letter = render_letter(kind="referral", context=sample_context())
     assert "persistent lower back pain after a fall" in letter.body
-    assert "Jamie" in letter.subject and "Doe" in letter.subject
+    assert "Jamie" not in letter.subject and "Doe" not in letter.subject  # never in a subject
+    assert "Jamie Doe" in letter.body
     assert "secret history" not in letter.body
     assert "secret history" not in letter.subject
     # Not luck: the default template never reaches for anything but the reasons.
@@ -284,3 +285,41 @@ def test_long_letter_pdf_breaks_pages():
     pages, text = pdf_text(letter_pdf(letter=letter, letterhead=LETTERHEAD))
     assert pages > 1
     assert "Paragraph 199" in text
+
+
+def test_a_professional_is_greeted_by_title_and_an_e_mail_encloses_nothing(elm_grove, alice):
+    from referwell.directory.services import partner_create
+    from referwell.outreach.services import letter_context, letter_render, salutation
+
+    assert salutation("Daniel Okafor", "MD") == "Dr. Okafor"
+    assert salutation("Kim Park, DC") == "Dr. Park"
+    assert salutation("Sofia Ruiz", "LMT") == "Sofia Ruiz"  # no guess at Mr. or Ms.
+    partner = partner_create(
+        practice=elm_grove,
+        by=None,
+        fields={"name": "Daniel Okafor", "credentials": "MD", "email": "d@okafor.example"},
+    )
+    letter = letter_render(
+        practice=elm_grove,
+        kind="referral",
+        context=letter_context(practice=elm_grove, by=alice.user, partner=partner),
+    )
+    assert letter.body.startswith("Dear Dr. Okafor,")
+    by_email = letter_render(
+        practice=elm_grove,
+        kind="thanks_received",
+        context=letter_context(
+            practice=elm_grove,
+            by=alice.user,
+            referrer={"name": "Dr. Okafor", "is_professional": True, "email": "d@okafor.example"},
+        ),
+    )
+    assert "enclosed" not in by_email.body and "drop off a few of my cards" in by_email.body
+    on_paper = letter_render(
+        practice=elm_grove,
+        kind="thanks_received",
+        context=letter_context(
+            practice=elm_grove, by=alice.user, referrer={"name": "Dr. O", "is_professional": True}
+        ),
+    )
+    assert "enclosed a few of my cards" in on_paper.body

@@ -108,7 +108,9 @@ def test_send_emails_the_letter_with_its_pdf_and_records_the_disclosure(
     assert out_referral.status == Status.SENT and out_referral.sent_at
     (email,) = mail.outbox
     assert email.to == ["dana@spine.example"]
-    assert "Alice Jones" in email.subject
+    # The subject names the practice, never the client: whoever sees the inbox sees it.
+    assert "Alice" not in email.subject and "Jones" not in email.subject
+    assert email.subject == "A referral from Elm Grove Massage"
     assert "Whiplash, 3 weeks" in email.body
     assert result["url"] in email.body
     # Minimum necessary: the reason, never the chart.
@@ -189,7 +191,7 @@ def test_real_smtp_server_receives_the_letter_and_its_pdf(out_referral, alice, p
     (envelope,) = sink.messages
     assert envelope.rcpt_tos == ["dana@spine.example"]
     message = email_lib.message_from_bytes(envelope.content)
-    assert "Alice Jones" in message["Subject"]
+    assert "Alice" not in message["Subject"] and "Elm Grove Massage" in message["Subject"]
     parts = {p.get_content_type(): p for p in message.walk()}
     assert "Whiplash" in parts["text/plain"].get_payload(decode=True).decode()
     pdf = parts["application/pdf"].get_payload(decode=True)
@@ -574,18 +576,22 @@ def test_owner_edits_a_letter_template_with_preview_and_safe_subset(
     preview = alice_http.post(
         url,
         {
-            "subject": "Referral for {{ client.first_name }}",
-            "body": "Hi {{ partner.name }}",
+            "subject": "Referral for my client",
+            "body": "Hi {{ partner.name }}, about {{ client.first_name }}",
             "preview": "1",
         },
     )
-    assert b"Referral for Sam" in preview.content
+    assert b"about Sam" in preview.content
+    naming = alice_http.post(
+        url, {"subject": "Please see {{ client.first_name }}", "body": "Hi", "save": "1"}
+    )
+    assert naming.status_code == 400 and "must not name the client" in naming.content.decode()
     unsafe = alice_http.post(url, {"subject": "x", "body": "{% load static %}", "save": "1"})
     assert unsafe.status_code == 400 and b"load" in unsafe.content
     alice_http.post(
         url,
         {
-            "subject": "Please see {{ client.first_name }}",
+            "subject": "Please see my client",
             "body": "Dear {{ partner.name }}, {{ referral.reasons }}. {{ link }}",
             "save": "1",
         },
@@ -593,13 +599,13 @@ def test_owner_edits_a_letter_template_with_preview_and_safe_subset(
     consent(out_referral.client, partner)
     referral_transition(referral=out_referral, to=Status.CONSENTED, by=alice.user)
     referral_send(referral=out_referral, by=alice.user, base_url="http://testserver/")
-    assert mail.outbox[-1].subject == "Please see Alice"
+    assert mail.outbox[-1].subject == "Please see my client"
     assert mail.outbox[-1].body.startswith("Dear Dr. Dana Spine, Whiplash, 3 weeks.")
 
 
 def test_outbox_lists_and_serves_the_pdf(sent, alice_http):
     page = alice_http.get(reverse("outbox")).content.decode()
-    assert "Referral: Alice Jones" in page
+    assert "A referral from Elm Grove Massage" in page
     message = OutgoingMessage.objects.get()
     pdf = alice_http.get(reverse("outbox_pdf", args=[message.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")

@@ -293,10 +293,20 @@ def _compile(source: str, part: str) -> Template:
     return template
 
 
+_CLIENT_IN_SUBJECT = re.compile(r"{{[^}]*\bclient\.")
+
+
 def validate_template(subject_template: str, body_template: str) -> None:
-    """Raise LetterTemplateError if either template is unsafe or does not compile."""
+    """Raise LetterTemplateError if either template is unsafe or does not compile, or if the
+    subject names the client (an e-mail's subject is read by whoever sees the inbox)."""
     _compile(subject_template, "subject")
     _compile(body_template, "body")
+    if _CLIENT_IN_SUBJECT.search(subject_template):
+        raise LetterTemplateError(
+            "must not name the client: an e-mail's subject is seen by anyone who sees the "
+            "inbox. Name the client in the letter instead.",
+            part="subject",
+        )
 
 
 def _render(source: str, part: str, context: dict) -> str:
@@ -354,6 +364,8 @@ def render_letter(
         **context,
         "referral": {**context.get("referral", {}), "reasons": ""},
         "report": {**context.get("report", {}), "text": ""},
+        # Nor the client's name (a template saved before this rule): the letter names them.
+        "client": {"first_name": "", "last_name": ""},
     }
     subject = " ".join(_render(subject_template, "subject", subject_context).split())
     body = _tidy_body(_render(body_template, "body", context))

@@ -25,6 +25,29 @@ UNNAMED_CLIENT = {"first_name": "the person you recommended", "last_name": ""}
 UNNAMED_REASON = "your recommendation"
 
 
+# Credentials that make a "Dr." in a salutation.
+DOCTORS = frozenset("md do dc dpm dds dmd phd psyd nd od dnp dpt drph edd".split())
+
+
+def salutation(name: str, credentials: str = "") -> str:
+    """How a letter greets a professional: "Dr. Okafor" for a physician, chiropractor,
+    podiatrist, dentist or other doctor (by the name's own "Dr." or by the credentials), the
+    full name otherwise ("Dear Sam Lee" — no guess at Mr. or Ms.)."""
+    from nameparser import HumanName
+
+    name = " ".join(name.split())
+    if not name:
+        return ""
+    person = HumanName(name)
+    creds = {c.strip(" .").lower().replace(".", "") for c in credentials.replace(",", " ").split()}
+    creds |= {s.lower().replace(".", "") for s in person.suffix_list}
+    is_doctor = person.title.lower().rstrip(".") == "dr" or bool(creds & DOCTORS)
+    if is_doctor and person.last:
+        return f"Dr. {person.last}"
+    plain = " ".join(x for x in (person.first, person.middle, person.last) if x)
+    return plain or name
+
+
 def letter_context(
     *,
     practice: Practice,
@@ -50,9 +73,13 @@ def letter_context(
         },
         "therapist": {"name": (by.get_full_name() or by.email) if by else practice.name},
         # Every key a template may name is present, so templates never fail on a lookup.
-        "partner": {"name": partner.name, "clinic": partner.clinic}
+        "partner": {
+            "name": partner.name,
+            "clinic": partner.clinic,
+            "salutation": salutation(partner.name, partner.credentials),
+        }
         if partner
-        else {"name": "", "clinic": ""},
+        else {"name": "", "clinic": "", "salutation": ""},
         "client": {"first_name": client.first_name, "last_name": client.last_name}
         if client
         else {"first_name": "", "last_name": ""},
@@ -64,6 +91,11 @@ def letter_context(
         "client_agreed_to_be_named": bool(client and client.may_tell_referrer),
         "link": link,
         "today": timezone.localdate(),
+        # How it leaves: an e-mail has nothing "enclosed" (partner_letter_send and the referral
+        # letters e-mail whoever has an address).
+        "channel": "email"
+        if (partner is not None and partner.email) or (referrer or {}).get("email")
+        else "letter",
     }
     lay_referrer = referrer is not None and not referrer.get("is_professional", False)
     if lay_referrer and not context["client_agreed_to_be_named"]:
