@@ -345,7 +345,7 @@ def read_columns() -> tuple[list[str], list[str]]:
     """The columns the import reads (its own list: the fields, the 15 taxonomy codes and the
     15 primary switches) and the taxonomy codes' columns: the competitors read the same."""
     sys.path.insert(0, str(ROOT))
-    from referwell.registry.nppes import COL_PRIMARY, COL_TAXONOMY, FIELD_COLUMNS, TAXONOMY_SLOTS
+    from referwell.registry.layout import COL_PRIMARY, COL_TAXONOMY, FIELD_COLUMNS, TAXONOMY_SLOTS
 
     slots = range(1, TAXONOMY_SLOTS + 1)
     taxonomy = [COL_TAXONOMY.format(n) for n in slots]

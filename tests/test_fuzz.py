@@ -42,7 +42,7 @@ from referwell.outreach.letters import (
     validate_template,
 )
 from referwell.referrals.models import Referral
-from referwell.registry import nppes
+from referwell.registry import layout, nppes
 from referwell.registry.models import ImportRun, ImportStatus, RegistryEntry
 from tests.conftest import SHARED, SHARED_MISSING  # noqa: E402
 
@@ -405,13 +405,13 @@ def test_fhir_import_reports_every_resource_and_saves_only_what_it_reports(alice
 # --------------------------------------------------------------------------- NPPES
 
 NPPES_HEADER, _, NPPES_BODY = NPPES_SAMPLE.partition(b"\n")
-LAYOUT = nppes.Layout.from_header(HEADER_FILE.read_bytes().splitlines()[0])
+LAYOUT = layout.Layout.from_header(HEADER_FILE.read_bytes().splitlines()[0])
 
 
-SELECTION = nppes.Selection.from_knowledge_base()
+SELECTION = layout.Selection.from_knowledge_base()
 
 
-def _selection() -> nppes.Selection:
+def _selection() -> layout.Selection:
     return SELECTION
 
 
@@ -433,11 +433,11 @@ _NAMES = next(csv.reader([HEADER_FILE.read_text(encoding="utf-8").splitlines()[0
 READ_COLUMNS = [
     _NAMES.index(name)
     for name in (
-        *nppes.FIELD_COLUMNS,
-        nppes.COL_TAXONOMY.format(1),
-        nppes.COL_TAXONOMY.format(2),
-        nppes.COL_PRIMARY.format(1),
-        nppes.COL_PRIMARY.format(2),
+        *layout.FIELD_COLUMNS,
+        layout.COL_TAXONOMY.format(1),
+        layout.COL_TAXONOMY.format(2),
+        layout.COL_PRIMARY.format(1),
+        layout.COL_PRIMARY.format(2),
     )
 ]
 BAD_CELLS = st.sampled_from(
@@ -501,15 +501,15 @@ def test_nppes_chunk_parser_rejects_with_a_reason(chunk):
     for problem in parsed.problems:
         assert problem.reason.strip()
     for entry in parsed.entries:
-        assert len(entry) == len(nppes.ENTRY_COLUMNS)
+        assert len(entry) == len(layout.ENTRY_COLUMNS)
 
 
 @FUZZ
 @given(header=mutated({"header": HEADER_FILE.read_bytes()}))
 def test_nppes_header_is_read_or_refused_with_a_reason(header):
     try:
-        nppes.Layout.from_header(header.splitlines()[0] if header.strip() else header)
-    except nppes.NppesFormatError as exc:
+        layout.Layout.from_header(header.splitlines()[0] if header.strip() else header)
+    except layout.NppesFormatError as exc:
         assert str(exc).strip()
 
 
@@ -526,12 +526,14 @@ def test_nppes_import_keeps_exactly_the_good_rows(tmp_path_factory, generated):
     path.write_bytes(content)
     run = nppes.nppes_import(path, workers=0)
     assert run.status == ImportStatus.DONE
-    assert run.read == len(untouched) + len(changed)
-    columns = [c for c in nppes.ENTRY_COLUMNS if c != "fingerprint"]
+    # Every row is read, except blank lines at the file's end (a mutated row can be empty).
+    body = content.partition(b"\n")[2].rstrip(b"\r\n")
+    assert run.read == (body.count(b"\n") + 1 if body else 0)
+    columns = [c for c in layout.ENTRY_COLUMNS if c != "fingerprint"]
     stored = {row[0]: row for row in RegistryEntry.objects.values_list(*columns)}
     for row in untouched:  # a bad row never costs the good ones
         (entry,) = nppes.parse_chunk(row, LAYOUT, _selection()).entries
-        values = dict(zip(nppes.ENTRY_COLUMNS, entry, strict=True))
+        values = dict(zip(layout.ENTRY_COLUMNS, entry, strict=True))
         got = dict(zip(columns, stored[entry[0]], strict=True))
         for day in ("last_updated_on", "deactivated_on"):
             got[day] = got[day] and got[day].isoformat()
@@ -569,7 +571,7 @@ def test_nppes_import_of_a_damaged_zip_is_a_format_error(tmp_path_factory, flips
     path.write_bytes(_flip(SAMPLE_ZIP, flips))
     try:
         run = nppes.nppes_import(path, workers=0)
-    except nppes.NppesFormatError as exc:
+    except layout.NppesFormatError as exc:
         assert str(exc).strip()
         assert ImportRun.objects.filter(status=ImportStatus.FAILED, error=str(exc)).exists()
     else:
@@ -581,7 +583,7 @@ def test_nppes_import_of_a_zip_with_a_bad_crc_is_a_format_error(tmp_path):
     """zipfile.BadZipFile (and zlib.error, EOFError) escaped the import as tracebacks."""
     path = tmp_path / "NPPES_Data_Dissemination.zip"
     path.write_bytes(_flip(SAMPLE_ZIP, [(len(SAMPLE_ZIP) // 2, 0)]))
-    with pytest.raises(nppes.NppesFormatError, match="zip file is damaged"):
+    with pytest.raises(layout.NppesFormatError, match="zip file is damaged"):
         nppes.nppes_import(path, workers=0)
     assert ImportRun.objects.get().status == ImportStatus.FAILED
 
@@ -590,7 +592,7 @@ def test_nppes_import_of_a_zip_with_a_bad_crc_is_a_format_error(tmp_path):
 def test_nppes_import_of_a_file_that_is_not_one_fails_cleanly(tmp_path):
     path = tmp_path / "npidata_pfile_bad.csv"
     path.write_bytes(b'"NPI","Entity Type Code"\n"1234567893","1"\n')
-    with pytest.raises(nppes.NppesFormatError, match="no .* column"):
+    with pytest.raises(layout.NppesFormatError, match="no .* column"):
         nppes.nppes_import(path, workers=0)
     assert not RegistryEntry.objects.exists()
     assert ImportRun.objects.get().status == ImportStatus.FAILED
@@ -750,7 +752,7 @@ def _row_with(values: dict[str, str]) -> bytes:
 
 def test_nppes_date_with_a_twenty_digit_year_is_a_rejected_row():
     """int() of the year overflowed datetime.date: OverflowError, not ValueError."""
-    row = _row_with({nppes.COL_LAST_UPDATE: "01/01/99999999999999999999"})
+    row = _row_with({layout.COL_LAST_UPDATE: "01/01/99999999999999999999"})
     parsed = nppes.parse_chunk(row + b"\n" + GOOD_ROWS[1], LAYOUT, SELECTION)
     assert parsed.rejected == 1 and parsed.kept == 1
     assert "is not a date" in parsed.problems[0].reason
@@ -758,8 +760,8 @@ def test_nppes_date_with_a_twenty_digit_year_is_a_rejected_row():
 
 def test_nppes_header_with_a_huge_field_is_a_format_error():
     """csv's field size limit raised _csv.Error out of Layout.from_header."""
-    with pytest.raises(nppes.NppesFormatError, match="header is not CSV"):
-        nppes.Layout.from_header(b'"NPI","' + b"x" * 200_000 + b'"\n')
+    with pytest.raises(layout.NppesFormatError, match="header is not CSV"):
+        layout.Layout.from_header(b'"NPI","' + b"x" * 200_000 + b'"\n')
 
 
 def test_deeply_nested_letter_template_is_refused_not_a_recursion_error():
@@ -798,7 +800,7 @@ def test_letter_loops_are_bounded():
 
 def test_nppes_npi_with_superscript_digits_is_a_rejected_row():
     """ "²".isdigit() is true but int("²") fails: a ValueError escaped parse_chunk."""
-    row = _row_with({nppes.COL_NPI: "123456789²"})
+    row = _row_with({layout.COL_NPI: "123456789²"})
     parsed = nppes.parse_chunk(row + b"\n" + GOOD_ROWS[1], LAYOUT, SELECTION)
     assert parsed.rejected == 1 and parsed.kept == 1
     assert "not 10 digits" in parsed.problems[0].reason

@@ -18,7 +18,7 @@ from django.urls import reverse
 from referwell.audit.models import AuditEntry
 from referwell.core.geo import miles_between, zip_centroid
 from referwell.directory.models import Partner
-from referwell.registry import nppes, store
+from referwell.registry import layout, nppes, store
 from referwell.registry.models import ImportRun, RegistryEntry
 from referwell.registry.selectors import SearchError, registry_search
 from tests.conftest import SHARED, SHARED_MISSING
@@ -312,7 +312,7 @@ def test_the_zip_cms_distributes_is_read_as_a_stream(first, tmp_path):
 
 def registry_snapshot() -> list[tuple]:
     """Every value the import writes, fingerprint included, by NPI."""
-    columns = [f for f in nppes.ENTRY_COLUMNS]
+    columns = [f for f in layout.ENTRY_COLUMNS]
     return list(RegistryEntry.objects.order_by("npi").values_list(*columns))
 
 
@@ -484,7 +484,7 @@ def test_a_value_over_two_lines_undoes_polars_merge_and_is_read_row_by_row(
 
 def test_crlf_line_ends_and_small_chunks(first):
     text = first.read_text(encoding="utf-8").replace("\n", "\r\n")
-    selection = nppes.Selection.from_knowledge_base(["WI"])
+    selection = layout.Selection.from_knowledge_base(["WI"])
     parsed = list(nppes.iter_parsed(io.BytesIO(text.encode()), selection, chunk_size=1500))
     assert sum(p.read for p in parsed) == 9
     assert sum(p.kept for p in parsed) == 4
@@ -495,12 +495,12 @@ def test_crlf_line_ends_and_small_chunks(first):
 def test_a_file_that_is_not_nppes_is_refused(tmp_path):
     other = tmp_path / "clients.csv"
     other.write_text('"name","phone"\n"Ann","1"\n', encoding="utf-8")
-    with pytest.raises(nppes.NppesFormatError, match="not an NPPES provider file"):
+    with pytest.raises(layout.NppesFormatError, match="not an NPPES provider file"):
         nppes.nppes_import(other)
     assert ImportRun.objects.get().status == "failed"
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    with pytest.raises(nppes.NppesFormatError, match="empty"):
+    with pytest.raises(layout.NppesFormatError, match="empty"):
         nppes.nppes_import(empty)
 
 

@@ -1,6 +1,6 @@
 """The fast way through a plain NPPES CSV file: polars reads it (in parallel, as a stream of
 batches, only the columns we use) and turns the common row into a registry row with vectorised
-expressions; `nppes.entry_from_values` — the reference — still decides every row that is not
+expressions; `rows.entry_from_values` — the reference — still decides every row that is not
 plain (a date or NPI to check, a value outside printable ASCII, a missing name, a deactivation
 date…), with the same reasons. The result is the same as `nppes.parse_chunk`'s, row for row,
 except for the fingerprint, which is a hash of the columns read instead of the raw line (a file
@@ -22,10 +22,11 @@ from typing import Any
 import polars as pl
 
 from referwell.core.geo import zip_table
-from referwell.registry.nppes import (
+from referwell.registry.layout import (
     COL_PRIMARY,
     COL_TAXONOMY,
     ENTRY_COLUMNS,
+    ENTRY_SCHEMA,
     FIELD_COLUMNS,
     MAX_PROBLEMS,
     TAXONOMY_SLOTS,
@@ -34,10 +35,9 @@ from referwell.registry.nppes import (
     Problem,
     RowError,
     Selection,
-    deactivation_from_values,
-    entry_from_values,
     read_header,
 )
+from referwell.registry.rows import deactivation_from_values, entry_from_values
 
 BATCH_ROWS = 25_000
 
@@ -79,27 +79,6 @@ FRAME_LAYOUT = Layout(
     pick_switches=itemgetter(*range(len(FIELDS) + TAXONOMY_SLOTS, len(READ))),
     last_needed=len(READ) - 1,
 )
-
-ENTRY_SCHEMA: dict[str, Any] = {
-    "npi": pl.String,
-    "entity_type": pl.Int64,
-    "name": pl.String,
-    "credentials": pl.String,
-    "profession": pl.String,
-    "taxonomy": pl.String,
-    "taxonomies": pl.String,
-    "address": pl.String,
-    "city": pl.String,
-    "state": pl.String,
-    "zip_code": pl.String,
-    "phone": pl.String,
-    "latitude": pl.Float64,
-    "longitude": pl.Float64,
-    "last_updated_on": pl.String,
-    "deactivated_on": pl.String,
-    "fingerprint": pl.Int64,
-}
-assert tuple(ENTRY_SCHEMA) == ENTRY_COLUMNS
 
 
 class PolarsRefused(ValueError):

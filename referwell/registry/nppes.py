@@ -12,19 +12,18 @@ Two readers, one result:
   the csv module when a value holds a quote; on a big file, worker processes parse the chunks
   (two chunks per worker in flight at most: bounded memory).
 
-The reference functions (`entry_from_values`, `deactivation_from_values`) decide what a row
-gives or why it is rejected; the polars reader uses them for every row that is not plain.
-`referwell.registry.store` stages the rows and merges them in one transaction: an import is
-all or nothing. `bench/nppes_bench.py` measures the whole on a generated one-million-row file.
+The reference functions (`referwell.registry.rows`) decide what a row gives or why it is
+rejected; the polars reader uses them for every row that is not plain. The columns, the layout
+and the results are `referwell.registry.layout`'s. `referwell.registry.store` stages the rows
+and merges them in one transaction: an import is all or nothing. `bench/nppes_bench.py`
+measures the whole on a generated one-million-row file.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
 import io
-import json
 import multiprocessing
 import os
 import zipfile
@@ -33,364 +32,39 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from referwell.core.geo import zip_centroid
-from referwell.core.validators import validate_npi
-
-if TYPE_CHECKING:
-    from referwell.registry.models import ImportRun
+from referwell.registry import frames
+from referwell.registry.layout import (
+    MAX_PROBLEMS,
+    Counts,
+    Layout,
+    NppesFormatError,
+    Parsed,
+    Problem,
+    RowError,
+    Selection,
+    read_header,
+)
+from referwell.registry.models import ImportRun, ImportStatus
+from referwell.registry.rows import deactivation_from_values, entry_from_values, split_row
+from referwell.registry.store import Staging, fingerprinted
 
 CHUNK_SIZE = 8 << 20
 WRITE_BATCH = 20_000
 PARALLEL_ABOVE = 64 << 20  # files smaller than this are read in the same process
-MAX_PROBLEMS = 100
 MAX_LINE = 64 << 20
-TAXONOMY_SLOTS = 15
-
-COL_NPI = "NPI"
-COL_ENTITY = "Entity Type Code"
-COL_ORG_NAME = "Provider Organization Name (Legal Business Name)"
-COL_LAST = "Provider Last Name (Legal Name)"
-COL_FIRST = "Provider First Name"
-COL_MIDDLE = "Provider Middle Name"
-COL_SUFFIX = "Provider Name Suffix Text"
-COL_CREDENTIAL = "Provider Credential Text"
-COL_LINE1 = "Provider First Line Business Practice Location Address"
-COL_LINE2 = "Provider Second Line Business Practice Location Address"
-COL_CITY = "Provider Business Practice Location Address City Name"
-COL_STATE = "Provider Business Practice Location Address State Name"
-COL_ZIP = "Provider Business Practice Location Address Postal Code"
-COL_PHONE = "Provider Business Practice Location Address Telephone Number"
-COL_LAST_UPDATE = "Last Update Date"
-COL_DEACTIVATED = "NPI Deactivation Date"
-COL_REACTIVATED = "NPI Reactivation Date"
-COL_TAXONOMY = "Healthcare Provider Taxonomy Code_{}"
-COL_PRIMARY = "Healthcare Provider Primary Taxonomy Switch_{}"
-
-# The registry table's columns, in the order of the tuples `parse_chunk` makes.
-ENTRY_COLUMNS = (
-    "npi",
-    "entity_type",
-    "name",
-    "credentials",
-    "profession",
-    "taxonomy",
-    "taxonomies",
-    "address",
-    "city",
-    "state",
-    "zip_code",
-    "phone",
-    "latitude",
-    "longitude",
-    "last_updated_on",
-    "deactivated_on",
-    "fingerprint",
-)
 
 # A deactivated NPI's row: `"1234567890","",` — the NPI, then an empty Entity Type Code.
 DEACTIVATED_SIGNATURE = b'","",'
 CODE_END = b'X"'  # every NUCC code ends in X
 
 
-class NppesFormatError(ValueError):
-    """The file is not an NPPES provider file (or not one we can read); one-line message."""
-
-
-class RowError(ValueError):
-    """One row cannot be used; the message says why."""
-
-
-# ---------------------------------------------------------------------------- what to keep
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which rows to keep: the NUCC codes of the knowledge base's professions, some states."""
-
-    professions_by_code: dict[str, str]
-    states: frozenset[str] = frozenset()
-    code_bytes: frozenset[bytes] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        codes = frozenset(code.encode("ascii") for code in self.professions_by_code)
-        object.__setattr__(self, "code_bytes", codes)
-
-    @classmethod
-    def from_knowledge_base(cls, states: Iterable[str] = ()) -> Selection:
-        from referwell.guidance import kb
-
-        by_code: dict[str, str] = {}
-        for slug, profession in kb.load().professions.items():
-            if not profession.is_provider:
-                continue
-            for code in profession.nucc:
-                by_code.setdefault(code, slug)  # a code shared by two professions: the first
-        return cls(by_code, frozenset(s.strip().upper() for s in states))
-
-    @property
-    def seed(self) -> int:
-        """Part of every fingerprint, so that a change of the codes rewrites the rows."""
-        return zlib.crc32(json.dumps(sorted(self.professions_by_code.items())).encode())
-
-
-# The columns read for each kept row, in this order (see `Layout.pick`).
-FIELD_COLUMNS = (
-    COL_NPI,
-    COL_ENTITY,
-    COL_ORG_NAME,
-    COL_LAST,
-    COL_FIRST,
-    COL_MIDDLE,
-    COL_SUFFIX,
-    COL_CREDENTIAL,
-    COL_LINE1,
-    COL_LINE2,
-    COL_CITY,
-    COL_STATE,
-    COL_ZIP,
-    COL_PHONE,
-    COL_LAST_UPDATE,
-    COL_DEACTIVATED,
-    COL_REACTIVATED,
-)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where the columns we read are, from the header line (V1 and V2 layouts both work)."""
-
-    width: int
-    npi: int
-    entity: int
-    deactivated: int
-    reactivated: int
-    pick: Callable[[list[str]], tuple[str, ...]]  # the FIELD_COLUMNS of a row
-    pick_codes: Callable[[list[str]], tuple[str, ...]]  # Taxonomy Code_1 … _15
-    pick_switches: Callable[[list[str]], tuple[str, ...]]  # Primary Taxonomy Switch_1 … _15
-    last_needed: int
-
-    @classmethod
-    def from_header(cls, raw: bytes) -> Layout:
-        text = raw.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-        try:
-            names = next(csv.reader([text]), [])
-        except csv.Error as exc:  # a field over csv's size limit, a NUL…
-            raise NppesFormatError(
-                f"not an NPPES provider file: the header is not CSV ({exc})"
-            ) from None
-        index = {name.strip(): i for i, name in enumerate(names)}
-        if names[:2] != [COL_NPI, COL_ENTITY]:
-            raise NppesFormatError(
-                "not an NPPES provider file: the header does not start with "
-                f'"{COL_NPI}","{COL_ENTITY}"'
-            )
-
-        def col(name: str) -> int:
-            try:
-                return index[name]
-            except KeyError:
-                raise NppesFormatError(f'not an NPPES provider file: no "{name}" column') from None
-
-        fields = [col(name) for name in FIELD_COLUMNS]
-        slots = range(1, TAXONOMY_SLOTS + 1)
-        codes = [col(COL_TAXONOMY.format(n)) for n in slots]
-        switches = [col(COL_PRIMARY.format(n)) for n in slots]
-        return cls(
-            width=len(names),
-            npi=col(COL_NPI),
-            entity=col(COL_ENTITY),
-            deactivated=col(COL_DEACTIVATED),
-            reactivated=col(COL_REACTIVATED),
-            pick=itemgetter(*fields),
-            pick_codes=itemgetter(*codes),
-            pick_switches=itemgetter(*switches),
-            last_needed=max(fields + codes + switches),
-        )
-
-
-# ---------------------------------------------------------------------------- values
-
-
-_dates: dict[str, str] = {}
-
-
-def iso_date(value: str) -> str | None:
-    """NPPES's MM/DD/YYYY as YYYY-MM-DD; None when empty; RowError when not a date."""
-    if not value:
-        return None
-    hit = _dates.get(value)
-    if hit is None:
-        try:
-            month, day, year = (int(part) for part in value.split("/"))
-            hit = dt.date(year, month, day).isoformat()
-        except (ValueError, OverflowError):  # OverflowError: a year of twenty digits
-            raise RowError(f"'{value}' is not a date (MM/DD/YYYY)") from None
-        if len(_dates) < 100_000:
-            _dates[value] = hit
-    return hit
-
-
-def check_npi(npi: str) -> None:
-    if not npi:
-        raise RowError("no NPI")
-    if not (npi.isascii() and npi.isdigit()):  # validate_npi's int() fails on "²"
-        raise RowError(f"NPI '{npi}': not 10 digits")
-    try:
-        validate_npi(npi)
-    except ValidationError as exc:
-        raise RowError(f"NPI '{npi}': {exc.messages[0]}") from None
-
-
-# ---------------------------------------------------------------------------- rows
-
-
-def split_row(line: bytes, layout: Layout) -> list[str]:
-    """The row's values (at least up to the last column we read), or RowError."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        text = line.decode("latin-1")  # older files and some mirrors are Latin-1
-    if "\x00" in text:
-        # A NUL is never data (and PostgreSQL cannot store it in text or JSON): dropped.
-        text = text.replace("\x00", "")
-    if (
-        text.count('"') == 2 * layout.width
-        and text.count('","') == layout.width - 1
-        and text[0] == '"'
-        and text[-1] == '"'
-    ):
-        # No quote inside any value: splitting on "," is exact.
-        return text[1:].split('","', layout.last_needed + 1)
-    try:
-        values = next(csv.reader([text], strict=True))
-    except (csv.Error, StopIteration):
-        raise RowError("malformed CSV (unbalanced quotes)") from None
-    if len(values) != layout.width:
-        raise RowError(f"{len(values)} columns instead of {layout.width}")
-    return values
-
-
-def entry_from_values(
-    values: list[str], layout: Layout, selection: Selection, row_fingerprint: int
-) -> tuple[Any, ...] | None:
-    """The registry row (ENTRY_COLUMNS) for a provider, or None when not in the selection."""
-    by_code = selection.professions_by_code
-    all_codes = layout.pick_codes(values)
-    codes = [code for code in all_codes if code in by_code]
-    if not codes:
-        return None
-    (
-        npi,
-        entity,
-        org_name,
-        last,
-        first,
-        middle,
-        suffix,
-        credential,
-        line1,
-        line2,
-        city,
-        state,
-        zip_code,
-        phone,
-        last_update,
-        deactivation,
-        reactivation,
-    ) = layout.pick(values)
-    state = state.strip().upper()
-    if selection.states and state not in selection.states:
-        return None
-    primary = codes[0]
-    if len(codes) > 1:
-        codes = list(dict.fromkeys(codes))
-        for code, switch in zip(all_codes, layout.pick_switches(values), strict=True):
-            if switch == "Y" and code in by_code:
-                primary = code
-                break
-    check_npi(npi)
-    if entity == "1":
-        name = " ".join(filter(None, (first, middle, last, suffix))).title()
-    elif entity == "2":
-        name = org_name.strip()
-    else:
-        raise RowError(f"NPI {npi}: Entity Type Code '{entity}' is neither 1 nor 2")
-    if not name:
-        raise RowError(f"NPI {npi}: no name")
-    try:
-        last_updated_on = _dates.get(last_update) or iso_date(last_update)
-        deactivated_on = iso_date(deactivation)
-        if deactivated_on and reactivation and (iso_date(reactivation) or "") >= deactivated_on:
-            deactivated_on = None
-    except RowError as exc:
-        raise RowError(f"NPI {npi}: {exc}") from None
-    point = zip_centroid(zip_code)
-    zip_code = zip_code.strip()
-    if len(zip_code) == 9 and zip_code.isdigit():
-        zip_code = f"{zip_code[:5]}-{zip_code[5:]}"
-    if len(phone) == 10 and phone.isdigit():
-        phone = f"{phone[:3]}-{phone[3:6]}-{phone[6:]}"
-    return (
-        npi,
-        int(entity),
-        name[:300],
-        credential.strip()[:100],
-        by_code[primary],
-        primary,
-        '["' + '","'.join(codes) + '"]',
-        f"{line1.strip()}, {line2.strip()}"[:300] if line2 else line1.strip()[:300],
-        city.strip()[:100],
-        state[:2],
-        zip_code[:10],
-        phone[:20],
-        point[0] if point else None,
-        point[1] if point else None,
-        last_updated_on,
-        deactivated_on,
-        row_fingerprint,
-    )
-
-
-def deactivation_from_values(values: list[str], layout: Layout) -> tuple[str, str] | None:
-    """(NPI, date) for a deactivated NPI's row; None when it was reactivated since."""
-    npi = values[layout.npi].strip()
-    check_npi(npi)
-    try:
-        deactivated_on = iso_date(values[layout.deactivated])
-        reactivated_on = iso_date(values[layout.reactivated])
-    except RowError as exc:
-        raise RowError(f"NPI {npi}: {exc}") from None
-    if not deactivated_on or (reactivated_on and reactivated_on >= deactivated_on):
-        return None
-    return npi, deactivated_on
-
-
-@dataclass
-class Problem:
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-@dataclass
-class Parsed:
-    """What one chunk of the file gave."""
-
-    read: int = 0
-    kept: int = 0  # rows of the selection (deactivations are counted by the writer)
-    rejected: int = 0
-    entries: list[tuple[Any, ...]] = field(default_factory=list)
-    deactivations: list[tuple[str, str]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+# ---------------------------------------------------------------------------- the chunks
 
 
 def _candidates(chunk: bytes, codes: frozenset[bytes]) -> tuple[list[tuple[int, int]], int]:
@@ -498,13 +172,6 @@ def read_chunks(stream: IO[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
             continue
         yield rest + block[:cut]
         rest = block[cut:]
-
-
-def read_header(stream: IO[bytes]) -> Layout:
-    header = stream.readline(1 << 20)
-    if not header.strip():
-        raise NppesFormatError("the file is empty")
-    return Layout.from_header(header)
 
 
 def number_lines(parsed_chunks: Iterable[Parsed]) -> Iterator[Parsed]:
@@ -643,31 +310,6 @@ def _parse_in_pool(
 # ---------------------------------------------------------------------------- the upsert
 
 
-@dataclass
-class Counts:
-    read: int = 0
-    kept: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deactivated: int = 0
-    rejected: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    def reset(self) -> None:
-        self.__dict__.update(Counts().__dict__)
-
-    def as_json(self) -> dict[str, int]:
-        return {
-            "read": self.read,
-            "kept": self.kept,
-            "created": self.created,
-            "updated": self.updated,
-            "deactivated": self.deactivated,
-            "rejected": self.rejected,
-        }
-
-
 def nppes_import(
     path: str | os.PathLike[str],
     *,
@@ -681,10 +323,6 @@ def nppes_import(
     a deactivated NPI that is in the registry is marked deactivated. All or nothing: the rows
     are staged, then merged in one transaction. Raises NppesFormatError for a file that is not
     an NPPES provider file; a bad row is only counted (`rejected`)."""
-    from django.utils import timezone
-
-    from referwell.registry.models import ImportRun, ImportStatus
-
     states = sorted({s.strip().upper() for s in states})
     # A run still "running" was stopped (killed, a power cut) before it could record its end;
     # it wrote nothing (the merge is one transaction).
@@ -718,9 +356,6 @@ def _load(
 ) -> None:
     """Stage the file's rows — read by polars, or by the Python reader for a zip and for a
     file polars refuses — then merge them."""
-    from referwell.registry import frames
-    from referwell.registry.store import Staging, fingerprinted
-
     readers: list[Callable[[], Any]] = [lambda: _PythonReader(path, selection, workers)]
     if not zipfile.is_zipfile(path):
         readers.insert(0, lambda: frames.FrameReader(path, selection))
@@ -771,8 +406,6 @@ class _PythonReader:
         self.path, self.selection, self.workers = path, selection, workers
 
     def __iter__(self) -> Iterator[tuple[Parsed, Any]]:
-        from referwell.registry import frames
-
         for parsed in parsed_from_file(self.path, self.selection, workers=self.workers):
             yield parsed, frames.entries_frame(parsed.entries)
 

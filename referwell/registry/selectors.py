@@ -9,8 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.http import Http404
+
 from referwell.accounts.models import Practice
 from referwell.core.geo import miles_between, zip_centroid
+from referwell.directory.models import Partner
+from referwell.guidance import kb
 from referwell.registry.models import RegistryEntry
 
 MILES_PER_DEGREE_LATITUDE = 68.7  # the smallest value (at the equator): a box never too small
@@ -42,8 +46,6 @@ class RegistryHit:
 
 def registry_professions() -> dict[str, str]:
     """slug → name of the knowledge base's professions that have NUCC codes (searchable)."""
-    from referwell.guidance import kb
-
     return {
         slug: p.name
         for slug, p in sorted(kb.load().professions.items(), key=lambda item: item[1].name)
@@ -86,16 +88,12 @@ def registry_search(
 
 def network_npis(*, practice: Practice, npis: list[str]) -> dict[str, int]:
     """NPI → partner id, for the NPIs already in the practice's network."""
-    from referwell.directory.models import Partner
-
     rows = Partner.objects.for_practice(practice).filter(npi__in=npis).values_list("npi", "pk")
     return dict(rows)
 
 
 def registry_entry_get(*, npi: str) -> RegistryEntry:
     """One active entry by NPI, or 404."""
-    from django.http import Http404
-
     # The primary key is the NPI as a number (the one index by NPI).
     entry = None
     if len(npi) == 10 and npi.isascii() and npi.isdigit():

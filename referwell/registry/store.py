@@ -23,15 +23,13 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
 
-from referwell.registry.frames import ENTRY_SCHEMA
-
-if TYPE_CHECKING:
-    from referwell.registry.nppes import Counts
+from referwell.registry.layout import ENTRY_SCHEMA, Counts
+from referwell.registry.models import RegistryEntry
 
 # The registry's columns: its primary key, the NPI as a number, then the values.
 COLUMNS = ["id", *ENTRY_SCHEMA]
@@ -122,8 +120,6 @@ def _database_file() -> str | None:
 
 def _search_indexes() -> list[tuple[str, str]]:
     """(CREATE, DROP) statements of the registry's secondary indexes (plain column lists)."""
-    from referwell.registry.models import RegistryEntry
-
     quote = connection.ops.quote_name
     table = quote(RegistryEntry._meta.db_table)
     statements = []
@@ -142,8 +138,6 @@ class Staging:
     """The rows of one import, staged; `merge` writes them into the registry."""
 
     def __init__(self) -> None:
-        from referwell.registry.models import RegistryEntry
-
         self.registry = connection.ops.quote_name(RegistryEntry._meta.db_table)
         self.npis: list[pl.Series] = []
         self.rows = 0
