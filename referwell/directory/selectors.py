@@ -149,14 +149,13 @@ def responsiveness_for(*, practice: Practice, partner_ids: list[int]) -> dict[in
     from statistics import median
 
     from referwell.referrals.models import Direction, Referral
-    from referwell.referrals.states import Status
+    from referwell.referrals.states import Status, fate_known
 
     rows = (
         Referral.objects.for_practice(practice)
         .filter(direction=Direction.OUT, partner_id__in=partner_ids, sent_at__isnull=False)
         .values_list("partner_id", "status", "sent_at", "answered_at", "received_at")
     )
-    known = {Status.DECLINED, Status.SEEN, Status.REPORTED, Status.CLOSED, Status.ACCEPTED}
     acc: dict[int, list] = {pid: [0, 0, [], 0, 0] for pid in partner_ids}
     for pid, status, sent_at, answered_at, received_at in rows:
         a = acc[pid]
@@ -165,7 +164,7 @@ def responsiveness_for(*, practice: Practice, partner_ids: list[int]) -> dict[in
         if first is not None:
             a[1] += 1
             a[2].append((first - sent_at).total_seconds() / 86400)
-        if status in known:
+        if fate_known(status):
             a[3] += 1
         if status == Status.DECLINED:
             a[4] += 1

@@ -34,12 +34,9 @@ from referwell.clients.models import INSURANCE_PAYERS, Client, Payer, Stream, Vi
 from referwell.directory.models import Partner, Stage
 from referwell.insights.models import StreamCost
 from referwell.referrals.models import Direction, Referral
-from referwell.referrals.states import ANSWERED, Status
+from referwell.referrals.states import FATE_KNOWN, NOT_MADE, SENT_OR_LATER, Status
 
 STREAMS = list(Stream.choices)
-UNKNOWN_FATE = (Status.SENT, Status.RECEIVED, Status.NO_RESPONSE)
-SENT_OR_LATER = (*UNKNOWN_FATE, *ANSWERED, Status.CLOSED)
-KNOWN_FATE = (*ANSWERED, Status.CLOSED)
 
 
 @dataclass
@@ -159,8 +156,8 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
             out=Count("id", filter=out_q),
             inn=Count("id", filter=Q(direction=Direction.IN)),
             sent=Count("id", filter=sent_q),
-            known=Count("id", filter=sent_q & Q(status__in=KNOWN_FATE)),
-            answered=Count("id", filter=sent_q & Q(status__in=(*ANSWERED, Status.CLOSED))),
+            known=Count("id", filter=sent_q & Q(status__in=FATE_KNOWN)),
+            answered=Count("id", filter=sent_q & Q(status__in=FATE_KNOWN)),
             declined=Count("id", filter=out_q & Q(status=Status.DECLINED)),
         )
         .values_list("partner_id", "out", "inn", "sent", "known", "answered", "declined")
@@ -281,7 +278,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
     referred_out = (
         Referral.objects.for_practice(practice)
         .filter(in_range, direction=Direction.OUT)
-        .exclude(status__in=[Status.DRAFT, Status.CANCELLED])
+        .exclude(status__in=NOT_MADE)
     )
     # (Counting with a filter on an Exists annotation is not reliable on SQLite: two counts.)
     returned = {

@@ -29,7 +29,7 @@ from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
 from referwell.referrals.models import Direction, Referral
-from referwell.referrals.states import Status
+from referwell.referrals.states import AWAITING_ANSWER, taken_on
 
 STAGE_LABELS = dict(Stage.choices)  # get_stage_display() costs 30 µs; thousands of partners
 
@@ -276,10 +276,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
         .filter(
             Q(direction=Direction.IN, thanked_at__isnull=True)
             | Q(direction=Direction.IN, report_interval_days__isnull=False, partner__isnull=False)
-            | Q(
-                direction=Direction.OUT,
-                status__in=[Status.SENT, Status.RECEIVED, Status.NO_RESPONSE],
-            )
+            | Q(direction=Direction.OUT, status__in=AWAITING_ANSWER)
         )
         # Only what the rules read, as tuples (a practice behind on its upkeep has thousands
         # of these); no clinical text is loaded or decrypted. Unordered (they are sorted by
@@ -323,7 +320,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
             r.direction == Direction.IN
             and r.report_interval_days
             and r.partner_id
-            and r.status in (Status.ACCEPTED, Status.SEEN, Status.REPORTED)
+            and taken_on(r.status)
             and rules["report"].on
         ):
             since = _local(r.last_report_at, tz) or received

@@ -24,6 +24,7 @@ from referwell.referrals.schemas import (
     SendOut,
     TransitionIn,
 )
+from referwell.referrals.states import link_refusal, sends_information
 
 router = Router(tags=["referrals"])
 
@@ -104,8 +105,8 @@ def transition_referral(request: HttpRequest, referral_id: PathId, payload: Tran
     if payload.note:
         refuse_clinical_writes(request, {"note": payload.note}, ("note",))
     referral = _get(request, referral_id)
-    sends = payload.to == "sent" or (payload.to == "reported" and not referral.is_out)
-    if sends and not is_clinical(request):  # marking it sent or reported by hand is sending
+    # Marking it sent (or a report sent back) by hand is sending: a clinician's move.
+    if sends_information(referral.direction, payload.to) and not is_clinical(request):
         raise HttpError(403, CLINICAL_ONLY)
     services.referral_transition(
         referral=referral, to=payload.to, by=request.user, note=payload.note
@@ -138,8 +139,8 @@ def send_referral(request: HttpRequest, referral_id: PathId) -> Any:
 @api_clinical_required
 def new_link(request: HttpRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
-    if referral.sent_at is None or not referral.is_open:
-        raise HttpError(409, "A link is for a referral that has been sent and is still open.")
+    if reason := link_refusal(referral.status, referral.direction):
+        raise HttpError(409, reason)
     link, token = services.link_issue(referral=referral, by=request.user)
     return Status(
         201,

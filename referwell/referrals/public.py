@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from referwell.core.ratelimit import client_ip, rate_limited
 from referwell.referrals import services
 from referwell.referrals.models import ReferralLink, hash_link_token
-from referwell.referrals.states import Status, TransitionError
+from referwell.referrals.states import Status, TransitionError, can_move, partner_done
 
 LIMIT_PER_TEN_MINUTES = 30
 
@@ -61,14 +61,15 @@ def partner_link(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _context(link: ReferralLink) -> dict[str, object]:
+    """What the partner's page offers: the moves the state machine allows from here."""
     referral = link.referral
-    status = referral.status
+    status, direction = referral.status, referral.direction
     return {
         "referral": referral,
         "practice": referral.practice,
         "client": referral.client,
-        "can_acknowledge": status in (Status.SENT, Status.NO_RESPONSE),
-        "can_accept": status in (Status.SENT, Status.RECEIVED, Status.NO_RESPONSE),
-        "can_seen": status == Status.ACCEPTED,
-        "finished": status in (Status.CLOSED, Status.CANCELLED, Status.DECLINED),
+        "can_acknowledge": can_move(direction, status, Status.RECEIVED),
+        "can_accept": can_move(direction, status, Status.ACCEPTED),
+        "can_seen": can_move(direction, status, Status.SEEN),
+        "finished": partner_done(status),
     }

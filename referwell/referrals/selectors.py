@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from referwell.accounts.models import Practice
 from referwell.referrals.models import Direction, Referral, ReferralEvent, ReferralLink
-from referwell.referrals.states import FINAL, Status
+from referwell.referrals.states import is_open, may_issue_link, may_send, may_thank_for_care
 
 
 def referral_list(
@@ -68,7 +68,7 @@ def referral_detail_context(*, practice: Practice, referral: Referral) -> dict[s
         if (
             referral.partner_id
             and referral.report_interval_days
-            and referral.status not in FINAL
+            and is_open(referral.status)
             and (
                 referral.last_report_at is None
                 or (timezone.now() - referral.last_report_at).days >= referral.report_interval_days
@@ -91,7 +91,11 @@ def referral_detail_context(*, practice: Practice, referral: Referral) -> dict[s
         else None,
         "owed": owed,
         "validity": referral.validity_warning(visits_used=visits_used, today=today),
-        "can_send": referral.is_out and referral.status == Status.CONSENTED,
+        # What the page offers, as states.py decides it (the template holds no rule).
+        "can_send": may_send(referral.status, referral.direction),
+        "can_issue_link": may_issue_link(referral.status, referral.direction),
+        "can_thank_care": referral.partner_id is not None
+        and may_thank_for_care(referral.status, referral.direction),
     }
 
 

@@ -20,8 +20,12 @@ from referwell.referrals.states import (
     ANSWERED,
     Status,
     TransitionError,
+    can_move,
     check_transition,
     consent_scope_needed,
+    is_finished,
+    may_thank_for_care,
+    moves_into,
 )
 
 
@@ -150,7 +154,7 @@ def referral_transition(
         referral.received_at = at
     if to in ANSWERED and referral.answered_at is None and referral.is_out:
         referral.answered_at = at
-    if to in (Status.CLOSED, Status.CANCELLED):
+    if is_finished(to):
         referral.closed_at = at
     referral.save()
     log_action(
@@ -311,7 +315,7 @@ def link_act(*, link: ReferralLink, action: str, note: str, ip_address: str | No
         raise ValidationError("Please give a short reason for declining.")
     if action == "note" and not note:
         raise ValidationError("The note is empty.")
-    if referral.status in (Status.SENT, Status.NO_RESPONSE):
+    if can_move(referral.direction, referral.status, Status.RECEIVED):  # not marked yet
         referral = referral_transition(
             referral=referral, to=Status.RECEIVED, by=None, via="partner link"
         )
@@ -365,7 +369,7 @@ def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = No
         for referral in Referral.objects.for_practice(practice)
         .filter(
             direction=Direction.OUT,
-            status__in=[Status.SENT, Status.RECEIVED],
+            status__in=moves_into(Direction.OUT, Status.NO_RESPONSE),  # sent, received
             sent_at__isnull=False,
             sent_at__lte=cutoff,
         )
@@ -420,7 +424,7 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
     )
     referral.last_report_at = timezone.now()
     referral.save(update_fields=["last_report_at", "updated_at"])
-    if referral.status == Status.SEEN:
+    if can_move(referral.direction, referral.status, Status.REPORTED):  # the client was seen
         referral_transition(
             referral=referral, to=Status.REPORTED, by=by, note="Progress report sent", via="report"
         )
@@ -491,7 +495,7 @@ def thanks_care_send(*, referral: Referral, by: User | None) -> Any:
     referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
     if not referral.is_out or referral.partner is None:
         raise ValidationError("This thank-you is for a partner who took care of your client.")
-    if referral.status not in (Status.ACCEPTED, Status.SEEN, Status.REPORTED, Status.CLOSED):
+    if not may_thank_for_care(referral.status, referral.direction):
         raise ValidationError("Thank the partner once they have taken the client on.")
     consent = referral_consent(referral, "talk")
     if consent is None:

@@ -16,7 +16,7 @@ from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals import selectors, services
 from referwell.referrals.forms import ReferralForm, TransitionForm
 from referwell.referrals.models import Direction
-from referwell.referrals.states import OPEN_OUT, Status, TransitionError
+from referwell.referrals.states import Status, TransitionError, link_refusal, move_refusal
 
 REFERRAL_PAGE_SIZE = 50
 
@@ -118,7 +118,11 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     form = TransitionForm(request.POST, referral=referral, clinical=request.member.sees_clinical)
     if not form.is_valid():
-        messages.error(request, "Choose one of the next steps offered.")
+        # The state machine's reason when it refuses the move; the steps offered otherwise
+        # (sending and reporting back have their own buttons).
+        to = request.POST.get("to", "")
+        reason = move_refusal(referral.direction, referral.status, to) if to in Status else ""
+        messages.error(request, f"Choose one of the next steps offered. {reason}".strip())
         return redirect("referral_detail", pk=referral.pk)
     try:
         services.referral_transition(
@@ -172,8 +176,8 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
 @clinical_required
 def referral_link_new(request: HttpRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
-    if referral.status not in OPEN_OUT | {Status.ACCEPTED, Status.SEEN}:
-        messages.error(request, "A link is for a referral that has been sent and is still open.")
+    if reason := link_refusal(referral.status, referral.direction):
+        messages.error(request, reason)
         return redirect("referral_detail", pk=referral.pk)
     _, token = services.link_issue(referral=referral, by=request.user)
     url = _base_url(request).rstrip("/") + f"/l/{token}/"
