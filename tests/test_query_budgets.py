@@ -299,6 +299,7 @@ PAGE_BUDGETS = {
     "practice_export": 7,
     "registry_search": 8,
     "members": 10,
+    "notifications": 7,
     "audit_trail": 13,
 }
 
@@ -574,7 +575,7 @@ def index_cases(practice, world):
     rows come out of the index in the page's order)"""
     from referwell.audit.selectors import AuditFilters, audit_list
     from referwell.clients import selectors as clients
-    from referwell.core.selectors import dashboard_summary
+    from referwell.site.selectors import dashboard_summary
     from referwell.directory import selectors as directory
     from referwell.directory.selectors import PartnerFilters
     from referwell.inbound.selectors import request_list

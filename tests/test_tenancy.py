@@ -10,7 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from referwell.clients.models import Consent, ConsentScope
-from referwell.core.api import api
+from referwell.site.api import api
 from tests.factories import ClientFactory, PartnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,7 @@ PAGES_WITHOUT_ID = {
     "practice_export",
     "registry_search",
     "members",
+    "notifications",
     "audit_trail",
 }
 # Pages whose parameter is not an object id, checked on their own.

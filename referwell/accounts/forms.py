@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from referwell.accounts.models import Practice, Role
+from referwell.accounts.models import Member, Practice, Role
 from referwell.core.validators import validate_us_zip
 
 
@@ -109,3 +109,11 @@ class InvitationAnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
     first_name = forms.CharField(label="Your first name", max_length=150, required=False)
     last_name = forms.CharField(label="Your last name", max_length=150, required=False)
+
+
+class NotificationsForm(forms.ModelForm):
+    """What one member is told by e-mail; their own, in each practice they work in."""
+
+    class Meta:
+        model = Member
+        fields = ["notify_answers", "notify_inbound"]

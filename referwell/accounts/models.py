@@ -134,6 +134,13 @@ class Member(models.Model):
     accepted_at = models.DateTimeField(
         null=True, blank=True, help_text="When the person accepted; empty while invited."
     )
+    # What the member is told by e-mail (through the outbox); each member sets their own.
+    notify_answers = models.BooleanField(
+        "e-mail me when a partner answers a referral I sent", default=True
+    )
+    notify_inbound = models.BooleanField(
+        "e-mail me when a referral arrives through the practice's public page", default=True
+    )
 
     objects = MemberQuerySet.as_manager()
 

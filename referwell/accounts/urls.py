@@ -9,6 +9,7 @@ urlpatterns = [
     path("practice/members/", views.members, name="members"),
     path("practice/members/<int:pk>/", views.member_edit, name="member_edit"),
     path("invitations/", views.invitations, name="invitations"),
+    path("notifications/", views.notifications, name="notifications"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("two-factor/", views.two_factor, name="two_factor"),
     path("two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),

@@ -30,6 +30,7 @@ from referwell.accounts.forms import (
     InvitationAnswerForm,
     MemberChangeForm,
     MemberInviteForm,
+    NotificationsForm,
     PasswordConfirmForm,
     PracticeForm,
     RequireTwoFactorForm,
@@ -59,7 +60,7 @@ from referwell.accounts.services import (
     two_factor_disable,
 )
 from referwell.audit.services import log_action
-from referwell.core.decorators import owner_required
+from referwell.core.decorators import owner_required, practice_required
 from referwell.core.mail import queue_email
 from referwell.core.ratelimit import client_ip, rate_limited
 
@@ -417,3 +418,22 @@ class PasswordResetView(auth_views.PasswordResetView):
         if rate_limited(f"reset-email:{email}", limit=RESET_PER_EMAIL_PER_HOUR, window=3600):
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
+
+
+@practice_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The member's own e-mails: partners' answers, new inbound referrals."""
+    member = request.member
+    form = NotificationsForm(request.POST if request.method == "POST" else None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        log_action(
+            practice=request.practice,
+            actor=request.user,
+            action="referwell.member.notifications",
+            obj=member,
+            data={f: form.cleaned_data[f] for f in form.fields},
+        )
+        messages.success(request, "Your e-mail settings are saved.")
+        return redirect("notifications")
+    return render(request, "accounts/notifications.html", {"form": form})

@@ -10,6 +10,7 @@ ACTION_LABELS: dict[str, str] = {
     "referwell.member.added": "Member added",
     "referwell.member.invited": "Someone invited to join",
     "referwell.member.accepted": "Invitation accepted",
+    "referwell.member.notifications": "E-mail settings changed",
     "referwell.member.declined": "Invitation declined",
     "referwell.member.invitation_withdrawn": "Invitation withdrawn",
     "referwell.api_token.issued": "API token issued",

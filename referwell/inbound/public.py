@@ -7,6 +7,7 @@ practice; the sender's IP is stored only as a keyed SHA-256."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -17,6 +18,7 @@ from referwell.core.ratelimit import client_ip, rate_limited
 from referwell.directory.models import Partner
 from referwell.inbound import selectors, services
 from referwell.inbound.forms import HONEYPOT_FIELD, ReferralRequestForm
+from referwell.inbound.notify import request_arrived
 
 MAX_BODY_BYTES = 20 * 1024
 SUBMISSIONS_PER_IP_PER_HOUR = 5
@@ -68,9 +70,12 @@ def _refer(request: HttpRequest, practice: Practice, *, partner: Partner | None)
     if rate_limited(practice_key, limit=SUBMISSIONS_PER_PRACTICE_PER_DAY, window=86400):
         return _refused(request, practice, 429, "This form has received too many referrals today.")
     try:
-        services.request_receive(
-            practice=practice, partner=partner, fields=form.request_fields(), ip=ip
-        )
+        with transaction.atomic():
+            received = services.request_receive(
+                practice=practice, partner=partner, fields=form.request_fields(), ip=ip
+            )
+            # The practice hears of it (queued with it, sent by the worker).
+            request_arrived(request=received, base_url=request.build_absolute_uri("/"))
     except ValidationError as exc:
         form.add_error(None, exc)
         return _page(request, practice, partner, form, status=400)
