@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench eval-guidance demo clean chromium
+.PHONY: install run test lint bench eval-guidance demo clean chromium fonts
 
 # A fresh environment from the lock file; re-run only when the lock or the project changes.
 install: $(STAMP)
@@ -15,10 +15,20 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-run: install
+run: install fonts
 	$(BIN)/referwell migrate --noinput
 	$(BIN)/referwell demo --if-new
 	$(BIN)/referwell serve
+
+# Fonts the letters' PDFs embed so every script prints (Polish, Vietnamese, Japanese…): DejaVu
+# Sans and Droid Sans Fallback. Without them letters fall back to Latin-1 (a warning, not a stop).
+fonts:
+	@if [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+	  echo "Installing Debian's fonts for the letters' PDFs..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core fonts-droid-fallback >/dev/null) \
+	    || echo "could not install fonts-dejavu-core fonts-droid-fallback: letters will print in Latin-1 only"; \
+	else echo "For letters in every script: sudo apt-get install fonts-dejavu-core fonts-droid-fallback"; fi
 
 # Debian's Chromium drives the browser tests (Playwright cannot download its own here).
 chromium:
@@ -29,7 +39,7 @@ chromium:
 	    || { echo "could not install the Debian package 'chromium'"; exit 1; }; \
 	else echo "The browser tests need Debian's 'chromium' package: sudo apt-get install chromium"; exit 1; fi
 
-test: install chromium
+test: install chromium fonts
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/bandit -c pyproject.toml -r referwell config -q --severity-level medium --confidence-level medium
