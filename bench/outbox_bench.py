@@ -133,7 +133,7 @@ def main() -> None:
             "ENCRYPTION_KEYS": BENCH_KEY,
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         }
-        cli = [sys.executable, "-m", "referwell.core.cli"]
+        cli = [sys.executable, "-m", "referwell.site.cli"]
         subprocess.run([*cli, "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
         os.environ.update(env)
         sys.path.insert(0, str(ROOT))

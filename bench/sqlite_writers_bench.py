@@ -148,7 +148,7 @@ def run(*, writers: int, seconds: float, db: Path) -> dict[str, object]:
     env = child_env(db)
     me = [sys.executable, str(Path(__file__).resolve())]
     subprocess.run(
-        [sys.executable, "-m", "referwell.core.cli", "migrate", "--noinput", "-v0"],
+        [sys.executable, "-m", "referwell.site.cli", "migrate", "--noinput", "-v0"],
         env=env,
         cwd=ROOT,
         check=True,
@@ -204,7 +204,7 @@ def run(*, writers: int, seconds: float, db: Path) -> dict[str, object]:
         ).stdout
     )
     verify = subprocess.run(
-        [sys.executable, "-m", "referwell.core.cli", "verify-audit", "--json"],
+        [sys.executable, "-m", "referwell.site.cli", "verify-audit", "--json"],
         env=env,
         cwd=ROOT,
         capture_output=True,

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "referwell.registry",
     "referwell.interop",
     "referwell.inbound",
+    "referwell.site",  # the top layer: URL and API assembly, dashboard, demo, CLI
 ]
 
 MIDDLEWARE = [

@@ -2,14 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from referwell.core import views as core_views
-from referwell.core.api import api
 from referwell.outreach.feed import calendar_feed
 from referwell.referrals.public import partner_link
+from referwell.site import views as site_views
+from referwell.site.api import api
 
 urlpatterns = [
-    path("", core_views.dashboard, name="dashboard"),
-    path("health/", core_views.health, name="health"),
+    path("", site_views.dashboard, name="dashboard"),
+    path("health/", site_views.health, name="health"),
     path("accounts/", include("referwell.accounts.urls")),
     path("partners/", include("referwell.directory.urls")),
     path("clients/", include("referwell.clients.urls")),

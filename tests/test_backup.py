@@ -426,7 +426,10 @@ ROWS = 20_000  # ~25 MB in the real layout
 # SIGKILL lands there: after the whole file is staged, or inside the merge's transaction
 # after every row has been written but before COMMIT.
 PAUSED_IMPORT = """
-import sys, time
+import os, sys, time
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()  # store imports the registry's models
 from referwell.registry import store
 where, flag = sys.argv[2], sys.argv[3]
 original = getattr(store.Staging, where)
@@ -437,7 +440,7 @@ def paused(self, *args, **kwargs):
     time.sleep(120)
     return original(self, *args, **kwargs)
 setattr(store.Staging, where, paused)
-from referwell.core.cli import main
+from referwell.site.cli import main
 main(["referwell", "import-nppes", sys.argv[1], "--json"])
 """
 

@@ -11,9 +11,9 @@ from django.test import RequestFactory
 
 from referwell.accounts.models import Member, Practice, User
 from referwell.clients.models import Client, Consent, Visit
-from referwell.core.demo import DEMO_SLUG, demo_load
 from referwell.directory.models import Partner, Profession, Stage, Touchpoint
 from referwell.referrals.models import Referral, ReferralEvent
+from referwell.site.demo import DEMO_SLUG, demo_load
 
 TODAY = dt.date(2026, 3, 16)
 

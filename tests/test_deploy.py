@@ -297,7 +297,7 @@ def test_serve_warms_up_before_the_workers_fork(monkeypatch):
     from django.db import connections
 
     import referwell
-    from referwell.core.management.commands.serve import warm_up
+    from referwell.site.management.commands.serve import warm_up
 
     closed = []
     monkeypatch.setattr(connections, "close_all", lambda: closed.append(True))

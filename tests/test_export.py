@@ -52,10 +52,10 @@ def contents(data: bytes) -> dict:
 @pytest.fixture
 def demo(db):
     """The demo practice, plus a row in each table the demo leaves empty."""
-    from referwell.core.demo import demo_load
     from referwell.inbound.models import ReferralRequest
     from referwell.outreach.models import CalendarFeed, LetterTemplate, OutgoingMessage
     from referwell.referrals.models import Referral, ReferralLink
+    from referwell.site.demo import demo_load
 
     demo_load()
     practice = Practice.objects.get(slug="elm-grove")

@@ -14,10 +14,10 @@ from django.db.models import Count, F, Max, Min
 
 from referwell.accounts.models import Member, Practice, Role
 from referwell.clients.models import Client, Visit
-from referwell.core.generate import SIZES, generate
 from referwell.directory.models import Partner, Touchpoint
 from referwell.referrals.models import Referral, ReferralEvent
 from referwell.referrals.states import Status
+from referwell.site.generate import SIZES, generate
 
 pytestmark = pytest.mark.django_db
 
@@ -247,7 +247,7 @@ def _assert_realistic_shapes(practice, size):
 
 
 def test_xlarge_is_two_hundred_large_practices_by_default():
-    from referwell.core.generate import MULTI, practice_slugs
+    from referwell.site.generate import MULTI, practice_slugs
 
     assert MULTI["xlarge"] == ("large", 200)
     slugs = practice_slugs("big", 200)

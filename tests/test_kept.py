@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import caches
 
 from referwell.accounts.kept import Kept, forget_all
-from referwell.core.selectors import dashboard_summary
+from referwell.site.selectors import dashboard_summary
 from tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db

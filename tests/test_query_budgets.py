@@ -575,13 +575,13 @@ def index_cases(practice, world):
     rows come out of the index in the page's order)"""
     from referwell.audit.selectors import AuditFilters, audit_list
     from referwell.clients import selectors as clients
-    from referwell.site.selectors import dashboard_summary
     from referwell.directory import selectors as directory
     from referwell.directory.selectors import PartnerFilters
     from referwell.inbound.selectors import request_list
     from referwell.outreach.models import OutgoingMessage
     from referwell.outreach.pipeline import board
     from referwell.referrals import selectors as referrals
+    from referwell.site.selectors import dashboard_summary
 
     p, ids = practice, _ids(world)
     partner = PartnerFilters

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Self
 
 from django.db import models
-
-if TYPE_CHECKING:
-    from referwell.accounts.models import Practice
 
 
 class PracticeQuerySet(models.QuerySet):
     """The one place that scopes rows to a practice: every selector starts here."""
 
-    def for_practice(self, practice: Practice) -> Self:
+    def for_practice(self, practice: models.Model) -> Self:  # an accounts.Practice
         return self.filter(practice=practice)
 
 
@@ -28,3 +27,26 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+@contextmanager
+def explicit_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
+    """Let bulk_create keep the created_at / updated_at we set instead of 'now'.
+
+    `auto_now_add` / `auto_now` fields are filled by the field's pre_save on every insert, so
+    the flags are switched off for the duration (a command runs alone in its process).
+    """
+    fields = [
+        f
+        for model in model_classes
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, now, now_add in saved:
+            f.auto_now, f.auto_now_add = now, now_add

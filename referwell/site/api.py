@@ -1,4 +1,6 @@
-"""The JSON API at /api/v1/: bearer tokens per member, scoped to the member's practice."""
+"""The JSON API at /api/v1/, assembled: each app's router, the errors every operation may give,
+and bearer tokens per member (`referwell.accounts.api.MemberToken`), scoped to the member's
+practice."""
 
 from __future__ import annotations
 
@@ -6,43 +8,19 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.parser import Parser
-from ninja.security import HttpBearer
 
-from referwell.accounts.models import ApiToken, hash_token
-from referwell.accounts.selectors import user_has_two_factor
+from referwell.accounts.api import MemberToken
+from referwell.clients.api import router as clients_router
 from referwell.core.schemas import ErrorOut
+from referwell.directory.api import router as directory_router
+from referwell.guidance.api import router as guidance_router
+from referwell.outreach.api import router as today_router
 from referwell.outreach.letters import LetterTemplateError
+from referwell.referrals.api import router as referrals_router
 from referwell.referrals.states import TransitionError
-
-TWO_FACTOR_FIRST = (
-    "Your practice requires two-factor login: set it up in Referwell before using API tokens."
-)
-
-
-class MemberToken(HttpBearer):
-    """`Authorization: Bearer TOKEN`; sets request.member and request.practice."""
-
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
-        row = (
-            ApiToken.objects.select_related("member__practice", "member__user")
-            .filter(token_hash=hash_token(token), revoked_at__isnull=True)
-            .first()
-        )
-        if row is None or not row.member.is_active or not row.member.user.is_active:
-            return None
-        if row.member.practice.require_two_factor and not user_has_two_factor(row.member.user):
-            # The same rule as the login: the token works again once the member has enrolled.
-            raise HttpError(403, TWO_FACTOR_FIRST)
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
-        request.member = row.member  # type: ignore[attr-defined]
-        request.practice = row.member.practice  # type: ignore[attr-defined]
-        request.user = row.member.user
-        return row.member
-
 
 # The answers any operation may give besides its own, all with an ErrorOut body: the status
 # codes of the exception handlers below and of django-ninja itself (401, 422, and 400 for a
@@ -138,13 +116,6 @@ def on_mail_error(request: HttpRequest, exc: OSError) -> HttpResponse:
     detail = f"The e-mail could not be sent: {exc}. Nothing was changed."
     return api.create_response(request, {"detail": detail}, status=503)
 
-
-# The routers import the API's schemas and services; they are added last.
-from referwell.clients.api import router as clients_router  # noqa: E402
-from referwell.directory.api import router as directory_router  # noqa: E402
-from referwell.guidance.api import router as guidance_router  # noqa: E402
-from referwell.outreach.api import router as today_router  # noqa: E402
-from referwell.referrals.api import router as referrals_router  # noqa: E402
 
 api.add_router("/partners", directory_router)
 api.add_router("/clients", clients_router)

@@ -21,6 +21,19 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from referwell.accounts.models import Practice, Role
+from referwell.accounts.services import member_add, practice_create
+from referwell.clients.models import Client
+from referwell.clients.services import client_create, consent_create, visit_create
+from referwell.directory.models import Partner, Profession
+from referwell.directory.professions import professions_sync
+from referwell.directory.services import niche_get_or_create, partner_create, touchpoint_create
+from referwell.insights.models import StreamCost
+from referwell.outreach.services import contact_plan_create
+from referwell.referrals.models import Direction, Referral, ReferralEvent
+from referwell.referrals.services import referral_create, referral_transition
+from referwell.referrals.states import Status
+
 DEMO_SLUG = "elm-grove"
 DEMO_NAME = "Elm Grove Massage"
 DEMO_ZIP = "53122"
@@ -719,7 +732,6 @@ def demo_load(*, today: dt.date | None = None) -> dict[str, Any]:
 
     Returns {"practice": "elm-grove", "created": bool, "logins": [{email, password, role}]}.
     """
-    from referwell.accounts.models import Practice
 
     result = {"practice": DEMO_SLUG, "created": False, "logins": demo_logins()}
     if Practice.objects.filter(slug=DEMO_SLUG).exists():
@@ -731,17 +743,6 @@ def demo_load(*, today: dt.date | None = None) -> dict[str, Any]:
 
 
 def _build(today: dt.date) -> None:
-    from referwell.accounts.models import Role
-    from referwell.accounts.services import member_add, practice_create
-    from referwell.clients.models import Client
-    from referwell.clients.services import client_create, consent_create, visit_create
-    from referwell.directory.models import Partner, Profession
-    from referwell.directory.professions import professions_sync
-    from referwell.directory.services import niche_get_or_create, partner_create, touchpoint_create
-    from referwell.referrals.models import Direction, Referral, ReferralEvent
-    from referwell.referrals.services import referral_create
-    from referwell.referrals.states import Status
-
     rng = random.Random(SEED)
     phones = _Phones(rng)
 
@@ -979,7 +980,6 @@ def _build(today: dt.date) -> None:
     )
     if latest_in is not None:
         Referral.objects.filter(pk=latest_in.pk).update(thanked_at=None)
-    from referwell.outreach.services import contact_plan_create
 
     prospects = [p for key, p in partners.items() if p.stage in ("prospect", "contacted")][:3]
     for prospect, (method, offset) in zip(
@@ -994,7 +994,6 @@ def _build(today: dt.date) -> None:
         )
 
     # --- what networking cost, so insights can show the cost per new client
-    from referwell.insights.models import StreamCost
 
     for months_back, stream, amount, note in (
         (10, "medical", "180.00", "Business cards and lunch-and-learn for two clinics"),
@@ -1061,7 +1060,6 @@ def _walk(
     note: str = "",
 ) -> None:
     """Move a referral along `path`, a few days a step, never past yesterday."""
-    from referwell.referrals.services import referral_transition
 
     day = start
     last = None

@@ -1,6 +1,6 @@
 """`referwell generate`: a big, made-up practice for benchmarks and the insights page.
 
-Unlike the demo (`referwell.core.demo`), which goes through the services row by row, this
+Unlike the demo (`referwell.site.demo`), which goes through the services row by row, this
 writes straight to the tables with `bulk_create` in one transaction: no audit entries, no
 geocoding per row (ZIP centroids are looked up once), one ReferralEvent per referral.
 
@@ -26,14 +26,24 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import models, transaction
+from django.apps import apps
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+
+from referwell.accounts.models import Practice, User
+from referwell.accounts.services import AccountError, practice_create
+from referwell.clients.models import Client, Consent, Visit
+from referwell.core.apps import _optimize_sqlite
+from referwell.core.geo import miles_between, zip_centroid, zip_place
+from referwell.core.models import explicit_timestamps
+from referwell.directory.models import Niche, Partner, Profession, Touchpoint
+from referwell.directory.professions import professions_sync
+from referwell.referrals.models import Referral, ReferralEvent
 
 DEFAULT_SLUG = "large-practice"
 DEFAULT_SEED = 2026
@@ -298,29 +308,6 @@ IN_TABLES = [(limit, _table(pairs)) for limit, pairs in IN_STATUS]
 OUT_TABLES = [(limit, _table(pairs)) for limit, pairs in OUT_STATUS]
 
 
-@contextmanager
-def explicit_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
-    """Let bulk_create keep the created_at / updated_at we set instead of 'now'.
-
-    `auto_now_add` / `auto_now` fields are filled by the field's pre_save on every insert, so
-    the flags are switched off for the duration (a command runs alone in its process).
-    """
-    fields = [
-        f
-        for model in model_classes
-        for f in model._meta.concrete_fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
-    for f in fields:
-        f.auto_now = f.auto_now_add = False
-    try:
-        yield
-    finally:
-        for f, now, now_add in saved:
-            f.auto_now, f.auto_now_add = now, now_add
-
-
 def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -366,13 +353,8 @@ def fresh_statistics() -> None:
     comes minutes later). Outside a transaction PostgreSQL also VACUUMs the tables: their
     visibility map lets a count read an index alone (the referral list's count of 100,000
     referrals, 15 → 4 ms)."""
-    from django.db import connection
-
-    from referwell.core.apps import _optimize_sqlite
 
     if connection.vendor == "postgresql":
-        from django.apps import apps
-
         tables = [
             model._meta.db_table
             for label in ("accounts", "directory", "clients", "referrals")
@@ -440,7 +422,6 @@ def generate_many(
 
 def _check_slugs(slug: str, new: Sequence[str]) -> None:
     """`slug` must be a valid slug and none of the `new` ones taken yet."""
-    from referwell.accounts.models import Practice
 
     if not slug or slugify(slug) != slug:
         raise GenerateError(f"'{slug}' is not a valid slug (lowercase letters, digits, hyphens).")
@@ -510,14 +491,6 @@ class _Builder:
     # ------------------------------------------------------------------ build
 
     def build(self, *, email: str, password: str) -> dict[str, int]:
-        from referwell.accounts.models import Practice, User
-        from referwell.accounts.services import AccountError, practice_create
-        from referwell.clients.models import Client, Consent, Visit
-        from referwell.core.geo import miles_between, zip_centroid, zip_place
-        from referwell.directory.models import Niche, Partner, Profession, Touchpoint
-        from referwell.directory.professions import professions_sync
-        from referwell.referrals.models import Referral, ReferralEvent
-
         if not Profession.objects.exists():
             professions_sync()
         known = set(Profession.objects.filter(is_provider=True).values_list("slug", flat=True))

@@ -3,15 +3,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from referwell.core.decorators import practice_required
-from referwell.core.selectors import dashboard_summary
 from referwell.referrals.services import referrals_flag_no_response
+from referwell.site.selectors import dashboard_summary
 
 
 @practice_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     # A referral nobody answered becomes "no response" as soon as someone looks.
     referrals_flag_no_response(practice=request.practice)
-    return render(request, "core/dashboard.html", dashboard_summary(practice=request.practice))
+    return render(request, "site/dashboard.html", dashboard_summary(practice=request.practice))
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -1,6 +1,8 @@
-"""Conventions every Referwell command follows.
+"""Conventions every Referwell command follows (each app keeps its own commands, in its
+`management/commands/`).
 
-- `--practice SLUG` for a command that touches a practice's data;
+- `--practice SLUG` for a command that touches a practice's data (`PracticeCommand`, in
+  `referwell.accounts.management.base`, finds it);
 - `--json`: exactly one JSON object on stdout and nothing else there;
 - bad input: a non-zero exit and a one-line reason on stderr.
 """
@@ -31,11 +33,3 @@ class ReferwellCommand(BaseCommand):
 
     def print_json(self, payload: dict[str, Any]) -> None:
         self.stdout.write(json.dumps(payload, default=str))
-
-    def get_practice(self, slug: str) -> Any:
-        from referwell.accounts.models import Practice
-
-        practice = Practice.objects.filter(slug=slug).first()
-        if practice is None:
-            raise CommandError(f"No practice with the slug '{slug}'.")
-        return practice

@@ -525,7 +525,7 @@ class _Restore:
         self.practice: Any = None
 
     def run(self) -> None:
-        from referwell.core.generate import explicit_timestamps
+        from referwell.core.models import explicit_timestamps
 
         self._professions()
         # created_at / updated_at as the archive has them, not "now" (a command runs alone).

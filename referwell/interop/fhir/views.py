@@ -21,8 +21,8 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import HttpError
 
+from referwell.accounts.api import MemberToken
 from referwell.audit.services import log_read
-from referwell.core.api import MemberToken
 from referwell.directory.models import Partner
 from referwell.directory.selectors import partner_get
 from referwell.guidance import kb

@@ -1,7 +1,10 @@
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
+from django.core.validators import validate_email
 
+from referwell.accounts.services import AccountError, practice_create
 from referwell.core.management.base import ReferwellCommand
 
 
@@ -16,11 +19,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.core.exceptions import ValidationError
-        from django.core.validators import validate_email
-
-        from referwell.accounts.services import AccountError, practice_create
-
         try:
             validate_email(options["owner_email"])
         except ValidationError:

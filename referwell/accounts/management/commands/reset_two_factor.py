@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from referwell.accounts.services import AccountError, user_two_factor_reset
 from referwell.core.management.base import ReferwellCommand
 
 
@@ -16,8 +17,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.accounts.services import AccountError, user_two_factor_reset
-
         try:
             user = user_two_factor_reset(email=options["email"])
         except AccountError as exc:

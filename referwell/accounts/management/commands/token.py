@@ -2,10 +2,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.accounts.services import AccountError, token_issue
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = "Issue an API token for a member (shown once; use it as `Authorization: Bearer …`)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -15,8 +16,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.accounts.services import AccountError, token_issue
-
         self.get_practice(options["practice"])
         try:
             token = token_issue(

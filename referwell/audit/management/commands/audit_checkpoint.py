@@ -2,6 +2,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from referwell.accounts.models import Practice
+from referwell.audit.checkpoints import checkpoint_file, checkpoints_take
 from referwell.core.management.base import ReferwellCommand
 
 
@@ -16,9 +18,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.accounts.models import Practice
-        from referwell.audit.checkpoints import checkpoint_file, checkpoints_take
-
         taken = checkpoints_take(Practice.objects.order_by("pk").values_list("pk", flat=True))
         if options["json"]:
             self.print_json(

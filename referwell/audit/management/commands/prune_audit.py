@@ -5,15 +5,14 @@ from django.conf import settings
 from django.core.management.base import CommandParser
 from django.utils import timezone
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.accounts.models import Practice
+from referwell.audit.checkpoints import checkpoints_take
+from referwell.audit.services import audit_prune
 
 
 def prune_all(practices: Any = None) -> dict[str, int]:
     """Delete audit entries older than AUDIT_RETENTION_DAYS; {practice slug: entries deleted}."""
-    from referwell.accounts.models import Practice
-    from referwell.audit.checkpoints import checkpoints_take
-    from referwell.audit.services import audit_prune
-
     before = timezone.now() - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
     practices = practices if practices is not None else Practice.objects.order_by("slug")
     pruned = {p: audit_prune(practice=p, before=before) for p in practices}
@@ -22,7 +21,7 @@ def prune_all(practices: Any = None) -> dict[str, int]:
     return {p.slug: count for p, count in pruned.items()}
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Delete audit entries older than AUDIT_RETENTION_DAYS (six years by default); the "
         "chain keeps an anchor so that verify-audit still passes."

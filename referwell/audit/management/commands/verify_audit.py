@@ -1,12 +1,16 @@
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.accounts.models import Practice
+from referwell.audit.checkpoints import checkpoint_problem, checkpoints_latest
+from referwell.audit.selectors import Broken, audit_verify
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Check that each practice's audit trail is whole: every entry unchanged, none deleted, "
         "inserted or reordered, and its newest entries not cut since the latest checkpoint "
@@ -23,12 +27,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pathlib import Path
-
-        from referwell.accounts.models import Practice
-        from referwell.audit.checkpoints import checkpoint_problem, checkpoints_latest
-        from referwell.audit.selectors import Broken, audit_verify
-
         if options["practice"]:
             practices = [self.get_practice(options["practice"])]
         else:

@@ -3,10 +3,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.directory.services import vcards_import
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Import vCard files (business cards) into a practice's network as prospects; a card "
         "about a partner already there is merged into it, an unreadable card is reported."
@@ -18,8 +19,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.directory.services import vcards_import
-
         practice = self.get_practice(options["practice"])
         files = []
         for name in options["files"]:

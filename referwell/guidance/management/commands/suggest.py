@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.core.management.base import ReferwellCommand
+from referwell.guidance.engine import RETURNING_CLIENT, Intake, suggest
 
 
 class Command(ReferwellCommand):
@@ -30,8 +31,6 @@ class Command(ReferwellCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.guidance.engine import RETURNING_CLIENT, Intake, suggest
-
         visit = options["visit_number"]
         if visit is not None and visit < 1:
             raise CommandError("--visit-number counts visits from 1 (the first appointment).")

@@ -6,10 +6,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.interop.fhir.exporter import fhir_export
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Write a practice's directory (partners) and referrals as one FHIR R4 Bundle of type "
         "collection (JSON)."
@@ -20,8 +21,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--out", required=True, metavar="FILE", help="The JSON file to write.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.interop.fhir.exporter import fhir_export
-
         practice = self.get_practice(options["practice"])
         out = Path(options["out"])
         if out.is_dir():

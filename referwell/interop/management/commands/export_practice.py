@@ -5,10 +5,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.interop.export.archive import export_practice
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Write every record of a practice into a zip of documented JSON files (with its "
         "letters as PDFs), which `referwell import-practice` restores."
@@ -20,8 +21,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.interop.export.archive import export_practice
-
         practice = self.get_practice(options["practice"])
         out = Path(options["out"])
         if not out.parent.is_dir():

@@ -3,10 +3,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.interop.fhir.importer import FhirImportError, fhir_import, parse_fhir_json
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Import a FHIR R4 Bundle (or a single resource) into a practice: Practitioner, "
         "PractitionerRole, Organization and Location become partners, ServiceRequests "
@@ -19,8 +20,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.interop.fhir.importer import FhirImportError, fhir_import, parse_fhir_json
-
         practice = self.get_practice(options["practice"])
         path = Path(options["file"])
         if not path.is_file():

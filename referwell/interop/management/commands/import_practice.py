@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.core.management.base import ReferwellCommand
+from referwell.interop.export.archive import ArchiveError, import_practice
 
 
 class Command(ReferwellCommand):
@@ -17,8 +18,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.interop.export.archive import ArchiveError, import_practice
-
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")

@@ -4,7 +4,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.outreach.cadence import today
 
 
 def _date(value: str) -> dt.date:
@@ -14,7 +15,7 @@ def _date(value: str) -> dt.date:
         raise CommandError(f"'{value}' is not a date (YYYY-MM-DD).") from None
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = "What upkeep is due or overdue (thank-yous, follow-ups, visits…), today or on --on."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,8 +24,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.outreach.cadence import today
-
         practice = self.get_practice(options["practice"])
         on = _date(options["on"]) if options["on"] else timezone.localdate()
         items = today(practice=practice, on=on)

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.core.management.base import ReferwellCommand
+from referwell.registry.nppes import NppesFormatError, nppes_import
 
 SHOWN_PROBLEMS = 20
 
@@ -37,8 +38,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.registry.nppes import NppesFormatError, nppes_import
-
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {options['file']}")

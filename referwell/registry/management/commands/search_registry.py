@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.core.management.base import ReferwellCommand
+from referwell.registry.selectors import SearchError, registry_search
 
 
 class Command(ReferwellCommand):
@@ -20,8 +21,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.registry.selectors import SearchError, registry_search
-
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1.")
         try:

@@ -1,7 +1,11 @@
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.db import connection
 
+from referwell.accounts.models import Practice
+from referwell.audit.checkpoints import checkpoints_take
+from referwell.core import backup
 from referwell.core.management.base import ReferwellCommand
 
 
@@ -22,18 +26,12 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.db import connection
-
-        from referwell.core import backup
-
         try:
             out = backup.resolve_out(options["out"], backup.engine_of(connection))
             manifest = backup.create_backup(out)
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         # With each backup, a checkpoint of every audit trail outside the database.
-        from referwell.accounts.models import Practice
-        from referwell.audit.checkpoints import checkpoints_take
 
         checkpoints_take(Practice.objects.order_by("pk").values_list("pk", flat=True))
         integrity = manifest["integrity_check"]

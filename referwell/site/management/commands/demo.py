@@ -2,7 +2,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
+from referwell.accounts.models import Practice
 from referwell.core.management.base import ReferwellCommand
+from referwell.site.demo import DEMO_SLUG, demo_load
 
 
 class Command(ReferwellCommand):
@@ -17,9 +19,6 @@ class Command(ReferwellCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.accounts.models import Practice
-        from referwell.core.demo import DEMO_SLUG, demo_load
-
         if options["if_new"] and Practice.objects.exclude(slug=DEMO_SLUG).exists():
             return
         result = demo_load()

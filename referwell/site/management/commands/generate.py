@@ -3,6 +3,15 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.core.management.base import ReferwellCommand
+from referwell.site.generate import (
+    CHOICES,
+    DEFAULT_SEED,
+    DEFAULT_SLUG,
+    MULTI,
+    GenerateError,
+    generate,
+    generate_many,
+)
 
 
 class Command(ReferwellCommand):
@@ -12,8 +21,6 @@ class Command(ReferwellCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        from referwell.core.generate import CHOICES, DEFAULT_SEED, DEFAULT_SLUG
-
         parser.add_argument("--size", required=True, choices=list(CHOICES))
         parser.add_argument(
             "--practice",
@@ -37,8 +44,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.core.generate import MULTI, GenerateError, generate, generate_many
-
         size, slug, seed = options["size"], options["practice"], options["seed"]
         try:
             if size in MULTI or options["practices"] is not None:

@@ -1,9 +1,21 @@
+import gc
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandParser
+from django.db import connections
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+from django.template.utils import get_app_template_dirs
+from django.urls import reverse
 
+import referwell
+from referwell.core.geo import zip_centroid
+from referwell.core.logging import JsonFormatter
 from referwell.core.management.base import ReferwellCommand
+from referwell.guidance import engine, kb
+from referwell.site.management.commands.worker import uses_queue
 
 
 def warm_up() -> int:
@@ -11,23 +23,9 @@ def warm_up() -> int:
     requests (about a second in all): the knowledge base and the engine's first suggestion, the
     URL patterns, every template compiled (the cached loader keeps them; the workers share
     them), the ZIP code table. Returns the number of templates."""
-    import gc
-    from pathlib import Path
-
-    from django.db import connections
-    from django.template import TemplateDoesNotExist, TemplateSyntaxError
-    from django.template.loader import get_template
-    from django.template.utils import get_app_template_dirs
-    from django.urls import reverse
-
-    from referwell.core.geo import zip_centroid
-    from referwell.guidance import engine, kb
-
     kb.load()
     engine.suggest(engine.Intake(notes="Low back pain since a car accident three weeks ago."))
     reverse("dashboard")
-    import referwell
-
     # Ours only (the admin's and the libraries' are compiled when first used).
     ours = Path(referwell.__file__).resolve().parent
     roots = [Path(d) for d in settings.TEMPLATES[0]["DIRS"]]
@@ -64,7 +62,6 @@ class Command(ReferwellCommand):
         from gunicorn.glogging import Logger
 
         from config.wsgi import application
-        from referwell.core.logging import JsonFormatter
 
         bind = f"{options['host']}:{options['port']}"
 
@@ -113,10 +110,8 @@ def _start_worker() -> Any:
     import subprocess  # nosec B404 - our own command line, no shell
     import sys
 
-    from referwell.core.management.commands.worker import uses_queue
-
     if os.environ.get("REFERWELL_NO_WORKER") == "1" or not uses_queue():
         return None
     return subprocess.Popen(  # noqa: S603  # nosec B603
-        [sys.executable, "-m", "referwell.core.cli", "worker"], env=os.environ.copy()
+        [sys.executable, "-m", "referwell.site.cli", "worker"], env=os.environ.copy()
     )

@@ -2,10 +2,15 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from referwell.core.management.base import ReferwellCommand
+from referwell.accounts.management.base import PracticeCommand
+from referwell.accounts.models import Practice
+from referwell.audit.checkpoints import checkpoints_take
+from referwell.audit.management.commands.prune_audit import prune_all
+from referwell.interop.csv.views import sweep_pending_imports
+from referwell.referrals.services import referrals_flag_no_response
 
 
-class Command(ReferwellCommand):
+class Command(PracticeCommand):
     help = (
         "Mark referrals out that had no answer within the practice's business days as "
         "'no response' (the pages do it too when they open; this is for a daily job), "
@@ -19,12 +24,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.accounts.models import Practice
-        from referwell.audit.checkpoints import checkpoints_take
-        from referwell.core.management.commands.prune_audit import prune_all
-        from referwell.interop.csv.views import sweep_pending_imports
-        from referwell.referrals.services import referrals_flag_no_response
-
         if options["practice"]:
             practices = [self.get_practice(options["practice"])]
         else:
