@@ -169,7 +169,10 @@ def _check_card_lengths(parsed) -> None:
             assert card.error.strip(), card
             continue
         fields = card.data.partner_fields()
-        assert fields["name"].strip()
+        # A card without a name is read without one (never named after its e-mail address),
+        # as long as something else on it says whom it is about.
+        assert fields["name"].strip() or fields["email"] or fields["clinic"] or fields["phone"]
+        assert not fields["name"] or fields["name"].lower() != fields["email"].lower()
         for name, limit in MAX_LENGTHS.items():
             assert len(fields[name]) <= limit, (name, fields[name][:80])
         assert len(fields["state"]) <= 2

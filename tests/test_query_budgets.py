@@ -477,6 +477,67 @@ def test_no_api_route_asks_more_queries_as_the_data_grows(
     _check_budgets(alice_api, requests, elm_grove, alice.user, world, django_assert_max_num_queries)
 
 
+# The business-card import's pages take the waiting upload's address, not an id (tests/
+# test_tenancy.py's OTHER_PARAMS), and each upload is imported once: measured on their own, on
+# uploads of the same three cards (a new professional, one already in the directory by e-mail,
+# one without a name), and never more as the directory grows. The count grows with the cards:
+# each is compared with the directory by duplicates.py's rules, one query per rule the card
+# can be matched by (its e-mail, its phone against the directory's, its name against the
+# directory's names and cities), and two more (the partners found, their professions) when
+# it matches.
+VCARD_CARDS = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Rita Budget, DC\r\nEMAIL:rita@budget.example\r\n"
+    "TEL:(608) 555-0199\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Dana Again\r\nEMAIL:dana@spine.example\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nEMAIL:nameless@budget.example\r\nEND:VCARD\r\n"
+)
+VCARD_BUDGETS = {
+    "partner_import (the upload)": 9,  # 7 of every request: the cards read and kept, not compared
+    # 7 + the first card 3 (e-mail, phone, name), the second 4 (e-mail, name, the partner it
+    # matches and its professions), the nameless one 1 (e-mail): 15, and nothing written.
+    "partner_import_preview": 15,
+    # 7 + the professions + per ticked card its comparison again (as above) and a savepoint;
+    # a new partner 13 more (its insert and referral code, its professions, what Today is made
+    # of, its audit entry: chain head, entry, head); the merge into a partner that has all the
+    # card says writes nothing; the import's own audit entry 3: about 50.
+    "partner_import_confirm": 52,
+}
+
+
+def _vcard_requests(http):
+    """Upload, preview and import the three cards: each request's count."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    counts = {}
+    file = SimpleUploadedFile("cards.vcf", VCARD_CARDS.encode(), content_type="text/vcard")
+    with CaptureQueriesContext(connection) as captured:
+        response = http.post(reverse("partner_import"), {"files": [file]})
+    assert response.status_code == 302
+    counts["partner_import (the upload)"] = len(captured.captured_queries)
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    url = reverse("partner_import_preview", args=[token])
+    counts["partner_import_preview"] = count_queries(http, "get", url, None, {})
+    picks = {"pick": ["1-1", "1-2", "1-3"], "name-1-3": "Nia Nameless"}
+    url = reverse("partner_import_confirm", args=[token])
+    counts["partner_import_confirm"] = count_queries(http, "post", url, picks, {})
+    return counts
+
+
+def test_the_business_card_import_asks_no_more_as_the_directory_grows(
+    alice_http, alice, elm_grove, world, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path  # where the uploads wait
+    world["partner"].email = "dana@spine.example"
+    world["partner"].save()
+    grow(elm_grove, alice.user, world, SMALL)
+    small = _vcard_requests(alice_http)
+    for label, budget in VCARD_BUDGETS.items():
+        assert small[label] <= budget, f"{label}: {small[label]} queries, over its budget"
+    grow(elm_grove, alice.user, world, MORE)
+    for label, count in _vcard_requests(alice_http).items():
+        assert count <= small[label], f"{label}: {small[label]} queries, then {count}"
+
+
 # --------------------------------------------------------------------------- indexes
 #
 # Every filter and sort of the list pages, run through its selector; the plan of each statement

@@ -90,6 +90,9 @@ OTHER_PARAMS = {
     "csv_import_preview",
     "csv_import_confirm",
     "csv_import_cancel",
+    "partner_import_preview",
+    "partner_import_confirm",
+    "partner_import_cancel",
     "registry_add",
 }
 # Not tenant data: public pages, auth and the Django admin (staff only).
@@ -219,6 +222,31 @@ def test_charlie_cannot_point_his_forms_at_alices_objects(charlie_http, charlie,
     # Pre-filling the form with alice's ids is a 404, not a leak of her client's name.
     url = reverse("referral_create") + f"?client={alice_objects['client'].pk}"
     assert charlie_http.get(url).status_code == 404
+
+
+def test_charlie_gets_404_for_alices_waiting_business_card_import(
+    alice_http, charlie_http, alice_objects, settings, tmp_path
+):
+    """The import's pages name the upload by a signed address, not an id: alice's is a 404 to
+    charlie (preview, import, cancel), and her cards wait for her."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from referwell.directory.models import Partner
+
+    settings.VAR_DIR = tmp_path
+    card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jones Card\r\nEND:VCARD\r\n"
+    upload = alice_http.post(
+        reverse("partner_import"), {"files": [SimpleUploadedFile("c.vcf", card)]}
+    )
+    token = upload["Location"].rstrip("/").rsplit("/", 1)[-1]
+    preview = charlie_http.get(reverse("partner_import_preview", args=[token]))
+    assert preview.status_code == 404 and b"Jones" not in preview.content
+    for name in ("partner_import_confirm", "partner_import_cancel"):
+        response = charlie_http.post(reverse(name, args=[token]), {"pick": ["1-1"]})
+        assert response.status_code == 404, name
+    assert not Partner.objects.filter(name="Jones Card").exists()
+    assert alice_http.get(reverse("partner_import_preview", args=[token])).status_code == 200
 
 
 def api_routes():

@@ -4,6 +4,7 @@ detection and the merge of two partners."""
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,10 @@ REFERWELL = Path(sys.executable).with_name("referwell")
 
 # What each shared file gives, imported alone into an empty practice: (imported, merged,
 # rejected). multiple.vcf is one person three times (same e-mail): one partner, two merges.
+# Cards 1 and 2 of the Android export name no one (an e-mail address only): skipped, never
+# imported under their address.
 EXPECTED = {
-    "John_Doe_ANDROID.vcf": (6, 0, 0),
+    "John_Doe_ANDROID.vcf": (4, 0, 2),
     "John_Doe_EVOLUTION.vcf": (1, 0, 0),
     "John_Doe_GMAIL.vcf": (1, 0, 0),
     "John_Doe_IPHONE.vcf": (1, 0, 0),
@@ -123,7 +126,8 @@ def test_john_doe_exports_give_john_doe(elm_grove, filename, email, phone):
     assert partner.email == email
     assert partner.phone == phone
     assert partner.clinic == "IBM"
-    assert partner.credentials == "Money Counter"  # TITLE, short
+    assert partner.credentials == ""  # TITLE is a job title, not credentials: kept in the notes
+    assert partner.vetting_notes == "Job title on their business card: Money Counter"
     assert partner.stage == Stage.PROSPECT
     assert partner.how_met == HowMet.OTHER
     assert partner.how_met_detail == "business card"
@@ -149,13 +153,17 @@ def test_addresses_keep_us_zip_codes_and_two_letter_states_only(elm_grove):
 
 
 @pytest.mark.django_db
-def test_the_android_export_imports_all_six_cards_despite_a_broken_photo(elm_grove):
+def test_the_android_export_imports_its_named_cards_despite_a_broken_photo(elm_grove):
     result = import_files(elm_grove, VCARDS / "John_Doe_ANDROID.vcf")
-    assert result["imported"] == 6 and not result["rejected"]
+    assert result["imported"] == 4
+    # Cards 1 and 2 carry only an e-mail address: skipped, never named after it.
+    assert result["rejected"] == [
+        {"file": "John_Doe_ANDROID.vcf", "card": n, "reason": "No name on this card."}
+        for n in (1, 2)
+    ]
+    assert not Partner.objects.filter(name__contains="@").exists()
     names = [row["name"] for row in result["partners"]]
-    # Cards 1 and 2 carry only an e-mail address: it names them until someone edits them.
-    assert names[:2] == ["john.doe@company.com", "jane.doe@company.com"]
-    assert names[2] == "Ñ Ñ Ñ Ñ"  # UTF-8 in quoted-printable, soft line breaks
+    assert names[0] == "Ñ Ñ Ñ Ñ"  # UTF-8 in quoted-printable, soft line breaks
     bob = Partner.objects.get(practice=elm_grove, email="bob@company.com")  # the bad photo
     assert bob.website == "https://www.company.com"
     assert bob.clinic == "Ñ" * 12
@@ -211,9 +219,15 @@ def test_all_shared_files_at_once_merge_the_five_john_does(elm_grove, alice):
     total = sum(cards_in(p.read_bytes()) for p in files)
     assert result["imported"] + result["merged"] + len(result["rejected"]) == total
     assert Partner.objects.filter(practice=elm_grove, name="John Doe").count() == 1
-    # gmail-single2's first phone is fullcontact's too, under another name: flagged, not merged.
-    (flagged,) = result["rejected"]
+    # gmail-single2's first phone is fullcontact's too, under another name: flagged, not merged;
+    # the Android export's two cards without a name are skipped.
+    nameless, flagged = result["rejected"][:2], result["rejected"][2]
+    assert [(row["file"], row["card"]) for row in nameless] == [
+        ("John_Doe_ANDROID.vcf", 1),
+        ("John_Doe_ANDROID.vcf", 2),
+    ]
     assert flagged["file"] == "gmail-single2.vcf" and "same phone" in flagged["reason"]
+    assert len(result["rejected"]) == 3
     entry = AuditEntry.objects.get(action="referwell.partner.vcards_imported")
     assert entry.actor == alice.user and entry.data["imported"] == result["imported"]
 
@@ -637,22 +651,32 @@ def test_partners_of_two_practices_are_never_merged(elm_grove, other_practice):
 # ---------------------------------------------------------------------- the pages
 
 
+def upload_then_import(http, files, picks=None):
+    """Upload on the import page, read the preview, import the cards ticked there (or `picks`):
+    the preview's and the result's responses."""
+    upload = http.post(reverse("partner_import"), {"files": files})
+    assert upload.status_code == 302, upload.content.decode()[:2000]
+    preview = http.get(upload["Location"])
+    assert preview.status_code == 200
+    body = preview.content.decode()
+    if picks is None:
+        picks = re.findall(r'name="pick" value="([^"]+)"[^>]* checked', body)
+    action = re.search(r'action="([^"]+/import/)"', body).group(1)
+    return preview, http.post(action, {"pick": picks})
+
+
 @pytest.mark.django_db
-def test_import_page_shows_each_result(alice_http, alice, elm_grove):
+def test_import_page_shows_each_result(alice_http, alice, elm_grove, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
     page = alice_http.get(reverse("partner_list")).content.decode()
     assert reverse("partner_import") in page and "Import business cards" in page
     bad = vcf("BEGIN:VCARD", "VERSION:3.0", "FN:Cut Short")
-    response = alice_http.post(
-        reverse("partner_import"),
-        {
-            "files": [
-                SimpleUploadedFile(
-                    "list.vcf", shared("testdata", "vcards", "gmail-list.vcf").read_bytes()
-                ),
-                SimpleUploadedFile("bad.VCARD", bad),
-            ]
-        },
+    listed = shared("testdata", "vcards", "gmail-list.vcf").read_bytes()
+    preview, response = upload_then_import(
+        alice_http,
+        [SimpleUploadedFile("list.vcf", listed), SimpleUploadedFile("bad.VCARD", bad)],
     )
+    assert "Arnold Smith" in preview.content.decode()
     assert response.status_code == 200
     body = response.content.decode()
     assert "imported as prospects" in body
@@ -662,19 +686,13 @@ def test_import_page_shows_each_result(alice_http, alice, elm_grove):
     assert Partner.objects.filter(practice=elm_grove, name="Arnold Smith").get().stage == (
         Stage.PROSPECT
     )
-    fragment = alice_http.post(
-        reverse("partner_import"),
-        {
-            "files": [
-                SimpleUploadedFile(
-                    "list.vcf", shared("testdata", "vcards", "gmail-list.vcf").read_bytes()
-                )
-            ]
-        },
-        headers={"HX-Request": "true"},
+    # The same cards again: possible duplicates, unticked; ticked, they are merged.
+    preview, again = upload_then_import(
+        alice_http, [SimpleUploadedFile("list.vcf", listed)], picks=["1-1", "1-2", "1-3"]
     )
-    assert b"<html" not in fragment.content and b'id="import"' in fragment.content
-    assert b"merged into a partner already there" in fragment.content
+    assert preview.content.decode().count("Possibly in your directory already") == 3
+    assert b"merged into a partner already there" in again.content
+    assert Partner.objects.filter(practice=elm_grove).count() == 3
 
 
 @pytest.mark.django_db
@@ -721,23 +739,19 @@ def test_charlie_cannot_merge_alices_partner_into_his(charlie_http, charlie, par
 
 
 @pytest.mark.django_db
-def test_charlie_imports_into_his_own_practice_only(charlie_http, charlie, elm_grove, partner):
-    response = charlie_http.post(
-        reverse("partner_import"),
-        {
-            "files": [
-                SimpleUploadedFile(
-                    "list.vcf", shared("testdata", "vcards", "gmail-list.vcf").read_bytes()
-                )
-            ]
-        },
-    )
+def test_charlie_imports_into_his_own_practice_only(
+    charlie_http, charlie, elm_grove, partner, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    listed = shared("testdata", "vcards", "gmail-list.vcf").read_bytes()
+    _preview, response = upload_then_import(charlie_http, [SimpleUploadedFile("list.vcf", listed)])
     assert response.status_code == 200
     assert Partner.objects.filter(practice=charlie.practice).count() == 3
     assert list(Partner.objects.filter(practice=elm_grove)) == [partner]
     # A card matching alice's partner does not reach it from charlie's practice.
     card = simple_card("Dr. Dana Spine", extra=("TEL:414-555-0100",))
-    charlie_http.post(reverse("partner_import"), {"files": [SimpleUploadedFile("d.vcf", card)]})
+    preview, _response = upload_then_import(charlie_http, [SimpleUploadedFile("d.vcf", card)])
+    assert "Possibly in your directory" not in preview.content.decode()
     assert Partner.objects.filter(practice=charlie.practice, name="Dr. Dana Spine").count() == 1
     partner.refresh_from_db()
     assert partner.phone == ""

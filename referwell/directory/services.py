@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from dataclasses import field as default_field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,7 +14,13 @@ from referwell.audit.services import log_action
 from referwell.core.geo import zip_centroid
 from referwell.directory.duplicates import find_duplicates, merge_target, partner_references
 from referwell.directory.models import HowMet, Niche, Partner, Profession, Stage, Touchpoint
-from referwell.directory.vcard import CardData, parse_vcards
+from referwell.directory.vcard import (
+    CardData,
+    ParsedFile,
+    parse_vcards,
+    profession_names,
+    split_name,
+)
 
 
 def _geocode(partner: Partner) -> None:
@@ -131,106 +139,274 @@ def _fill_from_card(
     return True
 
 
+def card_key(file_number: int, card_number: int) -> str:
+    """A card's name in the preview's form: its file's position (from 1), then its own."""
+    return f"{file_number}-{card_number}"
+
+
+@dataclass
+class CardPreview:
+    """One card of an upload as the preview shows it (or a problem with a whole file, card 0):
+    what it says, and the partners of the directory it may duplicate."""
+
+    key: str
+    file: str
+    number: int  # the card's position in its file, from 1; 0 for the file as a whole
+    data: CardData | None = None
+    error: str = ""  # why it cannot be read (or what is wrong with the file)
+    duplicates: list[Partner] = default_field(default_factory=list)
+    target: Partner | None = None  # the partner it would be merged into
+
+    @property
+    def readable(self) -> bool:
+        return self.data is not None
+
+    @property
+    def nameless(self) -> bool:
+        return self.data is not None and not self.data.name
+
+    @property
+    def likely_duplicate(self) -> bool:
+        return bool(self.duplicates)
+
+    @property
+    def checked(self) -> bool:
+        """Ticked for import by default: a card with a name that matches no partner."""
+        return self.readable and not self.nameless and not self.likely_duplicate
+
+    @property
+    def hint(self) -> str:
+        """What tells a card without a name apart: its e-mail, organisation or phone."""
+        data = self.data
+        return (data.email or data.clinic or data.phone) if data else ""
+
+    @property
+    def email_parts(self) -> tuple[str, str]:
+        """The e-mail address around its "@", for a page to break the line there."""
+        local, _, domain = (self.data.email if self.data else "").partition("@")
+        return local, domain
+
+    @property
+    def profession_names(self) -> list[str]:
+        names = profession_names()
+        return [names.get(slug, slug) for slug in self.data.professions] if self.data else []
+
+
+def read_vcard_files(files: list[tuple[str, bytes]]) -> list[tuple[str, ParsedFile]]:
+    return [(name, parse_vcards(raw)) for name, raw in files]
+
+
+def _duplicates_of(practice: Practice, data: CardData) -> list[Partner]:
+    return find_duplicates(
+        practice=practice,
+        name=data.name,
+        city=data.city,
+        email=data.email,
+        phone=data.phone,
+        npi=data.npi,
+    )
+
+
+def vcards_preview(*, practice: Practice, files: list[tuple[str, ParsedFile]]) -> list[CardPreview]:
+    """Every card of the read files, in order, with the practice's partners it may duplicate
+    (duplicates.py's rules: the same NPI, e-mail, phone, or name and city); a problem with a
+    file as a whole comes before its cards, as card 0."""
+    previews = []
+    for file_number, (filename, parsed) in enumerate(files, start=1):
+        if parsed.problem:
+            previews.append(
+                CardPreview(
+                    key=card_key(file_number, 0), file=filename, number=0, error=parsed.problem
+                )
+            )
+        for card in parsed.cards:
+            preview = CardPreview(
+                key=card_key(file_number, card.number),
+                file=filename,
+                number=card.number,
+                data=card.data,
+                error=card.error,
+            )
+            if card.data is not None:
+                preview.duplicates = _duplicates_of(practice, card.data)
+                if preview.duplicates:
+                    preview.target = merge_target(preview.duplicates, name=card.data.name)
+            previews.append(preview)
+    return previews
+
+
+def _skip_reason(preview: CardPreview, *, chosen: bool) -> str:
+    """Why a readable card is not imported, when the person did not choose it (or chose a card
+    without a name and typed none)."""
+    if preview.nameless:
+        if chosen:
+            return "No name on this card, and none was typed."
+        return "No name on this card; not selected."
+    if preview.duplicates:
+        other = preview.target or preview.duplicates[0]
+        reason = getattr(other, "duplicate_reason", "")
+        return f"Possibly already in your directory as {other.name} ({reason}); not selected."
+    return "Not selected."
+
+
 @transaction.atomic
 def vcards_import(
-    *, practice: Practice, files: list[tuple[str, bytes]], by: User | None
+    *,
+    practice: Practice,
+    files: list[tuple[str, bytes]] | None = None,
+    parsed: list[tuple[str, ParsedFile]] | None = None,
+    by: User | None,
+    choices: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Business cards (vCard files) into the practice's network as prospects.
+    """Business cards (vCard files, as bytes or as read) into the practice's network as
+    prospects, card by card, each in its own savepoint.
 
-    Card by card, each in its own savepoint: a new professional becomes a prospect met by
-    business card; one already in the network (same NPI, e-mail, phone, or name and city)
-    has only their empty fields filled, and counts as merged; a card that shares only a phone
-    number with a partner of another name is flagged (rejected with that reason), as is a
-    card that cannot be read. Returns {"imported", "merged", "rejected": [{"file", "card",
-    "reason"}], "partners": [{"file", "card", "outcome", "partner_id", "name"}]}; card 0 in
-    a rejection is about the file as a whole (empty, no card in it)."""
+    `choices` is what the person chose on the preview: the key (card_key) of every card to
+    import, with the name they typed for it ("" to keep the card's). A card not chosen is
+    skipped, and so is a chosen card without a name when none was typed. Without `choices`
+    (the command line) every card with a name is imported, and a card that shares only a
+    phone number with a partner of another name is skipped (perhaps a colleague).
+
+    A card chosen is checked against the directory again (partners added since the preview,
+    and the cards of this very upload, count): one already there (same NPI, e-mail, phone, or
+    name and city) has only their empty fields filled, and counts as merged; otherwise it
+    becomes a new prospect met by business card.
+
+    Returns {"imported", "merged", "skipped", "unreadable", "rejected": [{"file", "card",
+    "reason"}], "partners": [{"file", "card", "outcome", "partner_id", "name"}], "report":
+    [{"file", "card", "outcome", "name", "partner_id", "reason", "hint"}]}: `report` lists
+    every card (and each problem with a whole file, card 0) with its outcome — imported,
+    merged, skipped or unreadable — and, for a card without a name, what tells it apart (its
+    e-mail…); `rejected` every card not imported with the reason."""
+    if parsed is None:
+        parsed = read_vcard_files(files or [])
     by_slug = {p.slug: p for p in Profession.objects.filter(is_provider=True)}
-    imported = merged = 0
-    rejected: list[dict[str, Any]] = []
-    partners: list[dict[str, Any]] = []
-    for filename, raw in files:
-        parsed = parse_vcards(raw)
-        if parsed.problem:
-            rejected.append({"file": filename, "card": 0, "reason": parsed.problem})
-        for card in parsed.cards:
+    counts = {"imported": 0, "merged": 0, "skipped": 0, "unreadable": 0}
+    report: list[dict[str, Any]] = []
+
+    def record(
+        preview: CardPreview,
+        outcome: str,
+        *,
+        name: str = "",
+        partner: Partner | None = None,
+        reason: str = "",
+    ) -> None:
+        if preview.number:  # a card, not a problem with a whole file
+            counts[outcome] += 1
+        report.append(
+            {
+                "file": preview.file,
+                "card": preview.number,
+                "outcome": outcome,
+                "name": partner.name if partner is not None else name,
+                "partner_id": partner.pk if partner is not None else None,
+                "reason": reason,
+                "hint": "" if partner is not None or name else preview.hint,
+            }
+        )
+
+    for file_number, (filename, read) in enumerate(parsed, start=1):
+        if read.problem:
+            record(
+                CardPreview(key=card_key(file_number, 0), file=filename, number=0),
+                "unreadable",
+                reason=read.problem,
+            )
+        for card in read.cards:
+            preview = CardPreview(
+                key=card_key(file_number, card.number),
+                file=filename,
+                number=card.number,
+                data=card.data,
+                error=card.error,
+            )
             if card.data is None:
-                rejected.append({"file": filename, "card": card.number, "reason": card.error})
+                record(preview, "unreadable", reason=card.error)
                 continue
             data = card.data
+            chosen = choices is None or preview.key in choices
+            typed = " ".join((choices or {}).get(preview.key, "").split())
+            if chosen and typed:
+                name, credentials = split_name(typed)
+                data = replace(data, name=name, credentials=data.credentials or credentials)
+            if not chosen or not data.name:
+                if not chosen and data.name:  # which partner it resembles, as in the preview
+                    preview.duplicates = _duplicates_of(practice, data)
+                    if preview.duplicates:
+                        preview.target = merge_target(preview.duplicates, name=data.name)
+                if choices is None:
+                    reason = "No name on this card."
+                else:
+                    reason = _skip_reason(preview, chosen=chosen)
+                record(preview, "skipped", name=data.name, reason=reason)
+                continue
             professions = [by_slug[s] for s in data.professions if s in by_slug]
             try:
                 with transaction.atomic():
-                    duplicates = find_duplicates(
-                        practice=practice,
-                        name=data.name,
-                        city=data.city,
-                        email=data.email,
-                        phone=data.phone,
-                        npi=data.npi,
-                    )
+                    duplicates = _duplicates_of(practice, data)
                     target = merge_target(duplicates, name=data.name) if duplicates else None
                     if target is not None:
-                        partner = target
-                        _fill_from_card(partner=partner, card=data, by=by, professions=professions)
-                        outcome = "merged"
-                    elif duplicates:
-                        other = duplicates[0]
-                        rejected.append(
-                            {
-                                "file": filename,
-                                "card": card.number,
-                                "reason": f"{data.name}: same phone as {other.name} "
-                                f"(partner #{other.pk}) but another name, perhaps a colleague "
-                                "at the same office; not imported, add them by hand if so.",
-                            }
-                        )
+                        _fill_from_card(partner=target, card=data, by=by, professions=professions)
+                        record(preview, "merged", partner=target)
                         continue
-                    else:
-                        partner = partner_create(
-                            practice=practice,
-                            by=by,
-                            fields={
-                                **data.partner_fields(),
-                                "stage": Stage.PROSPECT,
-                                "how_met": HowMet.OTHER,
-                                "how_met_detail": "business card",
-                            },
-                            professions=professions,
+                    if duplicates and choices is None:
+                        other = duplicates[0]
+                        reason = (
+                            f"{data.name}: same phone as {other.name} (partner #{other.pk}) but "
+                            "another name, perhaps a colleague at the same office; not "
+                            "imported, add them by hand if so."
                         )
-                        outcome = "imported"
+                        record(preview, "skipped", name=data.name, reason=reason)
+                        continue
+                    partner = partner_create(
+                        practice=practice,
+                        by=by,
+                        fields={
+                            **data.partner_fields(),
+                            "stage": Stage.PROSPECT,
+                            "how_met": HowMet.OTHER,
+                            "how_met_detail": "business card",
+                        },
+                        professions=professions,
+                    )
             except ValidationError as exc:
                 reason = f"{data.name}: {_validation_reason(exc)}"
-                rejected.append({"file": filename, "card": card.number, "reason": reason})
+                record(preview, "skipped", name=data.name, reason=reason)
                 continue
             except DatabaseError as exc:
                 reason = f"{data.name}: could not be saved ({type(exc).__name__})."
-                rejected.append({"file": filename, "card": card.number, "reason": reason})
+                record(preview, "skipped", name=data.name, reason=reason)
                 continue
-            if outcome == "merged":
-                merged += 1
-            else:
-                imported += 1
-            partners.append(
-                {
-                    "file": filename,
-                    "card": card.number,
-                    "outcome": outcome,
-                    "partner_id": partner.pk,
-                    "name": partner.name,
-                }
-            )
+            record(preview, "imported", partner=partner)
+    rejected = [
+        {"file": row["file"], "card": row["card"], "reason": row["reason"]}
+        for row in report
+        if row["outcome"] in ("skipped", "unreadable")
+    ]
+    partners = [
+        {key: row[key] for key in ("file", "card", "outcome", "partner_id", "name")}
+        for row in report
+        if row["outcome"] in ("imported", "merged")
+    ]
     log_action(
         practice=practice,
         actor=by,
         action="referwell.partner.vcards_imported",
         data={
-            "files": [name for name, _ in files],
-            "imported": imported,
-            "merged": merged,
+            "files": [name for name, _ in parsed],
+            "imported": counts["imported"],
+            "merged": counts["merged"],
+            "skipped": counts["skipped"],
             "rejected": len(rejected),
         },
     )
-    return {"imported": imported, "merged": merged, "rejected": rejected, "partners": partners}
+    return {
+        **counts,
+        "rejected": rejected,
+        "partners": partners,
+        "report": report,
+    }
 
 
 # Free-text notes are kept from both partners; other fields only fill what is empty.

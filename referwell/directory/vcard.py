@@ -5,15 +5,22 @@ exports and shared by the web page and the command line. vobject reads each card
 only splits a file into cards first, so that one broken card never costs the others, decodes
 each card's bytes (UTF-8, or the CHARSET= the card declares), drops photos and other binary
 data unread, and maps the properties a prospect needs onto partner fields.
+
+A card's name is a person's name (FN or N) or nothing: a card without one is read with an
+empty name, for the person importing it to name or skip, never named after its e-mail address.
+TITLE is a job title, kept as such; credentials come only from after the name (N's honorific
+suffixes, or FN's "Jane Smith, DC"). The phone is the card's preferred one (vCard 3
+TYPE=pref, vCard 2.1 PREF, vCard 4 PREF=1…100), else its first that is not a fax or a pager.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import cache
 from typing import Any
 
@@ -36,8 +43,8 @@ MAX_LENGTHS = {
     "email": 254,
     "website": 200,
 }
-# A TITLE longer than this is a job description, not credentials to print after a name.
-SHORT_TITLE = 30
+# A job title is kept in the partner's notes (Partner has no field of its own for it).
+TITLE_LENGTH = 100
 # A business card has a few dozen properties; a "card" of thousands is not one, and reading
 # each costs vobject tens of microseconds (a 2 MB upload of one-line properties: 20 s).
 MAX_PROPERTIES = 1000
@@ -88,6 +95,14 @@ CREDENTIAL_PROFESSIONS = {
     "CNM": "midwife-doula",
     "CPM": "midwife-doula",
 }
+# Job titles of the people who run an office rather than treat (an office manager at a
+# chiropractic clinic is no chiropractor): their ORG and NOTE say what the clinic does, so the
+# profession is guessed from their title, role and credentials only.
+OFFICE_TITLE = re.compile(
+    r"\b(?:manager|receptionist|front desk|billing|biller|bookkeeper|administrat\w*|"
+    r"assistant|coordinator|scheduler|secretary|marketing|insurance|office)\b",
+    re.IGNORECASE,
+)
 # Words and phrases, besides the professions' own names, that clearly name a profession.
 PROFESSION_PHRASES = {
     "massage-therapist": ("massage therapy", "licensed massage", "massotherapist"),
@@ -160,10 +175,13 @@ class CardError(Exception):
 
 @dataclass(frozen=True)
 class CardData:
-    """What a business card says, in the Partner's terms."""
+    """What a business card says, in the Partner's terms; `name` is empty when the card names
+    no one, `title` is the card's job title (TITLE), `phone_preferred` whether the card marked
+    the phone chosen as its preferred one, `other_phones` the numbers not chosen."""
 
     name: str
     credentials: str = ""
+    title: str = ""
     clinic: str = ""
     street: str = ""
     city: str = ""
@@ -174,11 +192,21 @@ class CardData:
     website: str = ""
     npi: str = ""
     professions: tuple[str, ...] = ()  # profession slugs
+    phone_preferred: bool = False
+    other_phones: tuple[str, ...] = ()
 
     def partner_fields(self) -> dict[str, str]:
-        fields = asdict(self)
-        del fields["professions"]
-        return fields
+        """The Partner's fields; the job title goes into the notes, as a line of its own."""
+        found = asdict(self)
+        for key in ("professions", "title", "phone_preferred", "other_phones"):
+            del found[key]
+        if self.title:
+            found["vetting_notes"] = title_note(self.title)
+        return found
+
+
+def title_note(title: str) -> str:
+    return f"Job title on their business card: {title}"
 
 
 @dataclass(frozen=True)
@@ -192,6 +220,48 @@ class ParsedCard:
 class ParsedFile:
     cards: tuple[ParsedCard, ...]
     problem: str = ""  # about the file as a whole: empty, no card in it, text outside cards
+
+
+def dump_files(files: list[tuple[str, ParsedFile]]) -> str:
+    """Read files as JSON (what waits between the preview and the import: the cards as read,
+    never the file itself with its photos and notes)."""
+    return json.dumps(
+        [
+            {
+                "name": name,
+                "problem": parsed.problem,
+                "cards": [
+                    {
+                        "number": card.number,
+                        "error": card.error,
+                        "data": None if card.data is None else asdict(card.data),
+                    }
+                    for card in parsed.cards
+                ],
+            }
+            for name, parsed in files
+        ]
+    )
+
+
+_TUPLES = {f.name for f in fields(CardData) if str(f.type).startswith("tuple")}
+
+
+def load_files(text: str) -> list[tuple[str, ParsedFile]]:
+    """The files dump_files wrote; ValueError when the text is not such a dump."""
+    try:
+        files = []
+        for item in json.loads(text):
+            cards = []
+            for card in item["cards"]:
+                data = card["data"]
+                if data is not None:
+                    data = CardData(**{k: tuple(v) if k in _TUPLES else v for k, v in data.items()})
+                cards.append(ParsedCard(number=card["number"], data=data, error=card["error"]))
+            files.append((item["name"], ParsedFile(cards=tuple(cards), problem=item["problem"])))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not a dump of read vCard files: {exc}") from None
+    return files
 
 
 # --------------------------------------------------------------------------- reading
@@ -380,31 +450,38 @@ def card_data(card: _Card) -> CardData:
     orgs = [_org_parts(v) for v in _values(card, "org")]
     clinic = next((parts[0] for parts in orgs if parts), "")
 
-    name, name_credentials = _person_name(fn, n)
     email = _first_email(card)
-    if not name:
-        name = clinic or email
-    if not name:
-        problem = "No name (FN or N), organisation (ORG) or e-mail address on the card."
+    if _is_email(fn):  # some programs write the address as the name of a nameless contact
+        fn = ""
+    name, credentials = _person_name(fn, n)
+    phones = _phones(card)
+    if not (name or clinic or email or phones):
+        problem = "No name (FN or N), organisation (ORG), e-mail address or phone on the card."
         if card.unreadable:
             problem += f" Unreadable: {card.unreadable[0]}."
         raise CardError(problem)
 
     title = next((t for t in titles if t), "")
-    credentials = name_credentials or (title if len(title) <= SHORT_TITLE else "")
+    if _plain(title) == _plain(credentials):  # our own export writes the credentials there too
+        title = ""
+    office_title = bool(title and OFFICE_TITLE.search(title))
+    texts = [*titles, *roles]
+    if not office_title:
+        texts += [*notes, *(" ".join(parts) for parts in orgs)]
     address = _first_address(card)
+    phone, preferred = phones[0] if phones else ("", False)
     return CardData(
         name=_cut(name, "name"),
         credentials=_cut(credentials, "credentials"),
+        title=_cut_to(title, TITLE_LENGTH),
         clinic=_cut(clinic, "clinic"),
-        phone=_cut(_first_phone(card), "phone"),
+        phone=_cut(phone, "phone"),
+        phone_preferred=preferred,
+        other_phones=tuple(_cut(number, "phone") for number, _ in phones[1:]),
         email=email,
         website=_first_website(card),
         npi=_npi(card, notes),
-        professions=guess_professions(
-            credentials=[name_credentials, *titles, *roles],
-            texts=[*titles, *roles, *notes, *(" ".join(parts) for parts in orgs)],
-        ),
+        professions=guess_professions(credentials=[credentials, *titles, *roles], texts=texts),
         **address,
     )
 
@@ -440,7 +517,10 @@ def _lines(value: Any) -> list[str]:
 
 
 def _cut(value: str, field: str) -> str:
-    limit = MAX_LENGTHS[field]
+    return _cut_to(value, MAX_LENGTHS[field])
+
+
+def _cut_to(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
@@ -550,19 +630,44 @@ def _first_email(card: _Card) -> str:
     return ""
 
 
-def _first_phone(card: _Card) -> str:
-    """The first number that is not a fax or a pager; tel: URIs as the number they hold."""
+def _is_email(text: str) -> bool:
+    if "@" not in text:
+        return False
+    try:
+        validate_email(text.removeprefix("mailto:"))
+    except ValidationError:
+        return False
+    return True
+
+
+# A preference vCard 4 can give (PREF=1 is the most preferred, 100 the least); vCard 3's
+# TYPE=pref and vCard 2.1's PREF say "the preferred one", taken as 1.
+NO_PREFERENCE = 101
+
+
+def _preference(line: Any) -> int:
+    for value in line.params.get("PREF", []):
+        try:
+            rank = int(str(value).strip())
+        except ValueError:
+            continue
+        if 1 <= rank <= 100:
+            return rank
+    return 1 if "pref" in _types(line) else NO_PREFERENCE
+
+
+def _phones(card: _Card) -> list[tuple[str, bool]]:
+    """(number, marked preferred) of every phone that is not a fax or a pager, the preferred
+    first (by PREF=, then in the card's order); tel: URIs as the number they hold."""
     phones = []
-    for line in card.raw.get("tel", []):
+    for position, line in enumerate(card.raw.get("tel", [])):
         number = _text(line.value)
         number = re.sub(r"^tel:", "", number, flags=re.IGNORECASE)
         number = re.sub(r";ext=", " ext. ", number, flags=re.IGNORECASE)
-        if number:
-            phones.append((bool(_types(line) & {"fax", "pager"}), number))
-    for is_fax_or_pager, number in phones:
-        if not is_fax_or_pager:
-            return number
-    return ""
+        if number and not _types(line) & {"fax", "pager"}:
+            phones.append((_preference(line), position, number))
+    phones.sort()
+    return [(number, rank < NO_PREFERENCE) for rank, _, number in phones]
 
 
 _url_validator = URLValidator(schemes=["http", "https"])
@@ -683,7 +788,8 @@ def guess_professions(*, credentials: list[str], texts: list[str]) -> tuple[str,
 
 
 @cache
-def _profession_names() -> dict[str, str]:
+def profession_names() -> dict[str, str]:
+    """The professions' names by slug, from the knowledge base."""
     return {row["slug"]: row["name"] for row in load_professions()}
 
 
@@ -710,7 +816,7 @@ def card_to_vcard(card: CardData) -> str:
         out.add("org").value = [card.clinic]
     if card.credentials:
         out.add("title").value = card.credentials
-    names = _profession_names()
+    names = profession_names()
     roles = [names[slug] for slug in card.professions if slug in names]
     if roles:
         out.add("role").value = ", ".join(roles)

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -20,6 +20,7 @@ from referwell.directory import selectors, services, vcard
 from referwell.directory.duplicates import find_duplicates, partner_links
 from referwell.directory.forms import PartnerFilterForm, PartnerForm, TouchpointForm
 from referwell.directory.models import Partner
+from referwell.interop.csv import views as csv_import
 from referwell.referrals.selectors import referral_list
 
 
@@ -177,6 +178,8 @@ MAX_VCARD_CARDS = 1000
 # a few seconds whatever the cards hold (900 e-mail addresses each, say).
 MAX_VCARD_LINES = 30_000
 VCARD_EXTENSIONS = (".vcf", ".vcard")
+# A name typed on the preview for a card without one (Partner.name holds 200 characters).
+MAX_TYPED_NAME = 300
 
 
 class MultipleFileInput(forms.FileInput):
@@ -250,22 +253,100 @@ class VCardImportForm(forms.Form):
         return files
 
 
+# Between the preview and the import the cards wait as the CSV import's files wait
+# (referwell/interop/csv/views.py): encrypted under VAR_DIR/imports, readable by the member who
+# uploaded them only, behind a signed address that expires within the hour. What waits is the
+# cards as read (vcard.dump_files), never the files with their photos and notes.
+VCARD_KIND = "vcards"
+
+
 @practice_required
 def partner_import(request: HttpRequest) -> HttpResponse:
-    """Business cards (vCard files) into the network as prospects; the result card by card."""
-    result = None
-    if request.method == "POST":
-        form = VCardImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            files = [(upload.name, upload.read()) for upload in form.cleaned_data["files"]]
-            result = services.vcards_import(practice=request.practice, files=files, by=request.user)
-            form = VCardImportForm()
-    else:
-        form = VCardImportForm()
-    template = "directory/partner_import.html"
-    if request.htmx:
-        template += "#import"
-    return render(request, template, {"form": form, "result": result})
+    """Step 1 of 2: the vCard files, read and kept for the preview; nothing is imported yet."""
+    bound = request.method == "POST"
+    form = VCardImportForm(request.POST if bound else None, request.FILES if bound else None)
+    if bound and form.is_valid():
+        uploads = form.cleaned_data["files"]
+        files = services.read_vcard_files([(upload.name, upload.read()) for upload in uploads])
+        signed = csv_import._store(
+            request,
+            kind=VCARD_KIND,
+            filename=", ".join(upload.name for upload in uploads),
+            text=vcard.dump_files(files),
+        )
+        return redirect("partner_import_preview", token=signed)
+    return render(request, "directory/partner_import.html", {"form": form})
+
+
+def _vcard_pending(
+    request: HttpRequest, token: str
+) -> tuple[csv_import.PendingImport, list[tuple[str, vcard.ParsedFile]]]:
+    """The member's own waiting upload and its read files, or 404 (another member's or
+    practice's, expired, already imported or cancelled, or a CSV import's)."""
+    pending = csv_import._pending(request, token)
+    if pending.kind != VCARD_KIND:
+        raise Http404("No such import.")
+    try:
+        files = vcard.load_files(pending.text())
+    except ValueError:
+        raise Http404("No such import (the link may have expired).") from None
+    return pending, files
+
+
+@require_GET
+@practice_required
+def partner_import_preview(request: HttpRequest, token: str) -> HttpResponse:
+    """Step 2 of 2: each card as it would be imported, with its possible duplicates; the cards
+    to import are ticked (all those with a name and no likely duplicate, to begin with)."""
+    pending, files = _vcard_pending(request, token)
+    previews = services.vcards_preview(practice=request.practice, files=files)
+    cards = [p for p in previews if p.number]
+    return render(
+        request,
+        "directory/partner_import_preview.html",
+        {
+            "pending": pending,
+            "cards": cards,
+            "problems": [p for p in previews if not p.number],
+            "counts": {
+                "cards": len(cards),
+                "checked": sum(p.checked for p in cards),
+                "nameless": sum(p.nameless for p in cards),
+                "duplicates": sum(p.likely_duplicate for p in cards),
+                "unreadable": sum(not p.readable for p in cards),
+            },
+        },
+    )
+
+
+@require_POST
+@practice_required
+def partner_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The ticked cards imported (a nameless one under the name typed for it), the others
+    skipped; then every card's outcome."""
+    pending, files = _vcard_pending(request, token)
+    choices = {
+        key: request.POST.get(f"name-{key}", "")[:MAX_TYPED_NAME]
+        for key in request.POST.getlist("pick")[:MAX_VCARD_CARDS]
+    }
+    pending.remove()  # first: a second click finds nothing to import again
+    result = services.vcards_import(
+        practice=request.practice, parsed=files, by=request.user, choices=choices
+    )
+    return render(request, "directory/partner_import_result.html", {"result": result})
+
+
+@require_POST
+@practice_required
+def partner_import_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    pending, _files = _vcard_pending(request, token)
+    pending.remove()
+    messages.info(request, "Import cancelled; the uploaded cards are deleted.")
+    return redirect("partner_import")
+
+
+# What a card says that a partner does not hold as a field of its own.
+NOT_PARTNER_FIELDS = {"professions", "title", "phone_preferred", "other_phones"}
 
 
 @require_GET
@@ -274,9 +355,9 @@ def partner_vcard(request: HttpRequest, pk: int) -> HttpResponse:
     """The partner as a vCard 3.0 file, for a phone's or a mail program's address book."""
     partner = selectors.partner_get(practice=request.practice, pk=pk)
     fields = {
-        f.name: getattr(partner, f.name)
-        for f in dataclasses.fields(vcard.CardData)
-        if f.name != "professions"
+        name: getattr(partner, name)
+        for name in (f.name for f in dataclasses.fields(vcard.CardData))
+        if name not in NOT_PARTNER_FIELDS
     }
     card = vcard.CardData(**fields, professions=tuple(p.slug for p in partner.professions.all()))
     response = HttpResponse(vcard.card_to_vcard(card), content_type="text/vcard; charset=utf-8")
