@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from referwell.accounts.models import User
 from referwell.audit.chain import GENESIS, entry_hash
 from referwell.audit.models import AuditChain, AuditEntry, Disclosure
 
@@ -147,8 +148,6 @@ def audit_list(*, practice: Any, filters: AuditFilters) -> QuerySet[AuditEntry]:
 
 def actors_of(*, practice: Any) -> QuerySet:
     """Everyone who can be searched for: members, and anyone who has an entry."""
-    from referwell.accounts.models import User
-
     acted = AuditEntry.objects.for_practice(practice).values("actor_id")
     return (
         User.objects.filter(

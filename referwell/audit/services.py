@@ -201,6 +201,13 @@ def log_read(
     )
 
 
+def on_page_read(
+    sender: Any, *, request: HttpRequest, action: str, ids: list[Any], **_: Any
+) -> None:
+    """The receiver of core.schemas.page_read: a page of client information the API answered."""
+    log_read(request, action=action, ids=ids)
+
+
 def audit_chain_rebuild(*, practice: Any) -> int:
     """Chain a practice's entries anew, in the order they were written, from a fresh start.
     Only for entries that were not written by log_action: a restored archive (whose keys,

@@ -8,6 +8,7 @@ from ninja import Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
+from referwell.audit.services import log_request
 from referwell.clients import selectors, services
 from referwell.clients.models import Client
 from referwell.clients.schemas import (
@@ -69,7 +70,6 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
 @router.get("/{client_id}", response=ClientOut)
 def get_client(request: HttpRequest, client_id: PathId) -> Any:
     client = selectors.client_get(practice=request.practice, pk=client_id)
-    from referwell.audit.services import log_request
 
     log_request(request, action="referwell.client.viewed", obj=client)
     return client

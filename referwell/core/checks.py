@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from referwell.core.crypto import fernet
+
 
 @checks.register(checks.Tags.security)
 def encryption_keys_valid(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    from referwell.core.crypto import fernet
-
     try:
         fernet()
     except ImproperlyConfigured as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from django.core.exceptions import ImproperlyConfigured
+from django.dispatch import Signal
 from ninja import Path, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import Field, field_validator
@@ -56,6 +58,12 @@ class Page(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
+# Sent (request, action, ids) for each page of client information an answer carries. The
+# audit trail receives it (referwell.audit connects its receiver when the app is ready): the
+# kernel knows that a read must be recorded, not the app that records it.
+page_read = Signal()
+
+
 class AuditedPage(Page):
     """A page of client information: one audit entry (`action`) naming the rows it returns.
     `@paginate(AuditedPage, action="referwell.client.listed")`."""
@@ -65,12 +73,13 @@ class AuditedPage(Page):
         super().__init__(**kwargs)
 
     def paginate_queryset(self, queryset: Any, pagination: Any, request: Any, **params: Any) -> Any:
-        from referwell.audit.services import log_read
-
+        if not page_read.has_listeners(AuditedPage):
+            # Client information is never answered unrecorded.
+            raise ImproperlyConfigured("Nothing records the reads of client information.")
         page = super().paginate_queryset(queryset, pagination, request, **params)
         rows = list(page[self.items_attribute])  # evaluated once, here, instead of by ninja
         page[self.items_attribute] = rows
-        log_read(request, action=self.action, ids=[row.pk for row in rows])
+        page_read.send(AuditedPage, request=request, action=self.action, ids=[r.pk for r in rows])
         return page
 
 

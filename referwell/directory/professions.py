@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from referwell.directory.models import Profession
+
 PROFESSIONS_FILE = Path(__file__).resolve().parent.parent / "guidance" / "data" / "professions.json"
 
 
@@ -14,8 +16,6 @@ def load_professions() -> list[dict[str, Any]]:
 
 def professions_sync(**_: Any) -> int:
     """Upsert every profession of the knowledge base (run after each migrate)."""
-    from referwell.directory.models import Profession
-
     rows = load_professions()
     for row in rows:
         Profession.objects.update_or_create(

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from referwell.guidance.text import normalise_pattern
+
 DATA = Path(__file__).resolve().parent / "data"
 Urgency = Literal["routine", "soon", "emergency"]
 URGENCY_RANK = {"emergency": 0, "soon": 1, "routine": 2}
@@ -181,8 +183,6 @@ def _slot(spec: str) -> Slot:
 
 
 def compile_pattern(text: str) -> Pattern:
-    from referwell.guidance.text import normalise_pattern
-
     parts = normalise_pattern(text).split()
     if not parts or parts[0] == ".." or parts[-1] == "..":
         raise KnowledgeBaseError(f"pattern '{text}' must start and end with a word")

@@ -7,9 +7,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from nameparser import HumanName
 
 from referwell.accounts.models import Member, Practice, User
 from referwell.audit.services import log_action
+from referwell.directory.models import Outcome, Touchpoint
+from referwell.directory.services import touchpoint_create
 from referwell.outreach.delivery import deliver_message
 from referwell.outreach.letters import (
     RenderedLetter,
@@ -17,7 +20,7 @@ from referwell.outreach.letters import (
     render_letter,
     validate_template,
 )
-from referwell.outreach.models import LetterTemplate, OutgoingMessage
+from referwell.outreach.models import ContactPlan, LetterTemplate, OutgoingMessage
 
 # What a letter to a lay referrer says instead of the client's name and reason for coming
 # when the client did not agree to be named.
@@ -33,8 +36,6 @@ def salutation(name: str, credentials: str = "") -> str:
     """How a letter greets a professional: "Dr. Okafor" for a physician, chiropractor,
     podiatrist, dentist or other doctor (by the name's own "Dr." or by the credentials), the
     full name otherwise ("Dear Sam Lee" — no guess at Mr. or Ms.)."""
-    from nameparser import HumanName
-
     name = " ".join(name.split())
     if not name:
         return ""
@@ -189,8 +190,6 @@ PARTNER_LETTERS = ("introduction", "what_is_massage")
 def partner_letter_send(*, partner: Any, kind: str, by: User | None) -> OutgoingMessage:
     """An introduction (a 10-minute meeting request) or the one page on massage therapy: no
     client information, logged as a touchpoint with the partner."""
-    from referwell.directory.services import touchpoint_create
-
     if kind not in PARTNER_LETTERS:
         raise ValueError(f"'{kind}' is not a letter for a partner.")
     letter = letter_render(
@@ -226,8 +225,6 @@ def due_item_mark(
     kind: str = "other",
 ) -> Any:
     """Done, snoozed or skipped: recorded as a touchpoint carrying the item's key."""
-    from referwell.directory.models import Outcome, Touchpoint
-
     if outcome not in Outcome.values:
         raise ValueError(f"'{outcome}' is not an outcome.")
     if outcome == Outcome.SNOOZED and not snooze_until:
@@ -257,8 +254,6 @@ def due_item_mark(
 def contact_plan_create(
     *, partner: Any, by: User | None, method: str, planned_on: Any, note: str = ""
 ) -> Any:
-    from referwell.outreach.models import ContactPlan
-
     plan = ContactPlan(
         practice=partner.practice, partner=partner, method=method, planned_on=planned_on, note=note
     )
@@ -271,8 +266,6 @@ def contact_plan_create(
 @transaction.atomic
 def contact_plan_done(*, plan: Any, by: User | None, outcome: str) -> Any:
     """A planned contact happened: its outcome is logged as a touchpoint too."""
-    from referwell.directory.services import touchpoint_create
-
     kinds = {
         "letter": "letter",
         "meeting_request": "letter",

@@ -19,6 +19,8 @@ from referwell.directory.models import Outcome, TouchpointKind
 from referwell.directory.selectors import partner_get
 from referwell.directory.services import touchpoint_create
 from referwell.outreach import cadence, services
+from referwell.outreach.feed import feed_issue, feed_revoke
+from referwell.outreach.models import CalendarFeed
 
 TODAY_PAGE_SIZE = 50
 
@@ -126,9 +128,6 @@ def today_act(request: HttpRequest) -> HttpResponse:
 
 @practice_required
 def calendar_feed_page(request: HttpRequest) -> HttpResponse:
-    from referwell.outreach.feed import feed_issue, feed_revoke
-    from referwell.outreach.models import CalendarFeed
-
     url = None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":

@@ -26,7 +26,9 @@ import phonenumbers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 
+from referwell.clients.models import Client, Stream
 from referwell.directory.duplicates import name_key, normalize_email, normalize_npi, normalize_phone
+from referwell.directory.models import Partner, Stage
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
@@ -440,9 +442,6 @@ def check_row(
 
 
 def _convert(kind: str, key: str, raw: str, fate: RowFate, professions: ProfessionLookup) -> Any:
-    from referwell.clients.models import Stream
-    from referwell.directory.models import Stage
-
     if key == "phone":
         return normalise_phone(raw)
     if key == "email":
@@ -485,9 +484,6 @@ def _convert(kind: str, key: str, raw: str, fate: RowFate, professions: Professi
 def _model_errors(
     kind: str, fields: dict[str, Any], labels: dict[str, str], *, skip: set[str]
 ) -> list[str]:
-    from referwell.clients.models import Client
-    from referwell.directory.models import Partner
-
     model = Partner if kind == PARTNERS else Client
     instance = model(**fields)
     try:

@@ -34,7 +34,14 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from referwell.accounts.models import Practice
+from referwell.accounts.services import practice_touched
+from referwell.audit.services import audit_chain_rebuild, log_action
 from referwell.core.limits import ZipMemberTooLarge, json_too_deep, megabytes, read_zip_member
+from referwell.core.models import explicit_timestamps
+from referwell.directory.models import Partner, Profession, new_referral_code
+from referwell.directory.professions import professions_sync
+from referwell.outreach.delivery import message_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -240,8 +247,6 @@ class _Snapshot:
             self.rows[table.name] = [self._row(table, model, o, m2m) for o in kept]
 
     def _partner_links(self) -> dict[str, dict[Any, list[Any]]]:
-        from referwell.directory.models import Partner
-
         links: dict[str, dict[Any, list[Any]]] = {"professions": {}, "niches": {}}
         professions = Partner.professions.through.objects.filter(partner__practice=self.practice)
         for partner_id, slug in professions.values_list("partner_id", "profession_id"):
@@ -355,9 +360,6 @@ def readme_text(practice_name: str = "") -> str:
 def export_practice(practice: Any, out: IO[bytes], *, by: Any = None, via: str = "cli") -> dict:
     """Write the archive into `out` (a binary file); returns the manifest. Audited as
     referwell.practice.exported once written — the archive does not hold its own entry."""
-    from referwell.audit.services import log_action
-    from referwell.outreach.delivery import message_pdf
-
     snapshot = _Snapshot(practice)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # One consistent picture of every table, while others keep working.
@@ -489,9 +491,6 @@ def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], dict[s
 def import_practice(source: str | Path | IO[bytes]) -> dict[str, Any]:
     """Restore an archive; returns {"practice": slug, "created": {table: rows, "users": n},
     "new_users": [e-mails of the accounts created, who must reset their password]}."""
-    from referwell.accounts.models import Practice
-    from referwell.accounts.services import practice_touched
-
     _manifest, tables = read_archive(source)
     slug = tables["practice"][0]["slug"]
     if Practice.objects.filter(slug=slug).exists():
@@ -525,13 +524,10 @@ class _Restore:
         self.practice: Any = None
 
     def run(self) -> None:
-        from referwell.core.models import explicit_timestamps
-
         self._professions()
         # created_at / updated_at as the archive has them, not "now" (a command runs alone).
         with explicit_timestamps(*(_model(t) for t in TABLES)):
             self._tables()
-        from referwell.audit.services import audit_chain_rebuild
 
         audit_chain_rebuild(practice=self.practice)
 
@@ -549,9 +545,6 @@ class _Restore:
 
     # -- the knowledge base's professions, by slug; one unknown here is added under its slug
     def _professions(self) -> None:
-        from referwell.directory.models import Profession
-        from referwell.directory.professions import professions_sync
-
         wanted = {s for p in self.tables["partners"] for s in p.get("professions") or []}
         for name in ("consents", "referrals"):
             wanted |= {r["profession"] for r in self.tables[name] if r.get("profession")}
@@ -663,8 +656,6 @@ class _Restore:
 
     def _fresh_codes(self, partners: Iterable[Any]) -> None:
         """A referral code names a public page; one already used here is replaced."""
-        from referwell.directory.models import Partner, new_referral_code
-
         partners = list(partners)
         codes = [p.referral_code for p in partners]
         taken = set(
@@ -677,8 +668,6 @@ class _Restore:
             seen.add(p.referral_code)
 
     def _partner_links(self, partners: list[Any], rows: list[dict]) -> None:
-        from referwell.directory.models import Partner
-
         professions, niches = Partner.professions.through, Partner.niches.through
         profession_links, niche_links = [], []
         niche_keys = self.keys.get("directory.Niche", {})

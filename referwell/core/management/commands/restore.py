@@ -2,7 +2,9 @@ import sys
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.db import connection
 
+from referwell.core import backup
 from referwell.core.management.base import ReferwellCommand
 
 
@@ -27,10 +29,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.db import connection
-
-        from referwell.core import backup
-
         try:
             path, manifest = backup.read_manifest(options["path"])
             digest = backup.verify_checksum(path, manifest)

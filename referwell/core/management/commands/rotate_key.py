@@ -3,6 +3,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 
+from referwell.core import crypto
 from referwell.core.management.base import ReferwellCommand
 
 
@@ -20,8 +21,6 @@ class Command(ReferwellCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from referwell.core import crypto
-
         if options["new_key"]:
             key = crypto.generate_key()
             if options["json"]:
