@@ -42,12 +42,15 @@ chromium:
 test: install chromium fonts
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/bandit -c pyproject.toml -r referwell config -q --severity-level medium --confidence-level medium
 	$(BIN)/pytest
 
+# Imports point down the layers only (docs/architecture.md; the contracts are in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: install
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "duckdb==2.0.1" \
