@@ -134,7 +134,8 @@ def test_referral_lifecycle_through_the_api(alice_api, client_alice_jones, partn
     consent = post(
         alice_api,
         f"/api/v1/clients/{client_alice_jones.pk}/consents",
-        {"partner": partner.pk, "scope": "talk", "purpose": "referral"},
+        # Marked sent, the referral went out in writing (a fax): written consent, not talk.
+        {"partner": partner.pk, "scope": "report", "purpose": "referral"},
     )
     assert consent.status_code == 201, consent.content
     for step in ("discussed", "consented", "sent", "received", "accepted", "seen", "reported"):

@@ -557,7 +557,7 @@ def test_the_accounting_of_disclosures_lists_each_one_and_prints_cleanly(
         "Dr. Dana Spine",
         "Referral letter: name and reason for referral",
         "Letter (PDF)",
-        "Send a written report with Dr. Dana Spine",
+        "Letters and reports in writing with Dr. Dana Spine",
         "given Mar 5, 2026",
         "until Mar 5, 2027",
         "Alice Owner",

@@ -161,7 +161,9 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
     page.get_by_role("link", name="Alice Jones").first.click()
     page.get_by_text("Record a consent").click()
     page.locator("#id_partner").select_option(label="Dr. Dana Spine")
-    page.locator("#id_scope").select_option(value="talk")
+    # The letter gives the reason in writing: written consent (talk would not send it).
+    page.locator("input[name=scope][value=report]").check()
+    page.get_by_label("The client agreed by word: note it, without a signature").check()
     page.get_by_role("button", name="Record consent").click()
     expect(page.locator(".messages")).to_contain_text("Consent recorded.")
     page.goto(f"{live_server.url}/referrals/{referral_pk}/")
@@ -201,7 +203,7 @@ def test_the_partner_answers_through_the_link_without_an_account(
     partner.email = "dana@spine.example"
     partner.save()
     consent_create(
-        client=client_alice_jones, by=alice.user, fields={"partner": partner, "scope": "talk"}
+        client=client_alice_jones, by=alice.user, fields={"partner": partner, "scope": "report"}
     )
     referral = referral_create(
         practice=alice.practice,

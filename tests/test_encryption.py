@@ -44,6 +44,7 @@ def test_the_clinical_fields_are_the_encrypted_ones():
         ("clients.Client", "history"),
         ("clients.Client", "notes"),
         ("clients.Visit", "notes"),
+        ("clients.Consent", "signed_form"),  # the signed consent form (PDF or photo)
         ("referrals.Referral", "reasons"),
         ("referrals.ReferralEvent", "note"),
         ("outreach.OutgoingMessage", "body"),

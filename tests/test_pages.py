@@ -182,7 +182,7 @@ def test_add_a_client_record_a_visit_and_a_consent(alice_http, partner):
     assert str(client.first_seen) == "2026-11-02"
     alice_http.post(
         reverse("consent_add", args=[client.pk]),
-        {"partner": partner.pk, "scope": "report", "given_on": "2026-11-02"},
+        {"partner": partner.pk, "scope": "report", "given_on": "2026-11-02", "how": "noted"},
     )
     consent = Consent.objects.get(client=client)
     alice_http.post(reverse("consent_revoke", args=[consent.pk]))
@@ -228,7 +228,8 @@ def test_create_and_send_a_referral(alice_http, client_alice_jones, partner):
     assert b"has not given consent" in page.content
     alice_http.post(
         reverse("consent_add", args=[client_alice_jones.pk]),
-        {"partner": partner.pk, "scope": "talk", "given_on": "2026-01-01"},
+        # A referral letter is written: a consent to talk would not send it.
+        {"partner": partner.pk, "scope": "report", "given_on": "2026-01-01", "how": "noted"},
     )
     alice_http.post(reverse("referral_transition", args=[referral.pk]), {"to": "consented"})
     alice_http.post(reverse("referral_send", args=[referral.pk]))
@@ -365,12 +366,15 @@ def test_a_consent_is_recorded_on_its_own_page(alice_http, client_alice_jones, p
     page = alice_http.get(url)
     assert page.status_code == 200
     assert f'<option value="{partner.pk}">{partner.name}</option>'.encode() in page.content
-    refused = alice_http.post(url, {"scope": "talk", "given_on": "2026-01-02"})
+    refused = alice_http.post(url, {"scope": "talk", "given_on": "2026-01-02", "how": "noted"})
     assert refused.status_code == 400
-    assert b"Name the partner or the kind of professional." in refused.content
+    assert b"Name the partner, or the kind of professional, the client" in refused.content
+    assert b"Constraint" not in refused.content
     assert not Consent.objects.filter(client=client_alice_jones).exists()
-    done = alice_http.post(url, {"partner": partner.pk, "scope": "talk", "given_on": "2026-01-02"})
-    assert done["Location"] == reverse("client_detail", args=[client_alice_jones.pk])
+    done = alice_http.post(
+        url, {"partner": partner.pk, "scope": "talk", "given_on": "2026-01-02", "how": "noted"}
+    )
+    assert done["Location"] == reverse("client_detail", args=[client_alice_jones.pk]) + "#consents"
     assert Consent.objects.get(client=client_alice_jones).partner == partner
 
 

@@ -224,8 +224,19 @@ def world(elm_grove, alice, partner, client_alice_jones, referral):
         "referral_in": another(direction=Direction.IN, status="accepted", report_interval_days=14),
     }
     ReferralLink.issue(referral=referrals["referral_sent"])
+    consent_signed = Consent.objects.create(
+        practice=elm_grove,
+        client=client_alice_jones,
+        partner=partner,
+        scope=ConsentScope.REPORT,
+        signed_how="paper",
+        signed_at=timezone.now(),
+        signed_form="JVBERi0xLjQKJSVFT0YK",  # "%PDF-1.4 %%EOF", base64
+        signed_form_type="application/pdf",
+    )
     return {
         **referrals,
+        "consent_signed": consent_signed,
         "member": member,
         "plan": plan,
         "niche": niche,
@@ -262,6 +273,11 @@ PAGE_BUDGETS = {
     "visit_add": 17,
     "consent_add": 24,
     "consent_revoke": 15,
+    "consent_detail": 8,  # the consent with its client, partner and profession: one query
+    "consent_sign": 8,  # the signing screen: the same one query
+    "consent_send_link": 8,  # refused here (the client has no e-mail address): the consent
+    "consent_upload": 8,  # a GET goes back to the consent's page, where its form is
+    "consent_document": 11,  # the consent with its signed form; the reading audited (3)
     "referral_transition": 22,
     "referral_send": 43,  # 1 of them: whether the sender may put clinical text in a letter
     "referral_link_new": 14,
@@ -308,8 +324,14 @@ POSTS = {
     "touchpoint_add": {"kind": "call", "date": "2026-06-01", "note": "Called."},
     "partner_letter": {"kind": "introduction"},
     "visit_add": {"date": "2026-06-01", "service": "Massage", "fee": "95", "payer": "client"},
-    "consent_add": {"profession": "chiropractor", "scope": "talk", "given_on": "2026-01-02"},
+    "consent_add": {
+        "profession": "chiropractor",
+        "scope": "talk",
+        "given_on": "2026-01-02",
+        "how": "noted",
+    },
     "consent_revoke": {},
+    "consent_send_link": {},
     "referral_transition": {"to": "consented", "note": ""},
     "referral_send": {},
     "referral_link_new": {},
@@ -381,6 +403,7 @@ POST_TARGETS = {
     "referral_thank": "referral_in",
     "referral_followup_done": "referral_in",
     "referral_thank_care": "referral_accepted",
+    "consent_document": "consent_signed",  # a consent with its signed form
 }
 
 

@@ -41,7 +41,8 @@ def out_referral(elm_grove, alice, client_alice_jones, partner):
     )
 
 
-def consent(client, partner=None, scope="talk", **kw):
+def consent(client, partner=None, scope="report", **kw):
+    """A consent that lets the referral letter go out (written); `scope="talk"` does not."""
     fields = {"partner": partner, "scope": scope, **kw}
     if partner is None:
         fields["profession_id"] = kw.pop("profession", "chiropractor")

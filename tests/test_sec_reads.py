@@ -165,7 +165,9 @@ def sent(elm_grove, alice, client_alice_jones, partner):
     referral = ReferralFactory(
         practice=elm_grove, client=client_alice_jones, partner=partner, status=Status.DRAFT
     )
-    consent_create(client=client_alice_jones, by=None, fields={"partner": partner, "scope": "talk"})
+    consent_create(
+        client=client_alice_jones, by=None, fields={"partner": partner, "scope": "report"}
+    )
     referral_transition(referral=referral, to=Status.CONSENTED, by=alice.user)
     result = referral_send(referral=referral, by=alice.user, base_url="http://testserver/")
     return referral, result["url"].replace("http://testserver", "")

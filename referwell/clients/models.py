@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.db import models
 from django.utils import timezone
@@ -121,16 +122,50 @@ class Visit(TenantModel):
 
 class ConsentScope(models.TextChoices):
     TALK = "talk", "Talk about the client"
-    REPORT = "report", "Send a written report"
+    REPORT = "report", "Letters and reports in writing"
     RECORDS = "records", "Share records"
 
 
 # A wider scope covers the narrower ones: records ⊃ report ⊃ talk.
 SCOPE_RANK = {ConsentScope.TALK: 1, ConsentScope.REPORT: 2, ConsentScope.RECORDS: 3}
 
+# What each scope allows, in plain words: for the therapist (the form, the client's page)…
+SCOPE_ALLOWS = {
+    ConsentScope.TALK: "Talk about the client by phone or in person. Nothing in writing: "
+    "no referral letter, no progress report.",
+    ConsentScope.REPORT: "Write about the client: the referral letter with its reason, "
+    "progress reports. Talking is included.",
+    ConsentScope.RECORDS: "Send copies of the client's records (intake, visit notes), as well "
+    "as letters and reports. Talking is included.",
+}
+# …and for the client, who reads and signs it ("{whom}": the partner or the kind of
+# professional).
+SCOPE_FOR_CLIENT = {
+    ConsentScope.TALK: "may talk with {whom} about you and your care, by phone or in person. "
+    "Nothing about you is sent to them in writing.",
+    ConsentScope.REPORT: "may write to {whom} about you: a referral letter with your name and "
+    "the reason for it, and reports on how your treatment is going. They may also talk "
+    "about you.",
+    ConsentScope.RECORDS: "may send {whom} copies of your records (what you told us when you "
+    "started and the notes of your visits), letters and reports about you, and talk about "
+    "you.",
+}
+
+
+class SignedHow(models.TextChoices):
+    TABLET = "tablet", "Signed on the practice's tablet or phone"
+    LINK = "link", "Signed through the link e-mailed to the client"
+    PAPER = "paper", "Signed on paper (the form was uploaded)"
+
 
 class Consent(TenantModel):
-    """A client's permission to communicate: with whom, what, until when; revocable."""
+    """A client's permission to communicate: with whom, what, until when; revocable.
+
+    Recorded by the therapist, it counts at once; asked of the client to sign (on the practice's
+    tablet or through a link), it counts once signed. The signed form (a PDF made at signing, or
+    the paper form uploaded) is kept encrypted with it."""
+
+    LINK_LIFETIME = dt.timedelta(days=30)
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
     partner = models.ForeignKey(
@@ -144,6 +179,20 @@ class Consent(TenantModel):
     given_on = models.DateField(default=dt.date.today)
     expires_on = models.DateField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by_client = models.BooleanField(default=False)
+    # The client's signature: asked for (it does not count until given), how, when, by whom.
+    awaiting_signature = models.BooleanField(default=False)
+    signed_how = models.CharField(max_length=10, choices=SignedHow.choices, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_name = models.CharField(max_length=200, blank=True)
+    # The signed form, base64 of the file (PDF, JPEG or PNG), encrypted: never read by a list.
+    signed_form = EncryptedTextField(blank=True)
+    signed_form_type = models.CharField(max_length=40, blank=True)
+    # The client's link (to sign, later to withdraw): random, stored hashed, expiring.
+    link_hash = models.CharField(max_length=64, blank=True)
+    link_expires_at = models.DateTimeField(null=True, blank=True)
+    link_used_at = models.DateTimeField(null=True, blank=True)
+    link_uses = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-given_on", "-id"]
@@ -151,20 +200,68 @@ class Consent(TenantModel):
             models.CheckConstraint(
                 condition=models.Q(partner__isnull=False) | models.Q(profession__isnull=False),
                 name="consent_names_partner_or_profession",
-            )
+                violation_error_message="Name the partner, or the kind of professional, the "
+                "client agrees to share with.",
+            ),
+            models.UniqueConstraint(
+                fields=["link_hash"],
+                condition=~models.Q(link_hash=""),
+                name="consent_link_hash_unique",
+                violation_error_message="This link is already in use; send a new one.",
+            ),
         ]
 
     def __str__(self) -> str:
-        whom = self.partner or self.profession
-        return f"{self.client}: {self.get_scope_display()} with {whom}"
+        return f"{self.client}: {self.get_scope_display()} — {self.whom}"
+
+    @property
+    def whom(self) -> str:
+        """The partner, or any professional of a kind."""
+        if self.partner_id:
+            return str(self.partner)
+        return f"any {str(self.profession).lower()}" if self.profession_id else "—"
+
+    @property
+    def allows(self) -> str:
+        """What the consent allows, in plain words, for the therapist."""
+        return SCOPE_ALLOWS[self.scope]
+
+    def agreement(self, practice_name: str | None = None) -> str:
+        """What the client agrees to, in plain words, addressed to the client."""
+        if self.partner_id:
+            whom = str(self.partner)
+        elif self.profession_id:
+            whom = f"any {str(self.profession).lower()} the practice works with"
+        else:
+            whom = "the professional named"
+        name = practice_name or self.practice.name
+        return f"{name} {SCOPE_FOR_CLIENT[self.scope].format(whom=whom)}"
+
+    @property
+    def is_signed(self) -> bool:
+        return bool(self.signed_how)
 
     def is_active(self, on: dt.date | None = None) -> bool:
         on = on or timezone.localdate()
         return (
             self.revoked_at is None
+            and not self.awaiting_signature
             and self.given_on <= on
             and (self.expires_on is None or self.expires_on >= on)
         )
 
+    def is_expired(self, on: dt.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.expires_on is not None and self.expires_on < on
+
     def covers_scope(self, scope: str) -> bool:
         return SCOPE_RANK[self.scope] >= SCOPE_RANK[scope]
+
+    def link_is_usable(self) -> bool:
+        return bool(self.link_hash) and (
+            self.link_expires_at is not None and self.link_expires_at > timezone.now()
+        )
+
+
+def hash_consent_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

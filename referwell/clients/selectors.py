@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from referwell.accounts.models import Practice
-from referwell.clients.models import Client, Consent, Visit
+from referwell.clients.models import Client, Consent, Visit, hash_consent_token
 
 
 def client_list(*, practice: Practice, q: str = "", stream: str = "") -> QuerySet[Client]:
@@ -43,19 +45,49 @@ def visit_list(*, practice: Practice, client: Client) -> QuerySet[Visit]:
     return Visit.objects.for_practice(practice).filter(client=client)
 
 
+# The signed form (a PDF or a photo, up to megabytes) is read only when it is asked for.
+FORM = "signed_form"
+
+
 def consent_list(*, practice: Practice, client: Client) -> QuerySet[Consent]:
     return (
         Consent.objects.for_practice(practice)
         .filter(client=client)
         .select_related("partner", "profession")
+        .defer(FORM)
     )
 
 
-def consent_get(*, practice: Practice, pk: int | str) -> Consent:
+def consent_get(*, practice: Practice, pk: int | str, with_form: bool = False) -> Consent:
+    rows = Consent.objects.for_practice(practice).select_related("client", "partner", "profession")
     try:
-        return Consent.objects.for_practice(practice).select_related("client").get(pk=int(pk))
+        return (rows if with_form else rows.defer(FORM)).get(pk=int(pk))
     except (Consent.DoesNotExist, ValueError, TypeError):
         raise Http404("No such consent.") from None
+
+
+def consent_for_token(token: str) -> Consent | None:
+    """The consent whose client's link this token is (usable or not), or None."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        Consent.objects.select_related("client", "practice", "partner", "profession")
+        .defer(FORM)
+        .filter(link_hash=hash_consent_token(token))
+        .first()
+    )
+
+
+def referral_for_consent(*, client: Client, pk: int | str) -> Any:
+    """One of the client's referrals (the consent form is filled in from it), or 404."""
+    try:
+        return (
+            client.referrals.select_related("partner", "profession")
+            .defer("reasons")
+            .get(pk=int(pk))
+        )
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise Http404("No such referral.") from None
 
 
 def consent_covering(
@@ -75,8 +107,10 @@ def consent_covering(
     slugs = set(profession_slugs or ())
     if partner is not None:
         slugs |= {p.slug for p in partner.professions.all()}
-    candidates = Consent.objects.for_practice(client.practice).filter(
-        client=client, revoked_at__isnull=True
+    candidates = (
+        Consent.objects.for_practice(client.practice)
+        .filter(client=client, revoked_at__isnull=True, awaiting_signature=False)
+        .defer(FORM)
     )
     for consent in candidates.order_by("-given_on", "-id"):
         if not consent.is_active(on) or not consent.covers_scope(scope):
@@ -95,4 +129,5 @@ def disclosure_list(*, practice: Practice, client: Client) -> QuerySet:
         Disclosure.objects.for_practice(practice)
         .filter(client=client)
         .select_related("by", "consent")
+        .defer(f"consent__{FORM}")
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,14 +11,17 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
-from referwell.audit.services import log_read, log_request
+from referwell.audit.services import log_read, log_request, request_ip
 from referwell.clients import selectors, services
-from referwell.clients.forms import ClientForm, ConsentForm, VisitForm
-from referwell.clients.models import Client, Stream
+from referwell.clients.forms import ClientForm, ConsentForm, PaperForm, SignatureForm, VisitForm
+from referwell.clients.models import Client, Consent, SignedHow, Stream
+from referwell.clients.services import HOW_LINK, HOW_PAPER, HOW_SIGN_HERE
 from referwell.core.decorators import practice_required
 from referwell.guidance.selectors import guidance_for_client
 from referwell.referrals.selectors import referral_list
@@ -42,6 +46,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
 # Each list of the client page shows its latest rows, and all of them on asking (`?visits=all`,
 # `?referrals=all`, `?consents=all`, `?disclosures=all`): a long history does not slow the page.
 LIST_SHOWN = 10  # the latest visits, referrals, consents and disclosures shown
+BEFORE_SENDING = frozenset({"draft", "discussed", "consented"})  # referrals' states
 T = TypeVar("T", bound=Model)
 
 
@@ -99,6 +104,8 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
         used = sum(1 for day in days if day >= r.created_at.date())
         r.validity = r.validity_warning(visits_used=used, today=today)
         r.thank_you_owed = r.direction == "in" and r.thanked_at is None
+        # Not sent yet: its consent can still be recorded from here, filled in from it.
+        r.before_sending = r.direction == "out" and r.status in BEFORE_SENDING
     disclosures, more_disclosures = [], False
     if request.member.sees_disclosures:
         disclosures, more_disclosures = _latest(
@@ -183,23 +190,241 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "clients/client_detail.html", context, status=400)
 
 
+# --- Consent ----------------------------------------------------------------------------------
+#
+# Recording a consent is the front desk's work too (a paper form handed in, a link sent): none
+# of these pages shows clinical text — whom, what kind of sharing, for what, the signature.
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    """Where to go after the form: `next` when it is a path of this site, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return target
+    return default
+
+
+def _with_next(url: str, next_url: str) -> str:
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def _prefill(referral: object) -> dict[str, object]:
+    """The consent a referral needs: its partner (else its profession), the scope its letter
+    needs (clients.services.CONSENT_FOR_KIND), and what for — no reason, no health detail."""
+    is_out = getattr(referral, "direction", "out") == "out"
+    partner = getattr(referral, "partner", None)
+    profession = getattr(referral, "profession", None)
+    whom = partner or profession
+    kind = "referral" if is_out else "progress_report"
+    return {
+        "partner": partner,
+        "profession": None if partner else profession,
+        "scope": services.consent_scope_for(kind),
+        "purpose": (f"Referral to {whom}" if is_out else f"Progress reports to {whom}")[:200],
+    }
+
+
 @require_http_methods(["GET", "POST"])
 @practice_required
 def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Its own page: the list of every partner of a large network (hundreds of kilobytes) is
-    sent when a consent is recorded, not with every view of the client."""
+    sent when a consent is recorded, not with every view of the client. From a referral
+    (`?referral=`), filled in with what its letter needs, and back to it afterwards."""
     client = selectors.client_get(practice=request.practice, pk=pk)
+    referral = None
+    referral_id = request.POST.get("referral") or request.GET.get("referral")
+    if referral_id:
+        referral = selectors.referral_for_consent(client=client, pk=referral_id)
+    default = (
+        reverse("referral_detail", args=[referral.pk])
+        if referral is not None
+        else reverse("client_detail", args=[client.pk]) + "#consents"
+    )
+    next_url = _next(request, default)
     if request.method == "POST":
-        form = ConsentForm(request.POST, practice=request.practice)
+        form = ConsentForm(request.POST, request.FILES, practice=request.practice, client=client)
         if form.is_valid():
-            services.consent_create(client=client, by=request.user, fields=form.cleaned_data)
-            messages.success(request, "Consent recorded.")
-            return redirect("client_detail", pk=client.pk)
+            how = form.cleaned_data["how"]
+            try:
+                consent = services.consent_record(
+                    client=client,
+                    by=request.user,
+                    fields=form.consent_fields(),
+                    how=how,
+                    paper=form.cleaned_data.get("paper"),
+                    base_url=request.build_absolute_uri("/"),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return _after_recording(request, consent, how, next_url)
     else:
-        form = ConsentForm(practice=request.practice, initial={"given_on": timezone.localdate()})
+        initial: dict[str, object] = {"given_on": timezone.localdate(), "how": HOW_SIGN_HERE}
+        if referral is not None:
+            initial |= _prefill(referral)
+        form = ConsentForm(practice=request.practice, client=client, initial=initial)
     status = 400 if form.errors else 200
-    context = {"client": client, "form": form}
+    context = {"client": client, "form": form, "referral": referral, "next": next_url}
     return render(request, "clients/consent_form.html", context, status=status)
+
+
+def _after_recording(
+    request: HttpRequest, consent: Consent, how: str, next_url: str
+) -> HttpResponse:
+    client = consent.client
+    if how == HOW_SIGN_HERE:
+        return redirect(_with_next(reverse("consent_sign", args=[consent.pk]), next_url))
+    if how == HOW_LINK:
+        messages.success(
+            request,
+            f"A link to sign was e-mailed to {client.email}. The consent counts once "
+            f"{client.first_name} signs.",
+        )
+    elif how == HOW_PAPER:
+        messages.success(request, "Consent recorded, with the signed paper form.")
+    else:
+        messages.success(request, "Consent recorded.")
+    return redirect(next_url)
+
+
+@practice_required
+def consent_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One consent: what it allows in plain words, whether it counts, how it was signed — and
+    the ways to have it signed (here, by link, on paper) or to revoke it."""
+    consent = selectors.consent_get(practice=request.practice, pk=pk)
+    return _detail_page(request, consent, PaperForm())
+
+
+def _detail_page(
+    request: HttpRequest, consent: Consent, paper_form: PaperForm, status: int = 200
+) -> HttpResponse:
+    context = {
+        "consent": consent,
+        "client": consent.client,
+        "paper_form": paper_form,
+        "today": timezone.localdate(),
+        "next": _next(request, ""),
+    }
+    return render(request, "clients/consent_detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@practice_required
+def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    """The client signs on the practice's tablet or phone, the therapist beside them."""
+    consent = selectors.consent_get(practice=request.practice, pk=pk)
+    detail = reverse("consent_detail", args=[consent.pk])
+    next_url = _next(request, detail)
+    if consent.revoked_at is not None or consent.is_signed:
+        messages.error(
+            request,
+            "This consent was revoked: record a new one."
+            if consent.revoked_at
+            else "This consent is already signed.",
+        )
+        return redirect(detail)
+    form = SignatureForm(request.POST or None, initial={"signed_name": consent.client.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_sign(
+                consent=consent,
+                how=SignedHow.TABLET,
+                name=form.cleaned_data["signed_name"],
+                signature=form.cleaned_data["signature"],
+                by=request.user,
+                ip_address=request_ip(request),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"Signed by {form.cleaned_data['signed_name']}: the consent counts now."
+            )
+            return redirect(next_url)
+    context = {
+        "consent": consent,
+        "practice_name": request.practice.name,
+        "agreement": consent.agreement(request.practice.name),
+        "form": form,
+        "on_tablet": True,
+        "next": next_url,
+        "cancel_url": next_url,
+    }
+    return render(request, "clients/consent_sign.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@practice_required
+def consent_send_link(request: HttpRequest, pk: int) -> HttpResponse:
+    consent = selectors.consent_get(practice=request.practice, pk=pk)
+    if consent.is_signed:
+        messages.error(request, "This consent is already signed.")
+    else:
+        try:
+            services.consent_link_send(
+                consent=consent, by=request.user, base_url=request.build_absolute_uri("/")
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(
+                request,
+                f"A link to sign was e-mailed to {consent.client.email}; it works for "
+                f"{Consent.LINK_LIFETIME.days} days. The consent counts once signed.",
+            )
+    return redirect(_next(request, reverse("consent_detail", args=[consent.pk])))
+
+
+@require_http_methods(["GET", "POST"])
+@practice_required
+def consent_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """The paper form the client signed (the form is on the consent's page)."""
+    consent = selectors.consent_get(practice=request.practice, pk=pk)
+    detail = reverse("consent_detail", args=[consent.pk])
+    if request.method != "POST":
+        return redirect(detail + "#paper")
+    form = PaperForm(request.POST, request.FILES)
+    if form.is_valid():
+        content, content_type = form.cleaned_data["paper"]
+        try:
+            services.consent_attach_paper(
+                consent=consent, by=request.user, content=content, content_type=content_type
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "The signed paper form is kept: the consent counts now.")
+            return redirect(_next(request, detail))
+    return _detail_page(request, consent, form, status=400)
+
+
+@practice_required
+def consent_document(request: HttpRequest, pk: int) -> HttpResponse:
+    """The signed form (the PDF made at signing, or the paper form), shown in the browser."""
+    consent = selectors.consent_get(practice=request.practice, pk=pk, with_form=True)
+    content, content_type = services.consent_form_file(consent)
+    if not content:
+        messages.error(request, "This consent has no signed form yet.")
+        return redirect("consent_detail", pk=consent.pk)
+    log_request(
+        request,
+        action="referwell.consent.form_viewed",
+        obj=consent,
+        data={"client": consent.client_id},
+    )
+    extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+    response = HttpResponse(content, content_type=content_type)
+    name = f"consent-{consent.pk}.{extension.get(content_type, 'bin')}"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_POST
@@ -208,4 +433,4 @@ def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     consent = selectors.consent_get(practice=request.practice, pk=pk)
     services.consent_revoke(consent=consent, by=request.user)
     messages.success(request, "Consent revoked: nothing more will be shared under it.")
-    return redirect("client_detail", pk=consent.client_id)
+    return redirect(_next(request, reverse("client_detail", args=[consent.client_id])))

@@ -91,16 +91,36 @@ def referral_consent(referral: Referral, scope: str, on: dt.date | None = None) 
     )
 
 
+# What each move that discloses sends; the consent each kind needs is one rule, the clients'
+# (referwell.clients.services.CONSENT_FOR_KIND): a talk consent does not send a letter.
+_MOVE_SENDS = {
+    (Direction.OUT, Status.CONSENTED): "talk",
+    (Direction.OUT, Status.SENT): "referral",
+    (Direction.IN, Status.REPORTED): "progress_report",
+}
+
+
 def _require_consent(referral: Referral, to: str, on: dt.date | None = None) -> Any:
-    scope = consent_scope_needed(referral.direction, to)
-    if scope is None:
+    from referwell.clients.services import consent_refusal, consent_scope_for
+
+    needed = consent_scope_needed(referral.direction, to)  # the moves that disclose
+    if needed is None:
         return None
-    consent = referral_consent(referral, scope, on)
+    kind = _MOVE_SENDS.get((referral.direction, to))
+    consent = referral_consent(referral, consent_scope_for(kind) if kind else needed, on)
     if consent is None:
-        whom = referral.partner or referral.profession or "this professional"
+        from django.urls import reverse
+
+        record = reverse("consent_add", args=[referral.client_id])
         raise TransitionError(
-            f"{referral.client.first_name} has not given consent to share "
-            f"({scope}) with {whom}: record the client's permission first."
+            consent_refusal(
+                client=referral.client,
+                kind=kind or "talk",
+                partner=referral.partner,
+                profession=referral.profession,
+                on=on,
+                record_url=f"{record}?referral={referral.pk}",
+            )
         )
     return consent
 
