@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", include("referwell.audit.urls")),
     path("referrals/", include("referwell.referrals.urls")),
     path("l/<str:token>/", partner_link, name="partner_link"),
+    path("consent/", include("referwell.clients.public_urls")),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("outreach/", include("referwell.outreach.urls")),
     path("insights/", include("referwell.insights.urls")),

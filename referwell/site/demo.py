@@ -601,7 +601,7 @@ class _R:
     days_ago: int
     status: str  # final status: draft, sent, closed or cancelled
     reasons: str
-    scope: str = "talk"
+    scope: str = "report"  # a letter went out: written consent (clients.services.CONSENT_FOR_KIND)
     note: str = ""
 
 

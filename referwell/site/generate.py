@@ -1065,7 +1065,8 @@ class _Builder:
                             practice_id=self.practice.pk,
                             client_id=r.client_id,
                             partner_id=r.partner_id,
-                            scope="talk" if rng.random() < 0.7 else "report",
+                            # Sent or later: a letter went out, which needs written consent.
+                            scope="report" if r.status in AT_OR_PAST_SENT else "talk",
                             purpose="Referral: " + r.reasons[:150],
                             given_on=r.created_at.date(),
                             created_at=r.created_at,
