@@ -152,8 +152,7 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
     referral_pk = int(re.search(r"/referrals/(\d+)/$", page.url).group(1))
 
     # No consent yet: the move is refused with the reason.
-    page.get_by_label("Move to").select_option(label="Client consented")
-    page.get_by_role("button", name="Update").click()
+    page.get_by_role("button", name="Client agreed").click()
     expect(page.locator(".messages")).to_contain_text("has not given consent")
     expect(badge).to_have_text("Draft")
 
@@ -167,8 +166,7 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
     page.get_by_role("button", name="Record consent").click()
     expect(page.locator(".messages")).to_contain_text("Consent recorded.")
     page.goto(f"{live_server.url}/referrals/{referral_pk}/")
-    page.get_by_label("Move to").select_option(label="Client consented")
-    page.get_by_role("button", name="Update").click()
+    page.get_by_role("button", name="Client agreed").click()
     expect(badge).to_have_text("Client consented")
     page.get_by_role("button", name=re.compile("Send the referral")).click()
 

@@ -279,6 +279,10 @@ PAGE_BUDGETS = {
     "consent_upload": 8,  # a GET goes back to the consent's page, where its form is
     "consent_document": 11,  # the consent with its signed form; the reading audited (3)
     "referral_transition": 22,
+    "referral_note": 15,  # the note, and its audit entry (chain head, entry, head)
+    # The referral locked, its last move read, the undo and the referral written, its audit
+    # entry: 16 (measured here on a draft with no move to undo: refused, in 13).
+    "referral_undo": 16,
     "referral_send": 43,  # 1 of them: whether the sender may put clinical text in a letter
     "referral_link_new": 14,
     "referral_link_revoke": 16,
@@ -333,6 +337,8 @@ POSTS = {
     "consent_revoke": {},
     "consent_send_link": {},
     "referral_transition": {"to": "consented", "note": ""},
+    "referral_note": {"note": "Called the office; they will call the client next week."},
+    "referral_undo": {},
     "referral_send": {},
     "referral_link_new": {},
     "referral_link_revoke": {},

@@ -227,9 +227,9 @@ def test_opening_the_link_leaves_it_sent_and_accepting_moves_on(sent):
     http.post(path, {"action": "seen"})
     referral.refresh_from_db()
     assert referral.status == Status.SEEN and referral.answered_at
-    events = list(referral.events.values_list("to_status", "note"))
-    assert (Status.SEEN, "[partner link] ") in events
-    assert any("Booked for Monday" in note for _, note in events)
+    events = list(referral.events.values_list("kind", "via", "to_status", "note"))
+    assert ("move", "partner link", Status.SEEN, "") in events
+    assert ("note", "partner link", Status.ACCEPTED, "Booked for Monday") in events
     actions = set(
         AuditEntry.objects.filter(action__startswith="referwell.link.").values_list(
             "action", flat=True

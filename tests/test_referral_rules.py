@@ -210,7 +210,8 @@ def _page_errors(response):
 
 def _page_move(http, referral, to):
     """The move made on the page: sending and reporting back through their own buttons, every
-    other move through the "Move to" form. (moved, refused with a message or a 403)."""
+    other move through its own button (confirmed, for one that ends the referral: the second
+    step). (moved, refused with a message or a 403)."""
     if sends_information(referral.direction, to):
         if referral.direction == "out":
             response = http.post(reverse("referral_send", args=[referral.pk]))
@@ -219,7 +220,9 @@ def _page_move(http, referral, to):
                 reverse("referral_report", args=[referral.pk]), {"text": "Doing well."}
             )
     else:
-        response = http.post(reverse("referral_transition", args=[referral.pk]), {"to": to})
+        response = http.post(
+            reverse("referral_transition", args=[referral.pk]), {"to": to, "confirm": "yes"}
+        )
     assert response.status_code in (302, 403), response.status_code
     moved = to != referral.status and _status(referral) == to
     refused = response.status_code == 403 or bool(_page_errors(response))

@@ -230,10 +230,10 @@ def test_the_front_desk_writes_no_timeline_note(desk, therapist, world):
     assert b'name="note"' not in http.get(url).content
     http.post(
         reverse("referral_transition", args=[referral.pk]),
-        {"to": "cancelled", "note": "DESKNOTE"},
+        {"to": "cancelled", "note": "DESKNOTE", "confirm": "yes"},
     )
     referral.refresh_from_db()
-    assert referral.status == Status.CANCELLED  # the desk still moves it
+    assert referral.status == Status.CANCELLED  # the desk still moves it (confirmed)
     assert not ReferralEvent.objects.filter(note__contains="DESKNOTE").exists()
 
 

@@ -33,6 +33,8 @@ OBJECTS = {
     "consent_document": "consent",
     "referral_detail": "referral",
     "referral_transition": "referral",
+    "referral_note": "referral",
+    "referral_undo": "referral",
     "referral_send": "referral",
     "referral_link_new": "referral",
     "referral_link_revoke": "referral",

@@ -17,6 +17,7 @@ from referwell.referrals import selectors, services
 from referwell.referrals.schemas import (
     LinkOut,
     MessageOut,
+    NoteIn,
     ReferralIn,
     ReferralOut,
     ReferralPatch,
@@ -111,6 +112,25 @@ def transition_referral(request: HttpRequest, referral_id: PathId, payload: Tran
     services.referral_transition(
         referral=referral, to=payload.to, by=request.user, note=payload.note
     )
+    return _out(_get(request, referral_id))
+
+
+@router.post("/{referral_id}/notes", response={201: ReferralOut})
+@api_clinical_required
+def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn) -> Any:
+    """A note on the timeline (a clinician's: it is clinical text). The referral does not move."""
+    referral = _get(request, referral_id)
+    services.referral_note(referral=referral, by=request.user, note=payload.note)
+    return Status(201, _out(_get(request, referral_id)))
+
+
+@router.post("/{referral_id}/undo", response=ReferralOut)
+def undo_move(request: HttpRequest, referral_id: PathId) -> Any:
+    """Take the last move back: by the member who made it, within states.UNDO_WINDOW, while
+    nothing else happened to the referral (notes aside), never a move that sent information;
+    409 with the reason otherwise (states.undo_refusal). The page's Undo follows the same rule."""
+    referral = _get(request, referral_id)
+    services.referral_undo(referral=referral, by=request.user)
     return _out(_get(request, referral_id))
 
 

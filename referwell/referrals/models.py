@@ -149,7 +149,7 @@ class Referral(TenantModel):
             return str(self.partner)
         if self.referrer_client_id:
             return str(self.referrer_client)
-        return self.referrer_name or "someone"
+        return self.referrer_name or "(referrer not recorded)"
 
     def validity_warning(self, *, visits_used: int, today: dt.date) -> str:
         """A referral in that runs out soon, or has run out (insurers and doctors set limits)."""
@@ -214,10 +214,31 @@ class ReferralLink(TenantModel):
         return self.revoked_at is None and self.expires_at > timezone.now()
 
 
+# A note on a referral's timeline (one written with a move, or on its own) is at most this long.
+NOTE_MAX_LENGTH = 2000
+
+
+class EventKind(models.TextChoices):
+    MOVE = "move", "Move"  # from_status → to_status (from "" when the referral was made)
+    NOTE = "note", "Note"  # the referral does not move: from_status == to_status
+    UNDO = "undo", "Undo"  # the last move taken back: from its status to the one before
+
+
+class Via(models.TextChoices):
+    """How a step came about when it was not made by hand on the page or in the API."""
+
+    LETTER = "letter", "the referral letter"
+    REPORT = "report", "a progress report"
+    PARTNER_LINK = "partner link", "the secure link"
+
+
 class ReferralEvent(TenantModel):
-    """One step of a referral's timeline: from which status to which, by whom, when."""
+    """One step of a referral's timeline: from which status to which, by whom, when — a move,
+    a note (the status unchanged) or the undo of a move."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=EventKind.choices, default=EventKind.MOVE)
+    via = models.CharField(max_length=20, choices=Via.choices, blank=True)
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices)
     at = models.DateTimeField()
@@ -230,4 +251,6 @@ class ReferralEvent(TenantModel):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
+        if self.kind == EventKind.NOTE:
+            return f"{self.referral_id}: note ({self.to_status})"
         return f"{self.referral_id}: {self.from_status or '∅'} → {self.to_status}"

@@ -7,11 +7,13 @@ from ninja import Schema
 from pydantic import Field
 
 from referwell.core.schemas import BodyId, InSchema, clinical_text
-from referwell.referrals.models import Direction, Referral
+from referwell.referrals.models import NOTE_MAX_LENGTH, Direction, Referral
 from referwell.referrals.states import FHIR_TASK_STATUS, Status
 
 
 class ReferralEventOut(Schema):
+    kind: str  # "move", "note" (the referral did not move) or "undo" (the last move taken back)
+    via: str  # "letter", "report", "partner link", or "" when made by hand
     from_status: str
     to_status: str
     at: dt.datetime
@@ -83,7 +85,13 @@ class ReferralIn(InSchema):
 
 class TransitionIn(InSchema):
     to: str
-    note: str = ""
+    note: str = Field("", max_length=NOTE_MAX_LENGTH)
+
+
+class NoteIn(InSchema):
+    """A note on the timeline: the referral does not move."""
+
+    note: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 
 class SendOut(Schema):

@@ -1,12 +1,30 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from referwell.accounts.models import Practice
-from referwell.referrals.models import Direction, Referral, ReferralEvent, ReferralLink
-from referwell.referrals.states import is_open, may_issue_link, may_send, may_thank_for_care
+from referwell.accounts.models import Practice, User
+from referwell.referrals.models import (
+    Direction,
+    EventKind,
+    Referral,
+    ReferralEvent,
+    ReferralLink,
+    Via,
+)
+from referwell.referrals.states import (
+    UNDO_WINDOW,
+    Status,
+    is_open,
+    may_issue_link,
+    may_send,
+    may_thank_for_care,
+)
 
 
 def referral_list(
@@ -46,14 +64,98 @@ def referral_events(*, practice: Practice, referral: Referral) -> QuerySet[Refer
     )
 
 
+def last_move_at() -> Subquery:
+    """The moment of a referral's last move (not a note), to annotate a list with: how long a
+    referral has been where it is ("since" on the dashboard), which its creation date is not."""
+    return Subquery(
+        ReferralEvent.objects.filter(referral=OuterRef("pk"))
+        .exclude(kind=EventKind.NOTE)
+        .order_by("-at", "-id")
+        .values("at")[:1]
+    )
+
+
+# What the partner did through the secure link, as the timeline says it.
+PARTNER_ANSWERS = {
+    Status.RECEIVED: "{partner} acknowledged it via the secure link",
+    Status.ACCEPTED: "{partner} accepted via the secure link",
+    Status.DECLINED: "{partner} declined via the secure link",
+    Status.SEEN: "{partner} has seen the client (via the secure link)",
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step of a referral's timeline as the page shows it."""
+
+    kind: str
+    title: str
+    at: dt.datetime
+    by: Any
+    note: str
+    event: ReferralEvent
+
+
+def _label(status: str) -> str:
+    return Status(status).label if status in Status.values else status
+
+
+def timeline_title(event: ReferralEvent, *, partner: str) -> str:
+    """What happened, in words: a move by its status, the partner's answers as theirs, a note
+    as a note (never as a second "Client seen"), an undo as the move taken back."""
+    if event.kind == EventKind.NOTE:
+        return f"Note from {partner}" if event.via == Via.PARTNER_LINK else "Note"
+    if event.kind == EventKind.UNDO:
+        return f"Undone: {_label(event.from_status)} — back to {_label(event.to_status)}"
+    if event.via == Via.PARTNER_LINK and event.to_status in PARTNER_ANSWERS:
+        return PARTNER_ANSWERS[event.to_status].format(partner=partner)
+    return _label(event.to_status)
+
+
+def referral_timeline(*, referral: Referral, events: list[ReferralEvent]) -> list[TimelineEntry]:
+    partner = str(referral.partner) if referral.partner_id else "The partner"
+    return [
+        TimelineEntry(
+            kind=e.kind,
+            title=timeline_title(e, partner=partner),
+            at=e.at,
+            by=e.by,
+            note=e.note,
+            event=e,
+        )
+        for e in events
+    ]
+
+
+def undo_offer(
+    *, referral: Referral, events: list[ReferralEvent], user: User | None
+) -> dict[str, object] | None:
+    """The Undo the page offers this member (their last move, for UNDO_WINDOW), or None: the
+    same rule as services.referral_undo, read from the timeline already loaded."""
+    from referwell.referrals.services import last_move, move_undo_refusal
+
+    move = last_move(events)
+    if move is None or move_undo_refusal(referral=referral, move=move, by=user, now=timezone.now()):
+        return None
+    return {
+        "event": move,
+        "from": _label(move.from_status),
+        "to": _label(move.to_status),
+        "until": move.at + UNDO_WINDOW,
+    }
+
+
 def referral_links(*, practice: Practice, referral: Referral) -> QuerySet[ReferralLink]:
     return ReferralLink.objects.for_practice(practice).filter(
         referral=referral, revoked_at__isnull=True
     )
 
 
-def referral_detail_context(*, practice: Practice, referral: Referral) -> dict[str, object]:
-    """Everything the referral page shows: timeline, links, disclosures, what is owed."""
+def referral_detail_context(
+    *, practice: Practice, referral: Referral, user: User | None = None
+) -> dict[str, object]:
+    """Everything the referral page shows: timeline, links, disclosures, what is owed, and the
+    Undo offered to `user`."""
     from referwell.audit.models import Disclosure
     from referwell.outreach.models import OutgoingMessage
     from referwell.referrals.services import referral_consent
@@ -77,9 +179,11 @@ def referral_detail_context(*, practice: Practice, referral: Referral) -> dict[s
             owed.append("report")
         if referral.partner_id and referral.followup_done_at is None and _is_physician(referral):
             owed.append("followup")
+    events = list(referral_events(practice=practice, referral=referral))
     return {
         "referral": referral,
-        "events": referral_events(practice=practice, referral=referral),
+        "events": referral_timeline(referral=referral, events=events),
+        "undo": undo_offer(referral=referral, events=events, user=user),
         "links": [link for link in links if link.is_usable],
         "disclosures": Disclosure.objects.for_practice(practice)
         .filter(referral=referral)

@@ -15,7 +15,15 @@ from referwell.audit.models import Channel
 from referwell.audit.services import disclosure_record, log_action
 from referwell.clients.models import Client
 from referwell.clients.selectors import consent_covering
-from referwell.referrals.models import Direction, Referral, ReferralEvent, ReferralLink
+from referwell.referrals.models import (
+    NOTE_MAX_LENGTH,
+    Direction,
+    EventKind,
+    Referral,
+    ReferralEvent,
+    ReferralLink,
+    Via,
+)
 from referwell.referrals.states import (
     ANSWERED,
     Status,
@@ -26,6 +34,7 @@ from referwell.referrals.states import (
     is_finished,
     may_thank_for_care,
     moves_into,
+    undo_refusal,
 )
 
 
@@ -161,11 +170,13 @@ def referral_transition(
     ReferralEvent.objects.create(
         practice=referral.practice,
         referral=referral,
+        kind=EventKind.MOVE,
+        via=via,
         from_status=referral.status,
         to_status=to,
         at=at,
         by=by,
-        note=(f"[{via}] " if via else "") + note,
+        note=note,
     )
     referral.status = to
     if to == Status.SENT and referral.sent_at is None:
@@ -183,6 +194,100 @@ def referral_transition(
         action=f"referwell.referral.{to.replace('-', '_')}",
         obj=referral,
         data={"via": via} if via else None,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_note(
+    *, referral: Referral, by: User | None, note: str, via: str = ""
+) -> ReferralEvent:
+    """A note on the referral's timeline. It never moves the referral: a note is written as a
+    note, and a move is made only by its own button (issue 23: a note typed before "Update"
+    once cancelled a referral)."""
+    note = note.strip()
+    if not note:
+        raise ValidationError("The note is empty.")
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ValidationError(f"A note is at most {NOTE_MAX_LENGTH} characters.")
+    event = ReferralEvent.objects.create(
+        practice=referral.practice,
+        referral=referral,
+        kind=EventKind.NOTE,
+        via=via,
+        from_status=referral.status,
+        to_status=referral.status,
+        at=timezone.now(),
+        by=by,
+        note=note,
+    )
+    log_action(
+        practice=referral.practice,
+        actor=by,
+        action="referwell.referral.noted",
+        obj=referral,
+        data={"via": via} if via else None,
+    )
+    return event
+
+
+def last_move(events: Any) -> ReferralEvent | None:
+    """The referral's last move among its timeline's events (in the timeline's order, oldest
+    first): notes do not count; None when there is no move to undo (the last one was an undo)."""
+    moves = [e for e in events if e.kind != EventKind.NOTE]
+    if not moves or moves[-1].kind == EventKind.UNDO:
+        return None
+    return moves[-1]
+
+
+def move_undo_refusal(
+    *, referral: Referral, move: ReferralEvent | None, by: User | None, now: dt.datetime
+) -> str:
+    """Why `move` (the referral's last move) cannot be undone by `by` now; "" when it can.
+    The rule is states.undo_refusal's; the page offers the button and the API answers by it."""
+    return undo_refusal(
+        referral.direction,
+        referral.status,
+        (move.from_status, move.to_status) if move is not None else None,
+        made_by_you=move is not None and by is not None and move.by_id == by.pk,
+        age=now - move.at if move is not None else dt.timedelta(0),
+    )
+
+
+@transaction.atomic
+def referral_undo(*, referral: Referral, by: User | None) -> Referral:
+    """Take the referral's last move back: the referral returns to the status it had, and the
+    undo is a step of its own on the timeline (and in the audit trail). Raises TransitionError
+    with the reason when it may not be undone (states.undo_refusal)."""
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    now = timezone.now()
+    events = ReferralEvent.objects.filter(referral=referral).exclude(kind=EventKind.NOTE)
+    move = last_move(events.order_by("-at", "-id")[:1])
+    reason = move_undo_refusal(referral=referral, move=move, by=by, now=now)
+    if reason or move is None:
+        raise TransitionError(reason or "There is no move to undo.")
+    back, undone = move.from_status, move.to_status
+    ReferralEvent.objects.create(
+        practice=referral.practice,
+        referral=referral,
+        kind=EventKind.UNDO,
+        from_status=undone,
+        to_status=back,
+        at=now,
+        by=by,
+    )
+    referral.status = back
+    # What the move stamped, it takes back (a stamp from an earlier step stays).
+    for stamp in ("received_at", "answered_at", "closed_at"):
+        if getattr(referral, stamp) == move.at:
+            setattr(referral, stamp, None)
+    referral.save()
+    log_action(
+        practice=referral.practice,
+        actor=by,
+        action="referwell.referral.undone",
+        obj=referral,
+        data={"from": undone, "to": back},
     )
     return referral
 
@@ -337,21 +442,13 @@ def link_act(*, link: ReferralLink, action: str, note: str, ip_address: str | No
         raise ValidationError("The note is empty.")
     if can_move(referral.direction, referral.status, Status.RECEIVED):  # not marked yet
         referral = referral_transition(
-            referral=referral, to=Status.RECEIVED, by=None, via="partner link"
+            referral=referral, to=Status.RECEIVED, by=None, via=Via.PARTNER_LINK
         )
     if action == "note":
-        ReferralEvent.objects.create(
-            practice=referral.practice,
-            referral=referral,
-            from_status=referral.status,
-            to_status=referral.status,
-            at=timezone.now(),
-            by=None,
-            note=f"[partner link] {note}",
-        )
+        referral_note(referral=referral, by=None, note=note, via=Via.PARTNER_LINK)
     elif action != "received":  # "received" is done above, or was already
         referral = referral_transition(
-            referral=referral, to=LINK_ACTIONS[action], by=None, note=note, via="partner link"
+            referral=referral, to=LINK_ACTIONS[action], by=None, note=note, via=Via.PARTNER_LINK
         )
     log_action(
         practice=referral.practice,

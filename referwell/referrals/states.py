@@ -14,6 +14,7 @@ back to the referring professional, and it is closed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 
 from django.db import models
@@ -103,6 +104,14 @@ LINK_STATUSES = tuple(s for s in SENT_OR_LATER if s not in PARTNER_DONE)
 # Only a clinician makes them.
 SENDING_MOVES: frozenset[tuple[str, str]] = frozenset({("out", S.SENT), ("in", S.REPORTED)})
 
+# Moves that end a referral's course: the partner (or we) declined it, it is closed, it is
+# cancelled. The page asks before it makes one — a second step, never a single click.
+ENDING_MOVES = _in_order({S.DECLINED, *FINAL})
+
+# The last move may be taken back for this long, by the member who made it, while nothing else
+# happened to the referral (notes aside). An undo is a move back, recorded on the timeline.
+UNDO_WINDOW = dt.timedelta(minutes=10)
+
 # Moves that disclose client information, and the consent scope each needs.
 CONSENT_NEEDED: dict[tuple[str, str], str] = {
     ("out", S.CONSENTED): "talk",
@@ -172,6 +181,46 @@ def sends_information(direction: str, to: str) -> bool:
     """Does this move send the client's information out (a letter, a report)? Only a
     clinician makes it, and the page makes it through its own action, not by hand."""
     return (direction, to) in SENDING_MOVES
+
+
+def needs_confirmation(direction: str, to: str) -> bool:
+    """Does this move end the referral's course (declined, closed, cancelled)? The page makes
+    it only once the person has confirmed it, in a second step."""
+    return to in ENDING_MOVES and any(to in nxt for nxt in transitions(direction).values())
+
+
+def undo_refusal(
+    direction: str,
+    status: str,
+    last_move: tuple[str, str] | None,
+    *,
+    made_by_you: bool,
+    age: dt.timedelta,
+) -> str:
+    """Why the referral's last move cannot be undone, for a person to read; "" when it can.
+
+    `last_move` is (from, to) of the referral's last move — None when there is none to undo
+    (only its creation, or the last one was itself an undo). The undo is the move back, from
+    `to` to `from`: by the member who made the move, within UNDO_WINDOW, and never for a move
+    that sent the client's information out (a letter or a report cannot be called back)."""
+    if last_move is None or not last_move[0]:
+        return "There is no move to undo."
+    frm, to = last_move
+    if to != status:
+        return "The referral has moved since: there is nothing to undo."
+    if sends_information(direction, to):
+        return (
+            "What was sent cannot be called back: a referral sent (or a report sent back) "
+            "is not undone."
+        )
+    if not can_move(direction, frm, to):
+        return "This move cannot be undone."
+    if not made_by_you:
+        return "Only the person who made the move can undo it."
+    if age > UNDO_WINDOW:
+        minutes = int(UNDO_WINDOW.total_seconds() // 60)
+        return f"A move can be undone for {minutes} minutes after it is made; this one is older."
+    return ""
 
 
 def consent_scope_needed(direction: str, to: str) -> str | None:

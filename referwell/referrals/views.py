@@ -14,11 +14,18 @@ from referwell.core.decorators import clinical_required, practice_required
 from referwell.directory.selectors import partner_get
 from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals import selectors, services
-from referwell.referrals.forms import ReferralForm, TransitionForm
-from referwell.referrals.models import Direction
-from referwell.referrals.states import Status, TransitionError, link_refusal, move_refusal
+from referwell.referrals.forms import NoteForm, ReferralForm, TransitionForm, move_for
+from referwell.referrals.models import NOTE_MAX_LENGTH, Direction
+from referwell.referrals.states import (
+    UNDO_WINDOW,
+    Status,
+    TransitionError,
+    link_refusal,
+    move_refusal,
+)
 
 REFERRAL_PAGE_SIZE = 50
+UNDO_MINUTES = int(UNDO_WINDOW.total_seconds() // 60)
 
 
 @practice_required
@@ -46,6 +53,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "partner__name",
             "profession",
             "profession__name",
+            "referrer_name",
         )
         page = Paginator(referrals, REFERRAL_PAGE_SIZE).get_page(request.GET.get("page"))
         return {"referrals": page.object_list, "page": page, "query": query.urlencode()}
@@ -75,12 +83,18 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     new_link = request.session.pop("new_link", None)
     if new_link and new_link.get("referral") != referral.pk:
         new_link = None
+    clinical = request.member.sees_clinical
     return render(
         request,
         "referrals/referral_detail.html",
-        selectors.referral_detail_context(practice=request.practice, referral=referral)
+        selectors.referral_detail_context(
+            practice=request.practice, referral=referral, user=request.user
+        )
         | {
-            "form": TransitionForm(referral=referral, clinical=request.member.sees_clinical),
+            "form": TransitionForm(referral=referral, clinical=clinical),
+            # A note is clinical text: the front desk writes none.
+            "note_form": NoteForm() if clinical else None,
+            "undo_minutes": UNDO_MINUTES,
             "new_link": new_link,
         },
     )
@@ -115,26 +129,79 @@ def referral_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @practice_required
 def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    """One move, by its own button. A move that ends the referral (decline, close, cancel) is
+    made only once confirmed: without `confirm` the page asks first, keeping the note."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     form = TransitionForm(request.POST, referral=referral, clinical=request.member.sees_clinical)
     if not form.is_valid():
+        if "note" in form.errors and "to" not in form.errors:
+            messages.error(request, f"Nothing was moved: {form.errors['note'][0]}")
+            return redirect("referral_detail", pk=referral.pk)
         # The state machine's reason when it refuses the move; the steps offered otherwise
         # (sending and reporting back have their own buttons).
         to = request.POST.get("to", "")
         reason = move_refusal(referral.direction, referral.status, to) if to in Status else ""
         messages.error(request, f"Choose one of the next steps offered. {reason}".strip())
         return redirect("referral_detail", pk=referral.pk)
+    to = form.cleaned_data["to"]
+    if form.needs_confirmation:
+        return render(
+            request,
+            "referrals/referral_confirm.html",
+            {
+                "referral": referral,
+                "move": move_for(referral.direction, to),
+                "note": form.cleaned_data.get("note", ""),
+                "with_note": "note" in form.fields,
+                "note_max_length": NOTE_MAX_LENGTH,
+                "undo_minutes": UNDO_MINUTES,
+            },
+        )
     try:
         services.referral_transition(
             referral=referral,
-            to=form.cleaned_data["to"],
+            to=to,
             by=request.user,
             note=form.cleaned_data.get("note", ""),  # no note field for the front desk
         )
     except TransitionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Referral marked {Status(form.cleaned_data['to']).label}.")
+        messages.success(request, f"Referral marked {Status(to).label}.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@clinical_required  # a note is clinical text
+def referral_note(request: HttpRequest, pk: int) -> HttpResponse:
+    """A note on the timeline: its own action, and it never moves the referral."""
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"The note was not added: {form.errors['note'][0]}")
+        return redirect("referral_detail", pk=referral.pk)
+    try:
+        services.referral_note(referral=referral, by=request.user, note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        messages.error(request, _reason(exc))
+    else:
+        messages.success(request, "Note added; the referral did not move.")
+    return redirect("referral_detail", pk=referral.pk)
+
+
+@require_POST
+@practice_required
+def referral_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take the last move back (states.undo_refusal says when it may be)."""
+    referral = selectors.referral_get(practice=request.practice, pk=pk)
+    try:
+        referral = services.referral_undo(referral=referral, by=request.user)
+    except TransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Undone: the referral is back to {referral.get_status_display()}."
+        )
     return redirect("referral_detail", pk=referral.pk)
 
 

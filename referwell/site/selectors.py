@@ -14,6 +14,7 @@ from referwell.accounts.models import Practice
 from referwell.clients.models import Client, Stream
 from referwell.directory.models import Partner, Stage
 from referwell.referrals.models import Direction, Referral
+from referwell.referrals.selectors import last_move_at
 from referwell.referrals.states import Status
 
 
@@ -27,6 +28,8 @@ class ReferralLine(NamedTuple):
     status: str
     status_label: str
     created_at: dt.datetime
+    since: dt.datetime  # its last move: how long it has been where it is (not its creation)
+    referrer: str  # for a referral in: who sent it, or "(referrer not recorded)"
 
 
 class PartnerLine(NamedTuple):
@@ -44,18 +47,25 @@ _LINE_FIELDS = (
     "profession__name",
     "status",
     "created_at",
+    "moved_at",
+    "referrer_client__first_name",
+    "referrer_client__last_name",
+    "referrer_name",
 )
+NO_REFERRER = "(referrer not recorded)"
 
 _dashboard_kept: Kept[dict[str, Any]] = Kept("dashboard")
 
 
-def _lines(referrals: QuerySet[Referral]) -> list[ReferralLine]:
+def _lines(referrals: QuerySet[Referral], limit: int) -> list[ReferralLine]:
+    rows = referrals.annotate(moved_at=last_move_at()).values_list(*_LINE_FIELDS)[:limit]
     return [
         ReferralLine(pk, f"{first} {last}", partner or "", profession or "", status,
-                     STATUS_LABELS.get(status, status), created_at)
-        for pk, first, last, partner, profession, status, created_at in referrals.values_list(
-            *_LINE_FIELDS
-        )
+                     STATUS_LABELS.get(status, status), created_at, moved_at or created_at,
+                     partner or " ".join(filter(None, (r_first, r_last))) or r_name
+                     or NO_REFERRER)
+        for (pk, first, last, partner, profession, status, created_at, moved_at, r_first,
+             r_last, r_name) in rows
     ]  # fmt: skip
 
 
@@ -95,9 +105,10 @@ def _dashboard_summary(*, practice: Practice, today: dt.date) -> dict[str, Any]:
     open_out = _lines(
         referrals.filter(direction=Direction.OUT)
         .filter(status__final=False)
-        .order_by("created_at")[:8]
+        .order_by("created_at"),
+        8,
     )
-    recent_in = _lines(referrals.filter(direction=Direction.IN).order_by("-created_at")[:5])
+    recent_in = _lines(referrals.filter(direction=Direction.IN).order_by("-created_at"), 5)
     # Counted here from the (practice, first_seen, stream) index's range of the last year:
     # grouped in SQL, SQLite chose the (practice, stream) index and read every client.
     stream_counts = Counter(
