@@ -8,7 +8,8 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from referwell.outreach.letters import RenderedLetter, letter_pdf, pdf_fonts
+from referwell.core.fonts import pdf_fonts
+from referwell.outreach.letters import RenderedLetter, letter_pdf
 
 NAMES = ["Łucja Wąsowska-Żak", "Nguyễn Thị Hương", "山田 太郎", "Zoë Ørsted"]
 

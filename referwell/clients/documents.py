@@ -7,12 +7,12 @@ import base64
 import binascii
 import hashlib
 import io
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+
+from referwell.core.fonts import pdf_fonts, use_fonts
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -125,32 +125,6 @@ def paper_form(upload: UploadedFile) -> tuple[bytes, str]:
     return out.getvalue(), JPEG
 
 
-# The Unicode fonts the letters embed (outreach/letters.py's pdf_fonts: DejaVu Sans, Droid Sans
-# Fallback for CJK), looked up here the same way: clients sits below outreach and may not import
-# it. Without them, the PDF falls back to the core font and Latin-1.
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/truetype/droid"),
-    Path("/usr/local/share/fonts"),
-)
-FONT_FILES = {
-    ("text", ""): "DejaVuSans.ttf",
-    ("text", "B"): "DejaVuSans-Bold.ttf",
-    ("cjk", ""): "DroidSansFallbackFull.ttf",
-}
-
-
-@lru_cache(maxsize=1)
-def _fonts() -> dict[tuple[str, str], Path]:
-    found: dict[tuple[str, str], Path] = {}
-    for key, name in FONT_FILES.items():
-        for folder in FONT_DIRS:
-            if (folder / name).is_file():
-                found[key] = folder / name
-                break
-    return found if ("text", "") in found and ("text", "B") in found else {}
-
-
 def _when(value: Any) -> str:
     local = timezone.localtime(value)
     return f"{local:%B} {local.day}, {local.year}, {local:%H:%M} ({local.tzname()})"
@@ -170,8 +144,7 @@ def consent_pdf(consent: Consent, *, signature: bytes, witness: str = "") -> byt
 
     practice = consent.practice
     client = consent.client
-    fonts = _fonts()
-    family = "Text" if fonts else "Helvetica"
+    fonts = pdf_fonts()
 
     def clean(text: str) -> str:
         text = str(text or "").replace("\r", "")
@@ -184,13 +157,7 @@ def consent_pdf(consent: Consent, *, signature: bytes, witness: str = "") -> byt
         unit="mm",
         format="A4" if practice.paper_size == "a4" else "Letter",
     )
-    if fonts:
-        pdf.add_font("Text", "", str(fonts[("text", "")]))
-        pdf.add_font("Text", "B", str(fonts[("text", "B")]))
-        if ("cjk", "") in fonts:
-            pdf.add_font("CJK", "", str(fonts[("cjk", "")]))
-            pdf.add_font("CJK", "B", str(fonts[("cjk", "")]))
-            pdf.set_fallback_fonts(["CJK"], exact_match=False)
+    family = use_fonts(pdf)
     pdf.set_margins(left=22, top=20, right=22)
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.set_title(clean(f"Consent to share information — {practice.name}"))

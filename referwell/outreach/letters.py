@@ -36,6 +36,8 @@ from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import Lexer, Node, TokenType, VariableDoesNotExist
 from django.template.library import Library
 
+from referwell.core.fonts import pdf_fonts, use_fonts
+
 LETTER_KINDS: dict[str, str] = {
     "referral": "Referral letter to a partner about a client",
     "thanks_received": "Thank-you to whoever referred a new client to us",
@@ -412,33 +414,7 @@ def _format_date(value: object) -> str:
     return str(value or "")
 
 
-# Fonts embedded in every PDF, so any script prints (Polish, Vietnamese, Japanese…): DejaVu Sans
-# for the alphabets, Droid Sans Fallback for Chinese, Japanese and Korean. `make install` puts
-# them there (Debian's fonts-dejavu-core and fonts-droid-fallback); without them, letters fall
-# back to the PDF core font and Latin-1 (a character it cannot show becomes "?").
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/truetype/droid"),
-    Path("/usr/local/share/fonts"),
-)
-FONT_FILES = {
-    ("text", ""): "DejaVuSans.ttf",
-    ("text", "B"): "DejaVuSans-Bold.ttf",
-    ("cjk", ""): "DroidSansFallbackFull.ttf",
-}
 PAPER_SIZES = {"letter": "Letter", "a4": "A4"}
-
-
-@lru_cache(maxsize=1)
-def pdf_fonts() -> dict[tuple[str, str], Path]:
-    """The font files found, by (family, style); empty when the text font is missing."""
-    found: dict[tuple[str, str], Path] = {}
-    for key, name in FONT_FILES.items():
-        for folder in FONT_DIRS:
-            if (folder / name).is_file():
-                found[key] = folder / name
-                break
-    return found if ("text", "") in found and ("text", "B") in found else {}
 
 
 def letter_pdf(
@@ -450,9 +426,7 @@ def letter_pdf(
     reader of a paper letter scans it instead of typing it."""
     from fpdf import FPDF  # imported here so the rest of the module works without fpdf2
 
-    fonts = pdf_fonts()
-    family = "Text" if fonts else "Helvetica"
-    clean = (lambda text: text.replace("\r", "")) if fonts else _latin1
+    clean = (lambda text: text.replace("\r", "")) if pdf_fonts() else _latin1
 
     def field(key: str) -> str:
         return clean(str(letterhead.get(key) or "")).strip()
@@ -469,14 +443,7 @@ def letter_pdf(
                 self.set_text_color(0, 0, 0)
 
     pdf = _LetterPDF(orientation="portrait", unit="mm", format=PAPER_SIZES.get(paper, "Letter"))
-    if fonts:
-        pdf.add_font("Text", "", str(fonts[("text", "")]))
-        pdf.add_font("Text", "B", str(fonts[("text", "B")]))
-        if ("cjk", "") in fonts:
-            # The same face for bold: a fallback is looked up by style.
-            pdf.add_font("CJK", "", str(fonts[("cjk", "")]))
-            pdf.add_font("CJK", "B", str(fonts[("cjk", "")]))
-            pdf.set_fallback_fonts(["CJK"], exact_match=False)
+    family = use_fonts(pdf)
     pdf.set_margins(left=22, top=20, right=22)
     pdf.set_auto_page_break(auto=True, margin=22)
     pdf.set_title(clean(letter.subject))
