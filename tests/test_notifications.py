@@ -77,3 +77,15 @@ def test_each_member_sets_only_their_own_e_mails(bob_http, bob, alice):
     alice.refresh_from_db()
     assert not bob.notify_answers and not bob.notify_inbound
     assert alice.notify_answers and alice.notify_inbound
+
+
+def test_a_note_through_the_partners_link_reaches_the_sender(sent_by_alice, alice, partner):
+    from referwell.referrals.services import link_issue
+
+    _, token = link_issue(referral=sent_by_alice, by=alice.user)
+    note = "Cervical strain - avoid deep work on the neck for 2 weeks"
+    response = HttpClient().post(f"/l/{token}/", {"action": "note", "note": note})
+    assert response.status_code == 302
+    (email,) = mail.outbox
+    assert email.to == [alice.user.email] and note in email.body
+    assert "sent you a note" in email.subject and "Alice" not in email.subject

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -10,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from referwell.core.ratelimit import client_ip, rate_limited
 from referwell.referrals import services
 from referwell.referrals.models import ReferralLink, hash_link_token
+from referwell.referrals.notify import partner_answered
 from referwell.referrals.states import Status, TransitionError, can_move, partner_done
 
 LIMIT_PER_TEN_MINUTES = 30
@@ -38,10 +40,17 @@ def partner_link(request: HttpRequest, token: str) -> HttpResponse:
     link = _link(token)
     if request.method == "POST":
         action = request.POST.get("action", "")
+        note = request.POST.get("note", "")
         try:
-            services.link_act(
-                link=link, action=action, note=request.POST.get("note", ""), ip_address=ip
-            )
+            with transaction.atomic():
+                referral = services.link_act(link=link, action=action, note=note, ip_address=ip)
+                # The therapist who sent it hears of it (queued with the answer).
+                partner_answered(
+                    referral=referral,
+                    action=action,
+                    note=note.strip()[:1000],
+                    base_url=request.build_absolute_uri("/"),
+                )
         except (ValidationError, TransitionError) as exc:
             error = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
             return render(
