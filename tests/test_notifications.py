@@ -89,3 +89,21 @@ def test_a_note_through_the_partners_link_reaches_the_sender(sent_by_alice, alic
     (email,) = mail.outbox
     assert email.to == [alice.user.email] and note in email.body
     assert "sent you a note" in email.subject and "Alice" not in email.subject
+
+
+def test_the_partners_answers_are_on_the_clients_page_precautions_first(
+    sent_by_alice, alice, alice_http, bob_http
+):
+    from referwell.referrals.services import link_issue
+
+    _, token = link_issue(referral=sent_by_alice, by=alice.user)
+    HttpClient().post(f"/l/{token}/", {"action": "note", "note": "Avoid deep work on the neck"})
+    HttpClient().post(f"/l/{token}/", {"action": "note", "note": "Seen on Monday, doing well"})
+    page = alice_http.get(reverse("client_detail", args=[sent_by_alice.client.pk])).content
+    page = page.decode()
+    section = page[page.index("From partners") : page.index('<div class="grid2">')]
+    assert section.index("Avoid deep work") < section.index("doing well")  # precaution first
+    assert "Precaution" in section
+    # The front desk does not read clinical notes.
+    desk = bob_http.get(reverse("client_detail", args=[sent_by_alice.client.pk])).content.decode()
+    assert "From partners" not in desk and "Avoid deep work" not in desk

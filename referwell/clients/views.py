@@ -24,7 +24,7 @@ from referwell.clients.models import Client, Consent, SignedHow, Stream
 from referwell.clients.services import HOW_LINK, HOW_PAPER, HOW_SIGN_HERE
 from referwell.core.decorators import practice_required
 from referwell.guidance.selectors import guidance_for_client
-from referwell.referrals.selectors import referral_list
+from referwell.referrals.selectors import partner_answers, referral_list
 
 
 @practice_required
@@ -82,8 +82,10 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     all_visits = request.GET.get("visits") == "all"
     shown_visits = rows if all_visits else rows[:LIST_SHOWN]
     guidance = None
+    from_partners: list[object] = []
     today = timezone.localdate()
     if request.member.sees_clinical:
+        from_partners = list(partner_answers(practice=practice, client_id=client.pk))
         guidance = guidance_for_client(
             practice=practice, client=client, visit_days=days, today=today
         )
@@ -114,6 +116,7 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
     return {
         "client": client,
         "guidance": guidance,
+        "from_partners": from_partners,
         "disclosures": disclosures,
         "more_disclosures": more_disclosures,
         "visits": shown_visits,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,3 +219,51 @@ PHYSICIANS = {
 
 def _is_physician(referral: Referral) -> bool:
     return any(p.slug in PHYSICIANS for p in referral.partner.professions.all())
+
+
+# Words by which a partner's note asks the massage therapist to hold back: shown first.
+PRECAUTION = re.compile(
+    r"\b(avoid|do not|don'?t|no (deep|massage|pressure|work)|precaution|contraindicat\w*|"
+    r"until (cleared|further|i see|we)|hold off|gentle only|careful|not (on|over|near) the)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class PartnerAnswer:
+    at: dt.datetime
+    partner: str
+    what: str
+    note: str
+    precaution: bool
+    referral_id: int
+
+
+def partner_answers(*, practice: Practice, client_id: int, limit: int = 5) -> list[PartnerAnswer]:
+    """What partners answered about this client through their secure link, newest first, with
+    notes that ask for a precaution ("avoid deep work on the neck for two weeks") first — for
+    the client's page a therapist opens before the next session. One query."""
+    events = (
+        ReferralEvent.objects.filter(
+            practice=practice, referral__client_id=client_id, via=Via.PARTNER_LINK
+        )
+        .select_related("referral__partner")
+        .order_by("-at", "-id")[: limit * 3]
+    )
+    answers = []
+    for e in events:
+        partner = e.referral.partner.name if e.referral.partner else "The partner"
+        what = "Note" if e.kind == EventKind.NOTE else e.get_to_status_display()
+        note = e.note or ""
+        answers.append(
+            PartnerAnswer(
+                at=e.at,
+                partner=partner,
+                what=what,
+                note=note,
+                precaution=bool(note and PRECAUTION.search(note)),
+                referral_id=e.referral_id,
+            )
+        )
+    answers.sort(key=lambda a: not a.precaution)  # stable: newest first within each
+    return answers[:limit]
