@@ -168,7 +168,13 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
     page.goto(f"{live_server.url}/referrals/{referral_pk}/")
     page.get_by_role("button", name="Client agreed").click()
     expect(badge).to_have_text("Client consented")
-    page.get_by_role("button", name=re.compile("Send the referral")).click()
+    page.get_by_role("link", name=re.compile("Read and send the letter")).click()
+    # The letter as it will leave, editable for this one letter.
+    expect(page.get_by_role("heading", name="Read the letter before it leaves")).to_be_visible()
+    body = page.locator("#id_body")
+    expect(body).to_contain_text("I would like to refer my client")
+    body.fill(body.input_value() + "\nP.S. She prefers mornings.")
+    page.get_by_role("button", name="Send the letter").click()
 
     expect(badge).to_have_text("Sent")
     expect(page.locator(".messages")).to_contain_text("Referral sent")
@@ -188,6 +194,12 @@ def test_create_referral_then_send_it(page: Page, live_server, alice, client_ali
         (Status.CONSENTED, Status.SENT),
     ]
     assert events[-1].by_id == alice.user_id
+    # What was read and edited is what left: the outbox holds the edited letter.
+    from referwell.outreach.models import OutgoingMessage
+
+    message = OutgoingMessage.objects.get(referral=referral)
+    assert "P.S. She prefers mornings." in message.body and "/l/" in message.body
+    assert "[the secure link" not in message.body
 
 
 @pytest.mark.browser

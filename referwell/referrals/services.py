@@ -302,25 +302,35 @@ def _letter_out(
     disclose: str = "",
     channel: str = "",
     consent: Any = None,
+    edited: tuple[str, str] | None = None,
     **context: Any,
 ) -> Any:
-    """Write one letter about a referral from the practice's template, record the disclosure
-    when it carries client information (`disclose` says what), and send it — all inside the
-    caller's transaction, so a failed send leaves no disclosure behind."""
+    """Write one letter about a referral from the practice's template — or as the sender
+    edited it for this one letter after the preview (`edited`: subject, body) — record the
+    disclosure when it carries client information (`disclose` says what), and send it — all
+    inside the caller's transaction, so a failed send leaves no disclosure behind."""
+    from referwell.outreach.letters import RenderedLetter
     from referwell.outreach.services import letter_context, letter_render, message_send
 
-    letter = letter_render(
-        practice=referral.practice,
-        kind=kind,
-        context=letter_context(
+    if edited is not None:
+        subject, body = edited
+        link = str(context.get("link", ""))
+        if link:  # the secure link goes where the preview showed it, or at the end
+            body = body.replace(LINK_MARK, link) if LINK_MARK in body else f"{body}\n\n{link}\n"
+        letter = RenderedLetter(subject=subject, body=body)
+    else:
+        letter = letter_render(
             practice=referral.practice,
-            by=by,
-            partner=referral.partner,
-            client=referral.client,
-            referral=referral,
-            **context,
-        ),
-    )
+            kind=kind,
+            context=letter_context(
+                practice=referral.practice,
+                by=by,
+                partner=referral.partner,
+                client=referral.client,
+                referral=referral,
+                **context,
+            ),
+        )
     disclosure = None
     if disclose:
         disclosure = disclosure_record(
@@ -349,8 +359,56 @@ def _letter_out(
 # --- Sending a referral out ------------------------------------------------------------------
 
 
+# In a letter's preview, where the partner's secure link will be (it is made when it is sent).
+LINK_MARK = "[the secure link is added here when you send]"
+EDITED_MAX_CHARS = 20_000
+
+
+def referral_letter_preview(*, referral: Referral, by: User | None) -> tuple[str, str]:
+    """The referral letter exactly as it would be sent now (subject, body), the secure link
+    marked where it will go: what the sender reads, and may edit, before sending."""
+    from referwell.outreach.services import letter_context, letter_render
+
+    letter = letter_render(
+        practice=referral.practice,
+        kind="referral",
+        context=letter_context(
+            practice=referral.practice,
+            by=by,
+            partner=referral.partner,
+            client=referral.client,
+            referral=referral,
+            link=LINK_MARK,
+        ),
+    )
+    return letter.subject, letter.body
+
+
+def edited_letter_check(*, referral: Referral, subject: str, body: str) -> tuple[str, str]:
+    """The sender's edits, refused in plain words when they would break a rule of letters."""
+    subject, body = " ".join(subject.split()), body.replace("\r\n", "\n").strip() + "\n"
+    if not subject or not body.strip():
+        raise ValidationError("The letter needs a subject and a text.")
+    if len(body) > EDITED_MAX_CHARS or len(subject) > 300:
+        raise ValidationError("The letter is too long to send.")
+    client = referral.client
+    names = [n for n in (client.first_name, client.last_name) if len(n) > 1]
+    if any(n.lower() in subject.lower() for n in names):
+        raise ValidationError(
+            "The subject must not name the client: whoever sees the inbox sees the subject."
+        )
+    return subject, body
+
+
 @transaction.atomic
-def referral_send(*, referral: Referral, by: User | None, base_url: str) -> dict[str, Any]:
+def referral_send(
+    *,
+    referral: Referral,
+    by: User | None,
+    base_url: str,
+    subject: str | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
     """Send a consented referral: the letter (e-mail with PDF, or a PDF to print), a secure link
     for the partner, a disclosure recorded, the referral marked sent — all or nothing."""
 
@@ -359,6 +417,9 @@ def referral_send(*, referral: Referral, by: User | None, base_url: str) -> dict
         raise TransitionError("Only a referral out is sent.")
     check_transition(referral.status, Status.SENT, referral.direction)
     consent = _require_consent(referral, Status.SENT)
+    edited = None
+    if subject is not None and body is not None:
+        edited = edited_letter_check(referral=referral, subject=subject, body=body)
     link, token = link_issue(referral=referral, by=by)
     url = base_url.rstrip("/") + f"/l/{token}/"
     partner = referral.partner
@@ -370,6 +431,7 @@ def referral_send(*, referral: Referral, by: User | None, base_url: str) -> dict
         to_email=partner.email if partner else "",
         disclose="Referral letter: client's name and the reason for referral",
         consent=consent,
+        edited=edited,
         link=url,
     )
     disclosure = message.disclosure

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from referwell.accounts.kept import kept_fragment
 from referwell.audit.services import log_request
@@ -218,15 +220,33 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @clinical_required
 def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the letter exactly as it will leave, editable for this one letter; POST: send it."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
+    if request.method == "GET":
+        try:
+            subject, body = services.referral_letter_preview(referral=referral, by=request.user)
+        except LetterTemplateError as exc:
+            messages.error(request, _reason(exc))
+            return redirect("referral_detail", pk=referral.pk)
+        return _send_preview(request, referral, subject, body)
+    # The preview's form sends its (maybe edited) text; without it, the letter as rendered.
+    subject, body = request.POST.get("subject"), request.POST.get("body")
     try:
         result = services.referral_send(
-            referral=referral, by=request.user, base_url=_base_url(request)
+            referral=referral,
+            by=request.user,
+            base_url=_base_url(request),
+            subject=subject,
+            body=body,
         )
-    except (TransitionError, ValidationError, LetterTemplateError) as exc:
+    except ValidationError as exc:  # the edited letter: the preview again, with why
+        return _send_preview(
+            request, referral, subject or "", body or "", error=_reason(exc), status=400
+        )
+    except (TransitionError, LetterTemplateError) as exc:
         messages.error(request, _reason(exc))
         return redirect("referral_detail", pk=referral.pk)
     except OSError as exc:  # the mail server could not be reached: nothing was recorded
@@ -237,6 +257,32 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, f"Referral sent: letter {how}.")
     request.session["new_link"] = {"referral": referral.pk, "url": result["url"]}
     return redirect("referral_detail", pk=referral.pk)
+
+
+def _send_preview(
+    request: HttpRequest,
+    referral: Any,
+    subject: str,
+    body: str,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    partner = referral.partner
+    return render(
+        request,
+        "referrals/referral_send_preview.html",
+        {
+            "referral": referral,
+            "subject": subject,
+            "body": body,
+            "to_name": partner.name if partner else str(referral.profession or ""),
+            "to_email": partner.email if partner else "",
+            "link_mark": services.LINK_MARK,
+            "error": error,
+        },
+        status=status,
+    )
 
 
 @require_POST
