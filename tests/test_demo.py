@@ -170,3 +170,15 @@ def test_demo_is_deterministic() -> None:
     second = _fingerprint_of_fresh_load(TODAY)
     assert first
     assert first == second
+
+
+def test_the_demos_timelines_are_in_order(db):
+    from django.core.management import call_command
+
+    from referwell.referrals.models import Referral
+
+    call_command("demo", verbosity=0)
+    for referral in Referral.objects.prefetch_related("events"):
+        times = [e.at for e in sorted(referral.events.all(), key=lambda e: e.id)]
+        assert times == sorted(times), referral.pk
+        assert not times or times[0] >= referral.created_at - dt.timedelta(seconds=1)

@@ -897,7 +897,8 @@ def _build(today: dt.date) -> None:
             sent_day = created - dt.timedelta(days=rng.randint(0, 5))
             referral = Referral.objects.get(client=client, direction=Direction.IN)
             Referral.objects.filter(pk=referral.pk).update(reasons=spec.in_reason)
-            _backdate(Referral, ReferralEvent, referral, _aware(sent_day, rng, 8, 10))
+            arrived = _aware(sent_day, rng, 8, 10)
+            _backdate(Referral, ReferralEvent, referral, arrived)
             in_path = IN_PATHS[len(visits) % len(IN_PATHS)] if dates else []
             if "reported" in in_path:
                 consent_create(
@@ -911,7 +912,7 @@ def _build(today: dt.date) -> None:
                     },
                 )
                 Referral.objects.filter(pk=referral.pk).update(report_interval_days=30)
-            _walk(referral, in_path, by=owner, start=sent_day, today=today, rng=rng)
+            _walk(referral, in_path, by=owner, start=sent_day, today=today, rng=rng, after=arrived)
             if dates:
                 thanks = dates[0] + dt.timedelta(days=rng.randint(1, 4))
                 if thanks < today and len(visits) % 4:
@@ -942,11 +943,20 @@ def _build(today: dt.date) -> None:
                 "reasons": spec.reasons,
             },
         )
-        _backdate(Referral, ReferralEvent, referral, _aware(day, rng, 12, 16))
+        created = _aware(day, rng, 12, 16)
+        _backdate(Referral, ReferralEvent, referral, created)
         if spec.status == Status.DRAFT:
             continue
         if spec.status == Status.CANCELLED and rng.random() < 0.5:
-            _walk(referral, [Status.CANCELLED], by=owner, start=day, today=today, rng=rng)
+            _walk(
+                referral,
+                [Status.CANCELLED],
+                by=owner,
+                start=day,
+                today=today,
+                rng=rng,
+                after=created,
+            )
             continue
         consent_create(
             client=client,
@@ -969,7 +979,9 @@ def _build(today: dt.date) -> None:
             if path[-1] in (Status.SENT, Status.RECEIVED):
                 # Still waiting for an answer: sent this week, before it counts as silence.
                 day = max(day, today - dt.timedelta(days=2))
-        _walk(referral, path, by=owner, start=day, today=today, rng=rng, note=spec.note)
+        _walk(
+            referral, path, by=owner, start=day, today=today, rng=rng, note=spec.note, after=created
+        )
 
     # --- a full Today list: the latest referral in still owes its thank-you, and prospects
     # have their next steps planned (one due today, one overdue, one to come)
@@ -1058,11 +1070,14 @@ def _walk(
     today: dt.date,
     rng: random.Random,
     note: str = "",
+    after: dt.datetime | None = None,
 ) -> None:
-    """Move a referral along `path`, a few days a step, never past yesterday."""
+    """Move a referral along `path`, a few days a step, never past yesterday, each step after
+    the one before (and the first after `after`, the referral's creation): a timeline in
+    order."""
 
     day = start
-    last = None
+    last = after
     for i, status in enumerate(path):
         day = min(
             day + dt.timedelta(days=rng.randint(0, 6) if i else 0), today - dt.timedelta(days=1)
