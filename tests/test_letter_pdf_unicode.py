@@ -21,7 +21,9 @@ pytestmark = pytest.mark.skipif(
 def _pdf(**kw) -> PdfReader:
     letter = RenderedLetter(
         subject=f"Referral: {NAMES[2]}",
-        body="Dear " + ", ".join(NAMES) + ",\n\nPlease see my client.\n\nhttps://rw.example/l/abc/\n",
+        body="Dear "
+        + ", ".join(NAMES)
+        + ",\n\nPlease see my client.\n\nhttps://rw.example/l/abc/\n",
     )
     data = letter_pdf(letter=letter, letterhead={"name": "Gabinet Łódź", "phone": "1"}, **kw)
     return PdfReader(io.BytesIO(data))

@@ -104,7 +104,7 @@ class Command(ReferwellCommand):
 
 def _start_worker() -> Any:
     """The outbox's worker beside the web server, so one command runs everything (`referwell
-    worker` runs it alone, for a deployment that supervises it separately: docs/operations.md).
+    worker` runs it alone, for a deployment that supervises it separately: docs/deployment.md).
     Not with REFERWELL_NO_WORKER=1 or when tasks run at once (no queue)."""
     import os
     import subprocess  # nosec B404 - our own command line, no shell

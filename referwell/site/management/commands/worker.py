@@ -16,7 +16,7 @@ def uses_queue() -> bool:
 class Command(ReferwellCommand):
     help = (
         "Send the outbox's e-mail and run the other queued tasks (`referwell serve` starts one "
-        "beside the web server; run it alone under systemd: docs/operations.md)."
+        "beside the web server; run it alone under systemd: docs/deployment.md)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
