@@ -260,7 +260,8 @@ def consent_sign(
     from referwell.clients.documents import consent_pdf
 
     consent = (
-        Consent.objects.select_for_update()
+        # Only the consent's row is locked (PostgreSQL locks no nullable side of a join).
+        Consent.objects.select_for_update(of=("self",))
         .select_related("client", "practice", "partner", "profession")
         .get(pk=consent.pk)
     )
