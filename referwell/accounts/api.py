@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
+from referwell.accounts.http import PracticeRequest
 from referwell.accounts.models import ApiToken, hash_token
 from referwell.accounts.selectors import user_has_two_factor
 
@@ -21,7 +21,7 @@ TWO_FACTOR_FIRST = (
 class MemberToken(HttpBearer):
     """`Authorization: Bearer TOKEN`; sets request.member and request.practice."""
 
-    def authenticate(self, request: HttpRequest, token: str) -> Any:
+    def authenticate(self, request: PracticeRequest, token: str) -> Any:
         row = (
             ApiToken.objects.select_related("member__practice", "member__user")
             .filter(token_hash=hash_token(token), revoked_at__isnull=True)

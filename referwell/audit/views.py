@@ -7,11 +7,12 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from referwell.accounts.http import PracticeRequest
 from referwell.audit import selectors
 from referwell.audit.forms import AuditFilterForm
 from referwell.audit.labels import action_label
@@ -60,7 +61,7 @@ def _who(entry: Any) -> str:
 
 
 @owner_required("reads the audit trail")
-def audit_trail(request: HttpRequest) -> HttpResponse:
+def audit_trail(request: PracticeRequest) -> HttpResponse:
     practice = request.practice  # type: ignore[attr-defined]
     people = list(selectors.actors_of(practice=practice))
     form = AuditFilterForm(request.GET or None, people=people)
@@ -82,7 +83,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _csv(request: HttpRequest, entries: Any, filters: Any) -> HttpResponse:
+def _csv(request: PracticeRequest, entries: Any, filters: Any) -> HttpResponse:
     practice = request.practice  # type: ignore[attr-defined]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{practice.slug}-audit-{timezone.localdate():%Y-%m-%d}.csv"
@@ -116,7 +117,7 @@ def _csv(request: HttpRequest, entries: Any, filters: Any) -> HttpResponse:
 
 
 @practice_required
-def client_disclosures(request: HttpRequest, pk: int) -> HttpResponse:
+def client_disclosures(request: PracticeRequest, pk: int) -> HttpResponse:
     """Every disclosure of one client's information, to print or hand to the client. No
     clinical text, but who received what about a client: not for the front desk."""
     client = client_get(practice=request.practice, pk=pk)  # type: ignore[attr-defined]

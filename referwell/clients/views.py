@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.audit.services import log_read, log_request, request_ip
 from referwell.clients import selectors, services
 from referwell.clients.forms import ClientForm, ConsentForm, PaperForm, SignatureForm, VisitForm
@@ -28,7 +29,7 @@ from referwell.referrals.selectors import partner_answers, referral_list
 
 
 @practice_required
-def client_list(request: HttpRequest) -> HttpResponse:
+def client_list(request: PracticeRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     stream = request.GET.get("stream", "")
     stream = stream if stream in Stream.values else ""
@@ -50,7 +51,7 @@ BEFORE_SENDING = frozenset({"draft", "discussed", "consented"})  # referrals' st
 T = TypeVar("T", bound=Model)
 
 
-def _latest(request: HttpRequest, name: str, rows: QuerySet[T]) -> tuple[list[T], bool]:
+def _latest(request: PracticeRequest, name: str, rows: QuerySet[T]) -> tuple[list[T], bool]:
     """The first LIST_SHOWN rows (all of them when asked), and whether there are more."""
     if request.GET.get(name) == "all":
         return list(rows), False
@@ -71,7 +72,7 @@ def _blank_visit_fields(day: dt.date, clinical: bool) -> SafeString:
     return _visit_fields(VisitForm(initial={"date": day, "fee": "95.00"}, clinical=clinical))
 
 
-def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
+def _detail_context(request: PracticeRequest, client: Client) -> dict[str, object]:
     practice = request.practice
     # Every visit's day (newest first) and what the table shows of the latest — no note
     # decrypted — in one query; all of them on asking.
@@ -132,14 +133,14 @@ def _detail_context(request: HttpRequest, client: Client) -> dict[str, object]:
 
 
 @practice_required
-def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def client_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     client = selectors.client_get(practice=request.practice, pk=pk)
     log_request(request, action="referwell.client.viewed", obj=client)
     return render(request, "clients/client_detail.html", _detail_context(request, client))
 
 
 @practice_required
-def client_create(request: HttpRequest) -> HttpResponse:
+def client_create(request: PracticeRequest) -> HttpResponse:
     form = ClientForm(
         request.POST or None, practice=request.practice, clinical=request.member.sees_clinical
     )
@@ -157,7 +158,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
 
 
 @practice_required
-def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def client_edit(request: PracticeRequest, pk: int) -> HttpResponse:
     client = selectors.client_get(practice=request.practice, pk=pk)
     form = ClientForm(
         request.POST or None,
@@ -179,7 +180,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
+def visit_add(request: PracticeRequest, pk: int) -> HttpResponse:
     client = selectors.client_get(practice=request.practice, pk=pk)
     form = VisitForm(request.POST, clinical=request.member.sees_clinical)
     if form.is_valid():
@@ -199,7 +200,7 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
 # of these pages shows clinical text — whom, what kind of sharing, for what, the signature.
 
 
-def _next(request: HttpRequest, default: str) -> str:
+def _next(request: PracticeRequest, default: str) -> str:
     """Where to go after the form: `next` when it is a path of this site, else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if (
@@ -236,7 +237,7 @@ def _prefill(referral: object) -> dict[str, object]:
 
 @require_http_methods(["GET", "POST"])
 @practice_required
-def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_add(request: PracticeRequest, pk: int) -> HttpResponse:
     """Its own page: the list of every partner of a large network (hundreds of kilobytes) is
     sent when a consent is recorded, not with every view of the client. From a referral
     (`?referral=`), filled in with what its letter needs, and back to it afterwards."""
@@ -279,7 +280,7 @@ def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _after_recording(
-    request: HttpRequest, consent: Consent, how: str, next_url: str
+    request: PracticeRequest, consent: Consent, how: str, next_url: str
 ) -> HttpResponse:
     client = consent.client
     if how == HOW_SIGN_HERE:
@@ -298,7 +299,7 @@ def _after_recording(
 
 
 @practice_required
-def consent_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     """One consent: what it allows in plain words, whether it counts, how it was signed — and
     the ways to have it signed (here, by link, on paper) or to revoke it."""
     consent = selectors.consent_get(practice=request.practice, pk=pk)
@@ -306,7 +307,7 @@ def consent_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_page(
-    request: HttpRequest, consent: Consent, paper_form: PaperForm, status: int = 200
+    request: PracticeRequest, consent: Consent, paper_form: PaperForm, status: int = 200
 ) -> HttpResponse:
     context = {
         "consent": consent,
@@ -320,7 +321,7 @@ def _detail_page(
 
 @require_http_methods(["GET", "POST"])
 @practice_required
-def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_sign(request: PracticeRequest, pk: int) -> HttpResponse:
     """The client signs on the practice's tablet or phone, the therapist beside them."""
     consent = selectors.consent_get(practice=request.practice, pk=pk)
     detail = reverse("consent_detail", args=[consent.pk])
@@ -365,7 +366,7 @@ def consent_sign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def consent_send_link(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_send_link(request: PracticeRequest, pk: int) -> HttpResponse:
     consent = selectors.consent_get(practice=request.practice, pk=pk)
     if consent.is_signed:
         messages.error(request, "This consent is already signed.")
@@ -387,7 +388,7 @@ def consent_send_link(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @practice_required
-def consent_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_upload(request: PracticeRequest, pk: int) -> HttpResponse:
     """The paper form the client signed (the form is on the consent's page)."""
     consent = selectors.consent_get(practice=request.practice, pk=pk)
     detail = reverse("consent_detail", args=[consent.pk])
@@ -409,7 +410,7 @@ def consent_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @practice_required
-def consent_document(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_document(request: PracticeRequest, pk: int) -> HttpResponse:
     """The signed form (the PDF made at signing, or the paper form), shown in the browser."""
     consent = selectors.consent_get(practice=request.practice, pk=pk, with_form=True)
     content, content_type = services.consent_form_file(consent)
@@ -432,7 +433,7 @@ def consent_document(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def consent_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def consent_revoke(request: PracticeRequest, pk: int) -> HttpResponse:
     consent = selectors.consent_get(practice=request.practice, pk=pk)
     services.consent_revoke(consent=consent, by=request.user)
     messages.success(request, "Consent revoked: nothing more will be shared under it.")

@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
+from referwell.accounts.http import PracticeRequest
 from referwell.core.schemas import Page, PathId
 from referwell.directory import selectors, services
 from referwell.directory.models import Profession
@@ -15,7 +15,7 @@ from referwell.directory.schemas import PartnerIn, PartnerOut, PartnerPatch
 router = Router(tags=["partners"])
 
 
-def _split(payload: PartnerPatch, request: HttpRequest) -> dict[str, Any]:
+def _split(payload: PartnerPatch, request: PracticeRequest) -> dict[str, Any]:
     data = payload.dict(exclude_unset=True)
     kwargs: dict[str, Any] = {}
     if "professions" in data:
@@ -43,7 +43,7 @@ def _split(payload: PartnerPatch, request: HttpRequest) -> dict[str, Any]:
 @router.get("", response=list[PartnerOut])
 @paginate(Page)
 def list_partners(
-    request: HttpRequest,
+    request: PracticeRequest,
     q: str = "",
     profession: str = "",
     stage: str = "",
@@ -57,7 +57,7 @@ def list_partners(
 
 
 @router.post("", response={201: PartnerOut})
-def create_partner(request: HttpRequest, payload: PartnerIn) -> Any:
+def create_partner(request: PracticeRequest, payload: PartnerIn) -> Any:
     partner = services.partner_create(
         practice=request.practice, by=request.user, **_split(payload, request)
     )
@@ -65,12 +65,12 @@ def create_partner(request: HttpRequest, payload: PartnerIn) -> Any:
 
 
 @router.get("/{partner_id}", response=PartnerOut)
-def get_partner(request: HttpRequest, partner_id: PathId) -> Any:
+def get_partner(request: PracticeRequest, partner_id: PathId) -> Any:
     return selectors.partner_get(practice=request.practice, pk=partner_id)
 
 
 @router.patch("/{partner_id}", response=PartnerOut)
-def update_partner(request: HttpRequest, partner_id: PathId, payload: PartnerPatch) -> Any:
+def update_partner(request: PracticeRequest, partner_id: PathId, payload: PartnerPatch) -> Any:
     partner = selectors.partner_get(practice=request.practice, pk=partner_id)
     services.partner_update(partner=partner, by=request.user, **_split(payload, request))
     return selectors.partner_get(practice=request.practice, pk=partner_id)

@@ -6,13 +6,14 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.accounts.kept import kept_fragment
 from referwell.accounts.models import Practice
 from referwell.core.decorators import practice_required
@@ -25,7 +26,7 @@ from referwell.referrals.selectors import referral_list
 
 
 @practice_required
-def partner_list(request: HttpRequest) -> HttpResponse:
+def partner_list(request: PracticeRequest) -> HttpResponse:
     form = PartnerFilterForm(request.GET or None, practice=request.practice)
     filters = selectors.PartnerFilters()
     if form.is_valid():
@@ -54,7 +55,7 @@ def partner_list(request: HttpRequest) -> HttpResponse:
 
 
 @practice_required
-def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_get(practice=request.practice, pk=pk)
     touchpoints = selectors.touchpoint_list(practice=request.practice, partner=partner)
     referrals = referral_list(practice=request.practice, partner_id=partner.pk)[:20]
@@ -74,7 +75,7 @@ def partner_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @practice_required
-def partner_create(request: HttpRequest) -> HttpResponse:
+def partner_create(request: PracticeRequest) -> HttpResponse:
     form = PartnerForm(request.POST or None, practice=request.practice)
     duplicates: list[Partner] = []
     if request.method == "POST" and form.is_valid():
@@ -106,7 +107,7 @@ def partner_create(request: HttpRequest) -> HttpResponse:
 
 
 @practice_required
-def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_edit(request: PracticeRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_get(practice=request.practice, pk=pk)
     form = PartnerForm(request.POST or None, instance=partner, practice=request.practice)
     if request.method == "POST" and form.is_valid():
@@ -122,7 +123,7 @@ def partner_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
+def touchpoint_add(request: PracticeRequest, pk: int) -> HttpResponse:
     partner = selectors.partner_get(practice=request.practice, pk=pk)
     form = TouchpointForm(request.POST)
     if form.is_valid():
@@ -143,7 +144,7 @@ def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def partner_letter(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_letter(request: PracticeRequest, pk: int) -> HttpResponse:
     from referwell.outreach.letters import LetterTemplateError
     from referwell.outreach.services import PARTNER_LETTERS, partner_letter_send
 
@@ -261,7 +262,7 @@ VCARD_KIND = "vcards"
 
 
 @practice_required
-def partner_import(request: HttpRequest) -> HttpResponse:
+def partner_import(request: PracticeRequest) -> HttpResponse:
     """Step 1 of 2: the vCard files, read and kept for the preview; nothing is imported yet."""
     bound = request.method == "POST"
     form = VCardImportForm(request.POST if bound else None, request.FILES if bound else None)
@@ -279,7 +280,7 @@ def partner_import(request: HttpRequest) -> HttpResponse:
 
 
 def _vcard_pending(
-    request: HttpRequest, token: str
+    request: PracticeRequest, token: str
 ) -> tuple[csv_import.PendingImport, list[tuple[str, vcard.ParsedFile]]]:
     """The member's own waiting upload and its read files, or 404 (another member's or
     practice's, expired, already imported or cancelled, or a CSV import's)."""
@@ -295,7 +296,7 @@ def _vcard_pending(
 
 @require_GET
 @practice_required
-def partner_import_preview(request: HttpRequest, token: str) -> HttpResponse:
+def partner_import_preview(request: PracticeRequest, token: str) -> HttpResponse:
     """Step 2 of 2: each card as it would be imported, with its possible duplicates; the cards
     to import are ticked (all those with a name and no likely duplicate, to begin with)."""
     pending, files = _vcard_pending(request, token)
@@ -321,7 +322,7 @@ def partner_import_preview(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @practice_required
-def partner_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
+def partner_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
     """The ticked cards imported (a nameless one under the name typed for it), the others
     skipped; then every card's outcome."""
     pending, files = _vcard_pending(request, token)
@@ -338,7 +339,7 @@ def partner_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @practice_required
-def partner_import_cancel(request: HttpRequest, token: str) -> HttpResponse:
+def partner_import_cancel(request: PracticeRequest, token: str) -> HttpResponse:
     pending, _files = _vcard_pending(request, token)
     pending.remove()
     messages.info(request, "Import cancelled; the uploaded cards are deleted.")
@@ -351,7 +352,7 @@ NOT_PARTNER_FIELDS = {"professions", "title", "phone_preferred", "other_phones"}
 
 @require_GET
 @practice_required
-def partner_vcard(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_vcard(request: PracticeRequest, pk: int) -> HttpResponse:
     """The partner as a vCard 3.0 file, for a phone's or a mail program's address book."""
     partner = selectors.partner_get(practice=request.practice, pk=pk)
     fields = {
@@ -382,7 +383,7 @@ class PartnerMergeForm(forms.Form):
 
 
 @practice_required
-def partner_merge(request: HttpRequest, pk: int) -> HttpResponse:
+def partner_merge(request: PracticeRequest, pk: int) -> HttpResponse:
     """Choose a duplicate of this partner, see what moves, confirm: one partner remains."""
     keep = selectors.partner_get(practice=request.practice, pk=pk)
     data = request.POST if request.method == "POST" else request.GET

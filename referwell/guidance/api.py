@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router
 
+from referwell.accounts.http import PracticeRequest
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get, visit_list
 from referwell.core.decorators import api_clinical_required
@@ -44,7 +44,7 @@ def _out(guidance: Guidance) -> dict[str, Any]:
 
 @router.post("/suggest", response={200: SuggestOut, 403: ErrorOut, 404: ErrorOut})
 @api_clinical_required  # it reads clinical notes: not for the front desk
-def suggest_referrals(request: HttpRequest, payload: SuggestIn) -> Any:
+def suggest_referrals(request: PracticeRequest, payload: SuggestIn) -> Any:
     """Which professions could help, why, how urgently, when — and your partners, ranked."""
     practice = request.practice
     if payload.client is not None:

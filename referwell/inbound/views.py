@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.audit.services import log_action, request_ip
 from referwell.core.decorators import practice_required
 from referwell.inbound import selectors, services
@@ -15,7 +16,7 @@ from referwell.inbound.models import RequestStatus
 
 @require_GET
 @practice_required
-def inbound_list(request: HttpRequest) -> HttpResponse:
+def inbound_list(request: PracticeRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in RequestStatus.values else RequestStatus.PENDING
     requests = selectors.request_list(practice=request.practice, status=status)
@@ -45,7 +46,7 @@ def inbound_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @practice_required
-def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def inbound_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     inbound = selectors.request_get(practice=request.practice, pk=pk)
     log_action(
         practice=request.practice,
@@ -59,7 +60,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def inbound_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def inbound_accept(request: PracticeRequest, pk: int) -> HttpResponse:
     inbound = selectors.request_get(practice=request.practice, pk=pk)
     try:
         client = services.request_accept(request=inbound, by=request.user)
@@ -72,7 +73,7 @@ def inbound_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def inbound_reject(request: HttpRequest, pk: int) -> HttpResponse:
+def inbound_reject(request: PracticeRequest, pk: int) -> HttpResponse:
     inbound = selectors.request_get(practice=request.practice, pk=pk)
     try:
         services.request_reject(request=inbound, by=request.user)

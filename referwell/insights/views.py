@@ -6,12 +6,13 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.accounts.kept import Kept
 from referwell.audit.services import log_request
 from referwell.clients.models import Stream
@@ -23,7 +24,7 @@ from referwell.insights.selectors import Insights, insights_cached, insights_cha
 from referwell.outreach.pipeline import niche_coverage
 
 
-def _range(request: HttpRequest) -> tuple[dt.date, dt.date, str]:
+def _range(request: PracticeRequest) -> tuple[dt.date, dt.date, str]:
     today = timezone.localdate()
     default_start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
     error = ""
@@ -50,7 +51,7 @@ _shown: Kept[dict[str, dict[str, str]]] = Kept("insights", size=32)
 
 
 def _report_html(
-    request: HttpRequest, data: Insights, made_at: dt.datetime, start: dt.date, end: dt.date
+    request: PracticeRequest, data: Insights, made_at: dt.datetime, start: dt.date, end: dt.date
 ) -> dict[str, dict[str, str]]:
     def make() -> dict[str, dict[str, str]]:
         c = data.charts
@@ -95,7 +96,7 @@ def _report_html(
 
 
 @practice_required
-def insights_page(request: HttpRequest) -> HttpResponse:
+def insights_page(request: PracticeRequest) -> HttpResponse:
     start, end, error = _range(request)
     if error:
         messages.warning(request, error)
@@ -121,7 +122,7 @@ def insights_page(request: HttpRequest) -> HttpResponse:
 
 
 @practice_required
-def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
+def insights_csv(request: PracticeRequest, key: str) -> HttpResponse:
     start, end, _ = _range(request)
     table = insights_cached(practice=request.practice, start=start, end=end)[0].tables.get(key)
     if table is None:
@@ -137,7 +138,7 @@ def insights_csv(request: HttpRequest, key: str) -> HttpResponse:
 
 @require_POST
 @practice_required
-def cost_add(request: HttpRequest) -> HttpResponse:
+def cost_add(request: PracticeRequest) -> HttpResponse:
     stream = request.POST.get("stream", "")
     try:
         month = dt.date.fromisoformat(request.POST.get("month", "") + "-01")

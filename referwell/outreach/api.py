@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
+from referwell.accounts.http import PracticeRequest
 from referwell.outreach import cadence
 
 router = Router(tags=["today"])
@@ -32,7 +32,7 @@ class TodayOut(Schema):
 
 @router.get("", response=TodayOut)
 def today(
-    request: HttpRequest,
+    request: PracticeRequest,
     on: dt.date | None = Query(None, ge=FIRST_DAY, le=LAST_DAY),  # noqa: B008
 ) -> Any:
     """What upkeep is due or overdue on a day (today by default): thank-yous, follow-ups,

@@ -6,10 +6,11 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.core.decorators import practice_required
 from referwell.directory.models import Niche, Stage
 from referwell.directory.selectors import partner_get
@@ -18,7 +19,7 @@ from referwell.outreach import pipeline, services
 from referwell.outreach.models import ContactMethod, ContactPlan
 
 
-def _board(request: HttpRequest, status: int = 200) -> HttpResponse:
+def _board(request: PracticeRequest, status: int = 200) -> HttpResponse:
     columns = pipeline.board(practice=request.practice)
     template = "outreach/pipeline.html#board" if request.htmx else "outreach/pipeline.html"
     return render(
@@ -36,13 +37,13 @@ def _board(request: HttpRequest, status: int = 200) -> HttpResponse:
 
 
 @practice_required
-def pipeline_page(request: HttpRequest) -> HttpResponse:
+def pipeline_page(request: PracticeRequest) -> HttpResponse:
     return _board(request)
 
 
 @require_POST
 @practice_required
-def pipeline_move(request: HttpRequest, pk: int) -> HttpResponse:
+def pipeline_move(request: PracticeRequest, pk: int) -> HttpResponse:
     partner = partner_get(practice=request.practice, pk=pk)
     to = request.POST.get("to", "")
     if to not in Stage.values:
@@ -65,7 +66,7 @@ def pipeline_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_add(request: PracticeRequest, pk: int) -> HttpResponse:
     partner = partner_get(practice=request.practice, pk=pk)
     try:
         planned = dt.date.fromisoformat(request.POST.get("planned_on", ""))
@@ -85,7 +86,7 @@ def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def plan_done(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_done(request: PracticeRequest, pk: int) -> HttpResponse:
     plan = ContactPlan.objects.for_practice(request.practice).filter(pk=pk).first()
     if plan is None:
         raise Http404("No such plan.")
@@ -95,7 +96,7 @@ def plan_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @practice_required
-def niches_page(request: HttpRequest) -> HttpResponse:
+def niches_page(request: PracticeRequest) -> HttpResponse:
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
         if not name or len(name) > 100:
@@ -113,7 +114,7 @@ def niches_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @practice_required
-def niche_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def niche_delete(request: PracticeRequest, pk: int) -> HttpResponse:
     niche = Niche.objects.for_practice(request.practice).filter(pk=pk).first()
     if niche is None:
         raise Http404("No such niche.")

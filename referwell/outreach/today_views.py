@@ -6,12 +6,13 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.accounts.kept import kept_fragment
 from referwell.core import dates
 from referwell.core.decorators import practice_required
@@ -33,7 +34,7 @@ LOG_KIND = {
 
 
 @practice_required
-def today_page(request: HttpRequest) -> HttpResponse:
+def today_page(request: PracticeRequest) -> HttpResponse:
     on = timezone.localdate()
     try:
         if request.GET.get("on"):
@@ -67,7 +68,7 @@ def today_page(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @practice_required
-def today_act(request: HttpRequest) -> HttpResponse:
+def today_act(request: PracticeRequest) -> HttpResponse:
     """Do, snooze or skip one item of the list."""
     key = request.POST.get("key", "")
     action = request.POST.get("action", "")
@@ -127,7 +128,7 @@ def today_act(request: HttpRequest) -> HttpResponse:
 
 
 @practice_required
-def calendar_feed_page(request: HttpRequest) -> HttpResponse:
+def calendar_feed_page(request: PracticeRequest) -> HttpResponse:
     url = None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":

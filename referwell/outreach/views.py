@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.audit.services import log_request
 from referwell.core.decorators import clinical_required, owner_required, practice_required
 from referwell.outreach import services
@@ -28,7 +29,7 @@ SAMPLE = {
 
 
 @practice_required
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: PracticeRequest) -> HttpResponse:
     mine = OutgoingMessage.objects.for_practice(request.practice)
     sent = mine.select_related("referral", "partner", "by")[:200]
     Status = OutgoingMessage.Status
@@ -51,7 +52,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @clinical_required  # a letter carries clinical information: who may send it may send it again
 @require_POST
-def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def outbox_retry(request: PracticeRequest, pk: int) -> HttpResponse:
     message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
     if message is None:
         raise Http404("No such message.")
@@ -65,7 +66,7 @@ def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @clinical_required  # letters carry clinical information
-def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+def outbox_pdf(request: PracticeRequest, pk: int) -> HttpResponse:
     message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
     if message is None:
         raise Http404("No such message.")
@@ -76,7 +77,7 @@ def outbox_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @practice_required
-def letters(request: HttpRequest) -> HttpResponse:
+def letters(request: PracticeRequest) -> HttpResponse:
     kinds = [
         (kind, label, services.template_for(practice=request.practice, kind=kind))
         for kind, label in LETTER_KINDS.items()
@@ -85,7 +86,7 @@ def letters(request: HttpRequest) -> HttpResponse:
 
 
 @owner_required("edits the practice's letters")
-def letter_edit(request: HttpRequest, kind: str) -> HttpResponse:
+def letter_edit(request: PracticeRequest, kind: str) -> HttpResponse:
     if kind not in LETTER_KINDS:
         raise Http404("No such letter.")
     subject, body = services.template_for(practice=request.practice, kind=kind)

@@ -4,11 +4,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
+from referwell.accounts.http import PracticeRequest
 from referwell.clients.models import Client
 from referwell.core.decorators import CLINICAL_ONLY, api_clinical_required, is_clinical
 from referwell.core.schemas import MAX_ID, AuditedPage, PathId, refuse_clinical_writes
@@ -30,7 +30,7 @@ from referwell.referrals.states import link_refusal, sends_information
 router = Router(tags=["referrals"])
 
 
-def _resolve(data: dict[str, Any], request: HttpRequest) -> dict[str, Any]:
+def _resolve(data: dict[str, Any], request: PracticeRequest) -> dict[str, Any]:
     """Turn ids into this practice's objects; an id from elsewhere is simply not found."""
     refuse_clinical_writes(request, data, ("reasons",))
     practice = request.practice
@@ -52,7 +52,7 @@ def _resolve(data: dict[str, Any], request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def _get(request: HttpRequest, referral_id: int) -> Any:
+def _get(request: PracticeRequest, referral_id: int) -> Any:
     referral = selectors.referral_get(practice=request.practice, pk=referral_id)
     return referral
 
@@ -66,7 +66,7 @@ def _out(referral: Any) -> Any:
 @router.get("", response=list[ReferralOut])
 @paginate(AuditedPage, action="referwell.referral.listed")
 def list_referrals(
-    request: HttpRequest,
+    request: PracticeRequest,
     direction: str = "",
     status: str = "",
     client: int | None = Query(None, ge=1, le=MAX_ID),
@@ -77,7 +77,7 @@ def list_referrals(
 
 
 @router.post("", response={201: ReferralOut})
-def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
+def create_referral(request: PracticeRequest, payload: ReferralIn) -> Any:
     referral = services.referral_create(
         practice=request.practice, by=request.user, fields=_resolve(payload.dict(), request)
     )
@@ -85,7 +85,7 @@ def create_referral(request: HttpRequest, payload: ReferralIn) -> Any:
 
 
 @router.get("/{referral_id}", response=ReferralOut)
-def get_referral(request: HttpRequest, referral_id: PathId) -> Any:
+def get_referral(request: PracticeRequest, referral_id: PathId) -> Any:
     from referwell.audit.services import log_request
 
     referral = _get(request, referral_id)
@@ -94,7 +94,7 @@ def get_referral(request: HttpRequest, referral_id: PathId) -> Any:
 
 
 @router.patch("/{referral_id}", response=ReferralOut)
-def update_referral(request: HttpRequest, referral_id: PathId, payload: ReferralPatch) -> Any:
+def update_referral(request: PracticeRequest, referral_id: PathId, payload: ReferralPatch) -> Any:
     referral = _get(request, referral_id)
     fields = _resolve(payload.dict(exclude_unset=True), request)
     services.referral_update(referral=referral, by=request.user, fields=fields)
@@ -102,7 +102,9 @@ def update_referral(request: HttpRequest, referral_id: PathId, payload: Referral
 
 
 @router.post("/{referral_id}/transitions", response=ReferralOut)
-def transition_referral(request: HttpRequest, referral_id: PathId, payload: TransitionIn) -> Any:
+def transition_referral(
+    request: PracticeRequest, referral_id: PathId, payload: TransitionIn
+) -> Any:
     if payload.note:
         refuse_clinical_writes(request, {"note": payload.note}, ("note",))
     referral = _get(request, referral_id)
@@ -117,7 +119,7 @@ def transition_referral(request: HttpRequest, referral_id: PathId, payload: Tran
 
 @router.post("/{referral_id}/notes", response={201: ReferralOut})
 @api_clinical_required
-def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn) -> Any:
+def add_note(request: PracticeRequest, referral_id: PathId, payload: NoteIn) -> Any:
     """A note on the timeline (a clinician's: it is clinical text). The referral does not move."""
     referral = _get(request, referral_id)
     services.referral_note(referral=referral, by=request.user, note=payload.note)
@@ -125,7 +127,7 @@ def add_note(request: HttpRequest, referral_id: PathId, payload: NoteIn) -> Any:
 
 
 @router.post("/{referral_id}/undo", response=ReferralOut)
-def undo_move(request: HttpRequest, referral_id: PathId) -> Any:
+def undo_move(request: PracticeRequest, referral_id: PathId) -> Any:
     """Take the last move back: by the member who made it, within states.UNDO_WINDOW, while
     nothing else happened to the referral (notes aside), never a move that sent information;
     409 with the reason otherwise (states.undo_refusal). The page's Undo follows the same rule."""
@@ -134,13 +136,13 @@ def undo_move(request: HttpRequest, referral_id: PathId) -> Any:
     return _out(_get(request, referral_id))
 
 
-def _base_url(request: HttpRequest) -> str:
+def _base_url(request: PracticeRequest) -> str:
     return request.build_absolute_uri("/")
 
 
 @router.post("/{referral_id}/send", response=SendOut)
 @api_clinical_required
-def send_referral(request: HttpRequest, referral_id: PathId) -> Any:
+def send_referral(request: PracticeRequest, referral_id: PathId) -> Any:
     """Send a consented referral: letter by e-mail (or PDF), partner link, disclosure."""
     referral = _get(request, referral_id)
     result = services.referral_send(referral=referral, by=request.user, base_url=_base_url(request))
@@ -157,7 +159,7 @@ def send_referral(request: HttpRequest, referral_id: PathId) -> Any:
 
 @router.post("/{referral_id}/link", response={201: LinkOut})
 @api_clinical_required
-def new_link(request: HttpRequest, referral_id: PathId) -> Any:
+def new_link(request: PracticeRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     if reason := link_refusal(referral.status, referral.direction):
         raise HttpError(409, reason)
@@ -170,7 +172,7 @@ def new_link(request: HttpRequest, referral_id: PathId) -> Any:
 
 @router.delete("/{referral_id}/link", response={204: None})
 @api_clinical_required
-def revoke_links(request: HttpRequest, referral_id: PathId) -> Any:
+def revoke_links(request: PracticeRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     for link in selectors.referral_links(practice=request.practice, referral=referral):
         services.link_revoke(link=link, by=request.user)
@@ -179,12 +181,12 @@ def revoke_links(request: HttpRequest, referral_id: PathId) -> Any:
 
 @router.post("/{referral_id}/report", response=MessageOut)
 @api_clinical_required
-def send_report(request: HttpRequest, referral_id: PathId, payload: ReportIn) -> Any:
+def send_report(request: PracticeRequest, referral_id: PathId, payload: ReportIn) -> Any:
     referral = _get(request, referral_id)
     return services.report_send(referral=referral, text=payload.text, by=request.user)
 
 
 @router.post("/{referral_id}/thank-you", response=MessageOut)
-def send_thank_you(request: HttpRequest, referral_id: PathId) -> Any:
+def send_thank_you(request: PracticeRequest, referral_id: PathId) -> Any:
     referral = _get(request, referral_id)
     return services.thank_you_send(referral=referral, by=request.user)

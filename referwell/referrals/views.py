@@ -5,10 +5,11 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.accounts.kept import kept_fragment
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
@@ -31,7 +32,7 @@ UNDO_MINUTES = int(UNDO_WINDOW.total_seconds() // 60)
 
 
 @practice_required
-def referral_list(request: HttpRequest) -> HttpResponse:
+def referral_list(request: PracticeRequest) -> HttpResponse:
     direction = request.GET.get("direction", "")
     direction = direction if direction in Direction.values else ""
     status = request.GET.get("status", "")
@@ -79,7 +80,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 
 
 @practice_required
-def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_detail(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     log_request(request, action="referwell.referral.viewed", obj=referral)
     new_link = request.session.pop("new_link", None)
@@ -103,7 +104,7 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @clinical_required  # a referral's reasons are clinical text, and required
-def referral_create(request: HttpRequest) -> HttpResponse:
+def referral_create(request: PracticeRequest) -> HttpResponse:
     initial = {}
     if client_id := request.GET.get("client"):
         initial["client"] = client_get(practice=request.practice, pk=client_id)
@@ -130,7 +131,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @practice_required
-def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_transition(request: PracticeRequest, pk: int) -> HttpResponse:
     """One move, by its own button. A move that ends the referral (decline, close, cancel) is
     made only once confirmed: without `confirm` the page asks first, keeping the note."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
@@ -175,7 +176,7 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @clinical_required  # a note is clinical text
-def referral_note(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_note(request: PracticeRequest, pk: int) -> HttpResponse:
     """A note on the timeline: its own action, and it never moves the referral."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     form = NoteForm(request.POST)
@@ -193,7 +194,7 @@ def referral_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def referral_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_undo(request: PracticeRequest, pk: int) -> HttpResponse:
     """Take the last move back (states.undo_refusal says when it may be)."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
@@ -216,13 +217,13 @@ def _reason(exc: Exception) -> str:
     return exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
 
 
-def _base_url(request: HttpRequest) -> str:
+def _base_url(request: PracticeRequest) -> str:
     return request.build_absolute_uri("/")
 
 
 @require_http_methods(["GET", "POST"])
 @clinical_required
-def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_send(request: PracticeRequest, pk: int) -> HttpResponse:
     """GET: the letter exactly as it will leave, editable for this one letter; POST: send it."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     if request.method == "GET":
@@ -260,7 +261,7 @@ def referral_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _send_preview(
-    request: HttpRequest,
+    request: PracticeRequest,
     referral: Any,
     subject: str,
     body: str,
@@ -287,7 +288,7 @@ def _send_preview(
 
 @require_POST
 @clinical_required
-def referral_link_new(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_link_new(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     if reason := link_refusal(referral.status, referral.direction):
         messages.error(request, reason)
@@ -301,7 +302,7 @@ def referral_link_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @clinical_required
-def referral_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_link_revoke(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     for link in selectors.referral_links(practice=request.practice, referral=referral):
         services.link_revoke(link=link, by=request.user)
@@ -311,7 +312,7 @@ def referral_link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @clinical_required
-def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_report(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
         services.report_send(referral=referral, text=request.POST.get("text", ""), by=request.user)
@@ -324,7 +325,7 @@ def referral_report(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def referral_thank(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_thank(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
         services.thank_you_send(referral=referral, by=request.user)
@@ -337,7 +338,7 @@ def referral_thank(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def referral_followup_done(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_followup_done(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     services.followup_done(referral=referral, by=request.user)
     messages.success(request, "Follow-up with the referring doctor marked done.")
@@ -346,7 +347,7 @@ def referral_followup_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @practice_required
-def referral_thank_care(request: HttpRequest, pk: int) -> HttpResponse:
+def referral_thank_care(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     try:
         services.thanks_care_send(referral=referral, by=request.user)

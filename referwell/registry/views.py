@@ -3,10 +3,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.core.decorators import practice_required
 from referwell.core.geo import zip_centroid, zip_place
 from referwell.registry import selectors, services
@@ -35,7 +36,7 @@ class RegistrySearchForm(forms.Form):
 
 @require_GET
 @practice_required
-def registry_search(request: HttpRequest) -> HttpResponse:
+def registry_search(request: PracticeRequest) -> HttpResponse:
     """Find professionals near a ZIP code in the public registry (NPPES)."""
     practice = request.practice
     form = RegistrySearchForm(
@@ -73,7 +74,7 @@ def registry_search(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @practice_required
-def registry_add(request: HttpRequest, npi: str) -> HttpResponse:
+def registry_add(request: PracticeRequest, npi: str) -> HttpResponse:
     """One click: the registry entry becomes a prospect of the practice (or links to the
     partner with that NPI it already has)."""
     entry = selectors.registry_entry_get(npi=npi)

@@ -26,12 +26,13 @@ from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
+from referwell.accounts.http import PracticeRequest
 from referwell.accounts.models import Role
 from referwell.audit.services import log_action, request_ip
 from referwell.clients import selectors as client_selectors
@@ -101,7 +102,7 @@ def sweep_pending_imports() -> int:
     return deleted
 
 
-def _store(request: HttpRequest, *, kind: str, filename: str, text: str) -> str:
+def _store(request: PracticeRequest, *, kind: str, filename: str, text: str) -> str:
     directory = private_dir(_import_dir())
     sweep_pending_imports()
     token = secrets.token_urlsafe(18)
@@ -152,7 +153,7 @@ class PendingImport:
             (_import_dir() / f"{self.token}{suffix}").unlink(missing_ok=True)
 
 
-def _pending(request: HttpRequest, signed: str) -> PendingImport:
+def _pending(request: PracticeRequest, signed: str) -> PendingImport:
     """The member's own waiting file, or 404: another practice's (or member's) import, an
     expired or forged address, a file already imported do not exist here."""
     try:
@@ -172,7 +173,7 @@ def _pending(request: HttpRequest, signed: str) -> PendingImport:
     return PendingImport(token, signed, meta)
 
 
-def _importer_only(request: HttpRequest) -> None:
+def _importer_only(request: PracticeRequest) -> None:
     if request.member.role == Role.FRONT_DESK:
         raise PermissionDenied("Only owners and therapists import partners and clients.")
 
@@ -210,7 +211,7 @@ class UploadForm(forms.Form):
 
 
 @practice_required
-def csv_import(request: HttpRequest) -> HttpResponse:
+def csv_import(request: PracticeRequest) -> HttpResponse:
     _importer_only(request)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -235,7 +236,7 @@ def _field_choices(kind: str) -> list[tuple[str, str]]:
 
 
 @practice_required
-def csv_import_map(request: HttpRequest, token: str) -> HttpResponse:
+def csv_import_map(request: PracticeRequest, token: str) -> HttpResponse:
     _importer_only(request)
     pending = _pending(request, token)
     table = pending.table()
@@ -272,7 +273,7 @@ def csv_import_map(request: HttpRequest, token: str) -> HttpResponse:
 # --------------------------------------------------------------------------- step 3: dry run
 
 
-def _existing(request: HttpRequest, kind: str) -> list[importer.Known]:
+def _existing(request: PracticeRequest, kind: str) -> list[importer.Known]:
     practice = request.practice
     if kind == importer.PARTNERS:
         return [
@@ -302,7 +303,7 @@ def _existing(request: HttpRequest, kind: str) -> list[importer.Known]:
     ]
 
 
-def _plan(request: HttpRequest, pending: PendingImport) -> list[importer.RowFate]:
+def _plan(request: PracticeRequest, pending: PendingImport) -> list[importer.RowFate]:
     lookup = importer.ProfessionLookup.from_pairs(
         Profession.objects.filter(is_provider=True).values_list("slug", "name")
     )
@@ -332,7 +333,7 @@ def _preview_context(
 
 @require_GET
 @practice_required
-def csv_import_preview(request: HttpRequest, token: str) -> HttpResponse:
+def csv_import_preview(request: PracticeRequest, token: str) -> HttpResponse:
     _importer_only(request)
     pending = _pending(request, token)
     if not pending.mapping:
@@ -359,7 +360,7 @@ def _reason(exc: ValidationError) -> str:
 
 @require_POST
 @practice_required
-def csv_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
+def csv_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
     """The good rows in one transaction: all of them, or — if one cannot be saved — none.
     The plan is made again, so rows added since the dry run are still caught as duplicates."""
     _importer_only(request)
@@ -425,7 +426,7 @@ def csv_import_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 @practice_required
-def csv_import_cancel(request: HttpRequest, token: str) -> HttpResponse:
+def csv_import_cancel(request: PracticeRequest, token: str) -> HttpResponse:
     _importer_only(request)
     _pending(request, token).remove()
     messages.info(request, "Import cancelled; the uploaded file is deleted.")
@@ -435,7 +436,7 @@ def csv_import_cancel(request: HttpRequest, token: str) -> HttpResponse:
 # --------------------------------------------------------------------------- lists out
 
 
-def _partners(request: HttpRequest) -> exporter.CsvTable:
+def _partners(request: PracticeRequest) -> exporter.CsvTable:
     form = PartnerFilterForm(request.GET or None, practice=request.practice)
     filters = directory_selectors.PartnerFilters()
     if form.is_valid():
@@ -446,7 +447,7 @@ def _partners(request: HttpRequest) -> exporter.CsvTable:
     return exporter.partners_table(partners)
 
 
-def _clients(request: HttpRequest) -> exporter.CsvTable:
+def _clients(request: PracticeRequest) -> exporter.CsvTable:
     stream = request.GET.get("stream", "")
     clients = client_selectors.client_list(
         practice=request.practice,
@@ -456,7 +457,7 @@ def _clients(request: HttpRequest) -> exporter.CsvTable:
     return exporter.clients_table(clients)
 
 
-def _referrals(request: HttpRequest) -> exporter.CsvTable:
+def _referrals(request: PracticeRequest) -> exporter.CsvTable:
     direction = request.GET.get("direction", "")
     status = request.GET.get("status", "")
     referrals = referral_selectors.referral_list(
@@ -467,7 +468,7 @@ def _referrals(request: HttpRequest) -> exporter.CsvTable:
     return exporter.referrals_table(referrals)
 
 
-def _outbox(request: HttpRequest) -> exporter.CsvTable:
+def _outbox(request: PracticeRequest) -> exporter.CsvTable:
     sent = OutgoingMessage.objects.for_practice(request.practice).select_related("by")
     return exporter.outbox_table(sent)
 
@@ -482,7 +483,7 @@ TABLES = {
 
 @require_GET
 @practice_required
-def csv_export(request: HttpRequest, kind: str) -> HttpResponse:
+def csv_export(request: PracticeRequest, kind: str) -> HttpResponse:
     """One of the app's lists as a CSV file, with the filters the list page had."""
     build = TABLES.get(kind)
     if build is None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import tempfile
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from referwell.accounts.http import PracticeRequest
 from referwell.core.decorators import owner_required
 from referwell.interop.export import archive
 
 
 @owner_required("exports the practice's records")
-def practice_export(request: HttpRequest) -> HttpResponse:
+def practice_export(request: PracticeRequest) -> HttpResponse:
     if request.method == "POST":
         # On disk, not in memory: a large practice's archive holds every letter as a PDF.
         out = tempfile.TemporaryFile()  # closed by the FileResponse once sent

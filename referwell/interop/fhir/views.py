@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import HttpError
 
 from referwell.accounts.api import MemberToken
+from referwell.accounts.http import PracticeRequest
 from referwell.audit.services import log_read
 from referwell.directory.models import Partner
 from referwell.directory.selectors import partner_get
@@ -57,7 +58,7 @@ def outcome(status: int, code: str, message: str) -> HttpResponse:
     return response
 
 
-def _authenticate(request: HttpRequest) -> Any:
+def _authenticate(request: PracticeRequest) -> Any:
     """The member whose token is in the Authorization header, or None. Only the token counts:
     a browser session does not open the FHIR API."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -70,7 +71,7 @@ def fhir_view(*, auth: bool = True) -> Callable[[Callable[..., HttpResponse]], A
     def decorate(view: Callable[..., HttpResponse]) -> Any:
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: PracticeRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 response = outcome(
                     405, "not-supported", "This FHIR server is read-only: use GET (read, search)."
@@ -400,13 +401,13 @@ def _referral(practice: Any, resource_id: str) -> Referral:
     return _referrals(practice).get(pk=int(resource_id))
 
 
-def _render_organization(request: HttpRequest, row: Any) -> dict[str, Any]:
+def _render_organization(request: PracticeRequest, row: Any) -> dict[str, Any]:
     if isinstance(row, Partner):
         return mapping.partner_organization(row) or {}
     return mapping.practice_organization(row)
 
 
-def _render_request(request: HttpRequest, referral: Referral) -> dict[str, Any]:
+def _render_request(request: PracticeRequest, referral: Referral) -> dict[str, Any]:
     return mapping.referral_service_request(
         referral,
         practice=request.practice,  # type: ignore[attr-defined]
@@ -586,7 +587,7 @@ def _non_negative(name: str, value: str) -> int:
 
 
 @fhir_view(auth=False)
-def metadata(request: HttpRequest) -> HttpResponse:
+def metadata(request: PracticeRequest) -> HttpResponse:
     """The CapabilityStatement: what this server reads and searches (public, as FHIR wants)."""
     base = request.build_absolute_uri(reverse("fhir_metadata")).rsplit("/", 1)[0]
     resources = [
@@ -639,7 +640,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
 
 
 @fhir_view()
-def search(request: HttpRequest, resource_type: str) -> HttpResponse:
+def search(request: PracticeRequest, resource_type: str) -> HttpResponse:
     kind = _kind(resource_type)
     practice = request.practice  # type: ignore[attr-defined]
     rows = kind.rows(practice)
@@ -709,7 +710,7 @@ def search(request: HttpRequest, resource_type: str) -> HttpResponse:
 
 
 @fhir_view()
-def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
+def read(request: PracticeRequest, resource_type: str, resource_id: str) -> HttpResponse:
     kind = _kind(resource_type)
     if not mapping.RESOURCE_ID.match(resource_id):
         raise Http404(f"'{resource_id}' is not a resource id.")
@@ -726,7 +727,7 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
 
 
 @fhir_view(auth=False)
-def unknown(request: HttpRequest, path: str) -> HttpResponse:
+def unknown(request: PracticeRequest, path: str) -> HttpResponse:
     raise Http404(
         f"Nothing at '{path or '/'}': read [type]/[id], search [type]?params, "
         "or see metadata for the CapabilityStatement."
