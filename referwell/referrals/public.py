@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
@@ -17,9 +17,24 @@ from referwell.referrals.states import Status, TransitionError, can_move, partne
 LIMIT_PER_TEN_MINUTES = 30
 
 
-def _link(token: str) -> ReferralLink:
-    """The usable link for this token, or 404 — the same 404 for a wrong, expired or revoked
-    token, so the page gives nothing away."""
+def _refused(
+    request: HttpRequest, link: ReferralLink | None, status: int, reason: str
+) -> HttpResponse:
+    """A page in the app's layout: why the link does not work and, when the practice is known
+    (an expired or withdrawn link), how to reach it. A wrong token names nobody."""
+    practice = link.referral.practice if link is not None else None
+    context = {
+        "practice": practice,
+        "practice_name": practice.name if practice else "",
+        "reason": reason,
+        "status": status,
+    }
+    return render(request, "referrals/partner_link_refused.html", context, status=status)
+
+
+def _link(request: HttpRequest, token: str) -> ReferralLink | HttpResponse:
+    """The usable link for this token, or the page saying why it does not work: a wrong token
+    is told nothing; an expired or withdrawn one is told whom to ask (never about the client)."""
     link = (
         ReferralLink.objects.select_related(
             "referral__client", "referral__practice", "referral__partner", "referral__profession"
@@ -27,8 +42,12 @@ def _link(token: str) -> ReferralLink:
         .filter(token_hash=hash_link_token(token))
         .first()
     )
-    if link is None or not link.is_usable:
-        raise Http404("This link is not valid.")
+    if link is None:
+        return _refused(request, None, 404, "This link does not work.")
+    if link.revoked_at is not None:
+        return _refused(request, link, 404, "This link was withdrawn by the practice.")
+    if not link.is_usable:
+        return _refused(request, link, 404, "This link has expired.")
     return link
 
 
@@ -36,8 +55,10 @@ def _link(token: str) -> ReferralLink:
 def partner_link(request: HttpRequest, token: str) -> HttpResponse:
     ip = client_ip(request)
     if rate_limited(f"link:{ip}", limit=LIMIT_PER_TEN_MINUTES, window=600):
-        return HttpResponse("Too many requests; please try again in a few minutes.", status=429)
-    link = _link(token)
+        return _refused(request, None, 429, "Too many requests from your connection.")
+    link = _link(request, token)
+    if isinstance(link, HttpResponse):
+        return link
     if request.method == "POST":
         action = request.POST.get("action", "")
         note = request.POST.get("note", "")
