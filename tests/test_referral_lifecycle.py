@@ -254,7 +254,9 @@ def test_declining_needs_a_reason(sent):
 
 
 @pytest.mark.parametrize("how", ["wrong", "expired", "revoked", "replaced"])
-def test_a_link_that_is_not_valid_is_a_404_with_no_hint(sent, alice, how):
+def test_a_link_that_is_not_valid_is_a_404_that_tells_nothing_of_the_client(sent, alice, how):
+    """A wrong token names nobody; an expired, withdrawn or replaced one names only the practice
+    to ask (tests/test_partner_link_refused.py)."""
     referral, path = sent
     link = referral.links.get()
     if how == "wrong":
@@ -269,7 +271,8 @@ def test_a_link_that_is_not_valid_is_a_404_with_no_hint(sent, alice, how):
         link_issue(referral=referral, by=alice.user)
     response = HttpClient().get(path)
     assert response.status_code == 404
-    assert b"Alice" not in response.content and b"expired" not in response.content
+    assert b"Alice" not in response.content and b"Jones" not in response.content
+    assert (b"Elm Grove" in response.content) == (how != "wrong")
     assert HttpClient().post(path, {"action": "accept"}).status_code == 404
     referral.refresh_from_db()
     assert referral.status == Status.SENT

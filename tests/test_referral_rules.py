@@ -126,7 +126,7 @@ def test_the_moves_that_send_information():
     assert sending == {("out", S.SENT), ("in", S.REPORTED)}
     # Each needs the client's consent.
     for direction, to in sending:
-        assert states.consent_scope_needed(direction, to)
+        assert states.disclosure_of_move(direction, to)
 
 
 def test_the_link_rule():

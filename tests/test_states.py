@@ -2,6 +2,7 @@
 
 import pytest
 
+from referwell.clients.services import consent_scope_for
 from referwell.referrals.states import (
     FHIR_TASK_STATUS,
     IN_TRANSITIONS,
@@ -10,7 +11,7 @@ from referwell.referrals.states import (
     TransitionError,
     allowed_next,
     check_transition,
-    consent_scope_needed,
+    disclosure_of_move,
 )
 
 ALL = list(Status.values)
@@ -79,7 +80,10 @@ def test_unknown_status_is_refused():
 
 
 def test_moves_that_disclose_need_consent():
-    assert consent_scope_needed("out", "sent") == "talk"
-    assert consent_scope_needed("out", "consented") == "talk"
-    assert consent_scope_needed("in", "reported") == "report"
-    assert consent_scope_needed("out", "cancelled") is None
+    # What a move discloses; its consent is the clients' rule: a letter needs written consent.
+    assert disclosure_of_move("out", "sent") == "referral"
+    assert disclosure_of_move("out", "consented") == "talk"
+    assert disclosure_of_move("in", "reported") == "progress_report"
+    assert disclosure_of_move("out", "cancelled") is None
+    assert consent_scope_for(disclosure_of_move("out", "sent")) == "report"
+    assert consent_scope_for(disclosure_of_move("out", "consented")) == "talk"

@@ -4,16 +4,17 @@ the follow-ups that close the loop. Every disclosure is recorded here, never in 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from referwell.accounts.models import Practice, User
-from referwell.audit.models import Channel
+from referwell.audit.models import Channel, Disclosure
 from referwell.audit.services import disclosure_record, log_action
-from referwell.clients.models import Client
+from referwell.clients.models import Client, Consent
 from referwell.clients.selectors import consent_covering
 from referwell.referrals.models import (
     NOTE_MAX_LENGTH,
@@ -30,12 +31,36 @@ from referwell.referrals.states import (
     TransitionError,
     can_move,
     check_transition,
-    consent_scope_needed,
+    disclosure_of_move,
     is_finished,
     may_thank_for_care,
     moves_into,
     undo_refusal,
 )
+
+
+class SentLetter(Protocol):
+    """A letter in the outbox (outreach's OutgoingMessage, in a layer above this one): what
+    the referrals read of it."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def to_email(self) -> str: ...
+    @property
+    def disclosure(self) -> Disclosure | None: ...
+
+
+class ReferralSent(TypedDict):
+    """What sending a referral made: the letter, the partner's link and its address, the
+    disclosure recorded."""
+
+    message: SentLetter
+    link: ReferralLink
+    url: str
+    disclosure: Disclosure | None
 
 
 def _check_same_practice(referral: Referral) -> None:
@@ -88,7 +113,7 @@ def referral_update(*, referral: Referral, by: User | None, fields: dict[str, An
     return referral
 
 
-def referral_consent(referral: Referral, scope: str, on: dt.date | None = None) -> Any:
+def referral_consent(referral: Referral, scope: str, on: dt.date | None = None) -> Consent | None:
     """The consent that covers this referral's partner (or profession) for this scope."""
     slugs = {referral.profession_id} if referral.profession_id else set()
     return consent_covering(
@@ -100,23 +125,15 @@ def referral_consent(referral: Referral, scope: str, on: dt.date | None = None) 
     )
 
 
-# What each move that discloses sends; the consent each kind needs is one rule, the clients'
-# (referwell.clients.services.CONSENT_FOR_KIND): a talk consent does not send a letter.
-_MOVE_SENDS = {
-    (Direction.OUT, Status.CONSENTED): "talk",
-    (Direction.OUT, Status.SENT): "referral",
-    (Direction.IN, Status.REPORTED): "progress_report",
-}
-
-
-def _require_consent(referral: Referral, to: str, on: dt.date | None = None) -> Any:
+def _require_consent(referral: Referral, to: str, on: dt.date | None = None) -> Consent | None:
     from referwell.clients.services import consent_refusal, consent_scope_for
 
-    needed = consent_scope_needed(referral.direction, to)  # the moves that disclose
-    if needed is None:
+    # What the move discloses (states.DISCLOSING_MOVES) and the consent that needs: one rule,
+    # the clients' (CONSENT_FOR_KIND): a talk consent does not send a letter.
+    kind = disclosure_of_move(referral.direction, to)
+    if kind is None:
         return None
-    kind = _MOVE_SENDS.get((referral.direction, to))
-    consent = referral_consent(referral, consent_scope_for(kind) if kind else needed, on)
+    consent = referral_consent(referral, consent_scope_for(kind), on)
     if consent is None:
         from django.urls import reverse
 
@@ -124,7 +141,7 @@ def _require_consent(referral: Referral, to: str, on: dt.date | None = None) -> 
         raise TransitionError(
             consent_refusal(
                 client=referral.client,
-                kind=kind or "talk",
+                kind=kind,
                 partner=referral.partner,
                 profession=referral.profession,
                 on=on,
@@ -132,6 +149,14 @@ def _require_consent(referral: Referral, to: str, on: dt.date | None = None) -> 
             )
         )
     return consent
+
+
+# A move that sends the client's information, made by hand (sent by fax, by phone, a letter
+# handed over): what the disclosure records.
+_SENT_OUTSIDE: dict[tuple[str, str], str] = {
+    (Direction.OUT, Status.SENT): "Referral sent outside Referwell: client's name and reason",
+    (Direction.IN, Status.REPORTED): "Progress report sent outside Referwell",
+}
 
 
 @transaction.atomic
@@ -150,10 +175,7 @@ def referral_transition(
     check_transition(referral.status, to, referral.direction)
     at = at or timezone.now()
     consent = _require_consent(referral, to, timezone.localtime(at).date())
-    outside = {
-        (Direction.OUT, Status.SENT): "Referral sent outside Referwell: client's name and reason",
-        (Direction.IN, Status.REPORTED): "Progress report sent outside Referwell",
-    }.get((referral.direction, to))
+    outside = _SENT_OUTSIDE.get((referral.direction, to))
     if outside and via not in ("letter", "report"):
         # Sent by fax, phone or a letter handed over: still a disclosure.
         partner = referral.partner
@@ -231,7 +253,7 @@ def referral_note(
     return event
 
 
-def last_move(events: Any) -> ReferralEvent | None:
+def last_move(events: Iterable[ReferralEvent]) -> ReferralEvent | None:
     """The referral's last move among its timeline's events (in the timeline's order, oldest
     first): notes do not count; None when there is no move to undo (the last one was an undo)."""
     moves = [e for e in events if e.kind != EventKind.NOTE]
@@ -301,10 +323,12 @@ def _letter_out(
     to_email: str,
     disclose: str = "",
     channel: str = "",
-    consent: Any = None,
+    consent: Consent | None = None,
     edited: tuple[str, str] | None = None,
-    **context: Any,
-) -> Any:
+    link: str = "",
+    report: dict[str, object] | None = None,
+    referrer: dict[str, object] | None = None,
+) -> SentLetter:
     """Write one letter about a referral from the practice's template — or as the sender
     edited it for this one letter after the preview (`edited`: subject, body) — record the
     disclosure when it carries client information (`disclose` says what), and send it — all
@@ -314,7 +338,6 @@ def _letter_out(
 
     if edited is not None:
         subject, body = edited
-        link = str(context.get("link", ""))
         if link:  # the secure link goes where the preview showed it, or at the end
             body = body.replace(LINK_MARK, link) if LINK_MARK in body else f"{body}\n\n{link}\n"
         letter = RenderedLetter(subject=subject, body=body)
@@ -328,7 +351,9 @@ def _letter_out(
                 partner=referral.partner,
                 client=referral.client,
                 referral=referral,
-                **context,
+                link=link,
+                report=report,
+                referrer=referrer,
             ),
         )
     disclosure = None
@@ -408,7 +433,7 @@ def referral_send(
     base_url: str,
     subject: str | None = None,
     body: str | None = None,
-) -> dict[str, Any]:
+) -> ReferralSent:
     """Send a consented referral: the letter (e-mail with PDF, or a PDF to print), a secure link
     for the partner, a disclosure recorded, the referral marked sent — all or nothing."""
 
@@ -575,7 +600,7 @@ def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = No
 
 
 @transaction.atomic
-def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
+def report_send(*, referral: Referral, text: str, by: User | None) -> SentLetter:
     """A progress report to the professional who referred the client — only with consent."""
 
     referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
@@ -611,7 +636,7 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> Any:
 
 
 @transaction.atomic
-def thank_you_send(*, referral: Referral, by: User | None) -> Any:
+def thank_you_send(*, referral: Referral, by: User | None) -> SentLetter:
     """Thank whoever sent us a client; a non-professional referrer is not told who came unless
     the client agreed."""
 
@@ -667,7 +692,7 @@ def followup_done(*, referral: Referral, by: User | None) -> Referral:
 
 
 @transaction.atomic
-def thanks_care_send(*, referral: Referral, by: User | None) -> Any:
+def thanks_care_send(*, referral: Referral, by: User | None) -> SentLetter:
     """Thank a partner for taking care of our client: it names the client, so it needs the
     client's consent and is a disclosure."""
 

@@ -112,15 +112,17 @@ ENDING_MOVES = _in_order({S.DECLINED, *FINAL})
 # happened to the referral (notes aside). An undo is a move back, recorded on the timeline.
 UNDO_WINDOW = dt.timedelta(minutes=10)
 
-# Moves that disclose client information, and the consent scope each needs.
-CONSENT_NEEDED: dict[tuple[str, str], str] = {
+# Moves that disclose client information, and what each discloses: a kind of communication
+# whose consent scope is the clients' one rule (referwell.clients.services.CONSENT_FOR_KIND) —
+# a call needs a consent to talk, a letter with the reason a written one.
+DISCLOSING_MOVES: dict[tuple[str, str], str] = {
     ("out", S.CONSENTED): "talk",
-    ("out", S.SENT): "talk",
-    ("in", S.REPORTED): "report",
+    ("out", S.SENT): "referral",
+    ("in", S.REPORTED): "progress_report",
 }
 
 # FHIR Task.status for each state, for the interoperability export.
-FHIR_TASK_STATUS = {
+FHIR_TASK_STATUS: dict[str, str] = {
     S.DRAFT: "draft",
     S.DISCUSSED: "draft",
     S.CONSENTED: "requested",
@@ -145,7 +147,7 @@ def transitions(direction: str) -> dict[str, set[str]]:
 
 
 def allowed_next(status: str, direction: str = "out") -> list[str]:
-    return sorted(transitions(direction).get(status, set()), key=list(Status).index)
+    return sorted(transitions(direction).get(status, set()), key=Status.values.index)
 
 
 def can_move(direction: str, current: str, to: str) -> bool:
@@ -223,8 +225,9 @@ def undo_refusal(
     return ""
 
 
-def consent_scope_needed(direction: str, to: str) -> str | None:
-    return CONSENT_NEEDED.get((direction, to))
+def disclosure_of_move(direction: str, to: str) -> str | None:
+    """What the move discloses (a key of clients.services.CONSENT_FOR_KIND), None if nothing."""
+    return DISCLOSING_MOVES.get((direction, to))
 
 
 def is_finished(status: str) -> bool:
