@@ -12,9 +12,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import phonenumbers
+from django.db import models
+from django.db.models import ForeignObjectRel
 from nameparser import HumanName
 
 from referwell.accounts.models import Practice
@@ -150,15 +151,20 @@ def find_duplicates(
     return matches
 
 
-def partner_references() -> list[tuple[Any, str]]:
+def partner_references() -> list[tuple[type[models.Model], str]]:
     """(model, field) for every foreign key to Partner, hidden ones (related_name="+") too,
     found from the models so that a merge cannot forget one added later. The many-to-many
     tables of Partner's own fields (professions, niches) are left to the caller."""
     references = []
     for relation in Partner._meta.get_fields(include_hidden=True):
-        if not (relation.is_relation and relation.auto_created and not relation.concrete):
+        if not (
+            isinstance(relation, ForeignObjectRel)  # a relation to Partner, from another model
+            and relation.is_relation
+            and relation.auto_created
+            and not relation.concrete
+        ):
             continue
-        model: Any = relation.related_model
+        model = relation.related_model
         if model._meta.auto_created or not (relation.one_to_many or relation.one_to_one):
             continue
         references.append((model, relation.field.name))
@@ -173,7 +179,9 @@ def partner_links(partner: Partner) -> dict[str, int]:
         if count:
             label = str(model._meta.verbose_name_plural)
             if field != "partner":
-                label += f" ({model._meta.get_field(field).verbose_name})"
+                key = model._meta.get_field(field)
+                assert isinstance(key, models.Field)  # the model's foreign key to Partner
+                label += f" ({key.verbose_name})"
             counts[label] = counts.get(label, 0) + count
     return counts
 

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
 from referwell.accounts.models import Practice
 from referwell.core.validators import validate_us_zip
-from referwell.directory.models import Niche, Partner, Stage, Touchpoint
+from referwell.directory.models import Niche, Partner, Profession, Stage, Touchpoint
 from referwell.directory.selectors import niche_list, profession_list
 
 
@@ -18,7 +18,7 @@ class HttpsURLField(forms.URLField):
         super().__init__(**kwargs)
 
 
-class PartnerForm(forms.ModelForm):
+class PartnerForm(forms.ModelForm[Partner]):
     class Meta:
         model = Partner
         fields = [
@@ -60,8 +60,10 @@ class PartnerForm(forms.ModelForm):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["professions"].queryset = profession_list().filter(is_provider=True)
-        self.fields["niches"].queryset = niche_list(practice=practice)
+        professions = cast("forms.ModelMultipleChoiceField[Profession]", self.fields["professions"])
+        niches = cast("forms.ModelMultipleChoiceField[Niche]", self.fields["niches"])
+        professions.queryset = profession_list().filter(is_provider=True)
+        niches.queryset = niche_list(practice=practice)
 
     FIELDSETS = (
         (
@@ -115,6 +117,7 @@ class PartnerForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean returns its cleaned_data
         if (
             data.get("stage") == Stage.NOT_A_FIT
             and not (data.get("not_a_fit_reason") or "").strip()
@@ -129,7 +132,7 @@ class PartnerForm(forms.ModelForm):
         return {"fields": data, "professions": professions, "niches": niches}
 
 
-class TouchpointForm(forms.ModelForm):
+class TouchpointForm(forms.ModelForm[Touchpoint]):
     class Meta:
         model = Touchpoint
         fields = ["kind", "date", "note"]
@@ -149,9 +152,9 @@ class PartnerFilterForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["profession"].choices = [("", "Any profession")] + [
+        cast(forms.ChoiceField, self.fields["profession"]).choices = [("", "Any profession")] + [
             (p.slug, p.name) for p in profession_list().filter(is_provider=True)
         ]
-        self.fields["niche"].choices = [("", "Any niche")] + [
+        cast(forms.TypedChoiceField, self.fields["niche"]).choices = [("", "Any niche")] + [
             (n.pk, n.name) for n in niche_list(practice=practice)
         ]

@@ -7,7 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
-from referwell.core.models import PracticeQuerySet, TenantModel
+from referwell.core.models import TenantModel
 from referwell.core.validators import validate_npi, validate_us_zip
 
 
@@ -173,8 +173,6 @@ class Touchpoint(TenantModel):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-
-    objects = PracticeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "-id"]

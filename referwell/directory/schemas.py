@@ -84,4 +84,4 @@ class PartnerPatch(InSchema):
 
 
 class PartnerIn(PartnerPatch):
-    name: str = Field(..., min_length=1, max_length=200)  # type: ignore[assignment]
+    name: str = Field(..., min_length=1, max_length=200)

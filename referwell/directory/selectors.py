@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import cast
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
@@ -84,8 +85,8 @@ def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -
 
 
 def partner_page(
-    *, practice: Practice, filters: PartnerFilters | None = None, number: object = 1
-) -> Page:
+    *, practice: Practice, filters: PartnerFilters | None = None, number: int | str | None = 1
+) -> Page[Partner]:
     """One page of the partner list. By name, only the page's partners get their activity
     read (a network of 5,000 took 1.2 s to show whole); nearest first, every match is
     measured, then the page is cut."""
@@ -94,11 +95,14 @@ def partner_page(
         return Paginator(partner_list(practice=practice, filters=f), PARTNER_PAGE_SIZE).get_page(
             number
         )
-    page = Paginator(_filtered(practice, f).values_list("pk", flat=True), PARTNER_PAGE_SIZE)
-    page = page.get_page(number)
-    # Only what the list shows: the columns of its row, the professions' names.
+    ids_page = Paginator(
+        _filtered(practice, f).values_list("pk", flat=True), PARTNER_PAGE_SIZE
+    ).get_page(number)
+    # The page of ids becomes the page of their partners, with only what the list shows: the
+    # columns of its row, the professions' names.
+    page = cast("Page[Partner]", ids_page)
     page.object_list = list(
-        Partner.objects.filter(pk__in=list(page.object_list))
+        Partner.objects.filter(pk__in=list(ids_page.object_list))
         .only(*LISTED)
         .prefetch_related(Prefetch("professions", Profession.objects.only("slug", "name")))
         .annotate(
@@ -143,6 +147,17 @@ class Responsiveness:
         return self.closed_loop / self.sent if self.sent else None
 
 
+@dataclass
+class _Tally:
+    """One partner's referrals as they are counted."""
+
+    sent: int = 0
+    acknowledged: int = 0
+    days: list[float] = field(default_factory=list)  # sent to first answer, per referral
+    closed_loop: int = 0
+    declined: int = 0
+
+
 def responsiveness_for(*, practice: Practice, partner_ids: list[int]) -> dict[int, Responsiveness]:
     """Per partner: referrals sent, how many were acknowledged and how fast (median days),
     how many loops closed (fate known), how many declined. One query."""
@@ -156,25 +171,26 @@ def responsiveness_for(*, practice: Practice, partner_ids: list[int]) -> dict[in
         .filter(direction=Direction.OUT, partner_id__in=partner_ids, sent_at__isnull=False)
         .values_list("partner_id", "status", "sent_at", "answered_at", "received_at")
     )
-    acc: dict[int, list] = {pid: [0, 0, [], 0, 0] for pid in partner_ids}
+    tallies = {pid: _Tally() for pid in partner_ids}
     for pid, status, sent_at, answered_at, received_at in rows:
-        a = acc[pid]
-        a[0] += 1
+        assert sent_at is not None  # only the referrals sent are read
+        tally = tallies[pid]
+        tally.sent += 1
         first = min((t for t in (answered_at, received_at) if t is not None), default=None)
         if first is not None:
-            a[1] += 1
-            a[2].append((first - sent_at).total_seconds() / 86400)
+            tally.acknowledged += 1
+            tally.days.append((first - sent_at).total_seconds() / 86400)
         if fate_known(status):
-            a[3] += 1
+            tally.closed_loop += 1
         if status == Status.DECLINED:
-            a[4] += 1
+            tally.declined += 1
     return {
         pid: Responsiveness(
-            sent=a[0],
-            acknowledged=a[1],
-            median_days=round(median(a[2]), 1) if a[2] else None,
-            closed_loop=a[3],
-            declined=a[4],
+            sent=tally.sent,
+            acknowledged=tally.acknowledged,
+            median_days=round(median(tally.days), 1) if tally.days else None,
+            closed_loop=tally.closed_loop,
+            declined=tally.declined,
         )
-        for pid, a in acc.items()
+        for pid, tally in tallies.items()
     }

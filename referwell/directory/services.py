@@ -429,10 +429,10 @@ def partner_merge(*, keep: Partner, duplicate: Partner, by: User | None) -> Part
     duplicate = Partner.objects.select_for_update().get(pk=duplicate.pk)
 
     moved: dict[str, int] = {}
-    for model, field in partner_references():
-        count = model._base_manager.filter(**{field: duplicate}).update(**{field: keep})
+    for model, key in partner_references():
+        count = model._base_manager.filter(**{key: duplicate}).update(**{key: keep})
         if count:
-            moved[f"{model._meta.label_lower}.{field}"] = count
+            moved[f"{model._meta.label_lower}.{key}"] = count
     keep.niches.add(*duplicate.niches.all())
     keep.professions.add(*duplicate.professions.all())
 

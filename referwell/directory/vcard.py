@@ -256,7 +256,10 @@ def load_files(text: str) -> list[tuple[str, ParsedFile]]:
             for card in item["cards"]:
                 data = card["data"]
                 if data is not None:
-                    data = CardData(**{k: tuple(v) if k in _TUPLES else v for k, v in data.items()})
+                    values: dict[str, Any] = {
+                        k: tuple(v) if k in _TUPLES else v for k, v in data.items()
+                    }
+                    data = CardData(**values)
                 cards.append(ParsedCard(number=card["number"], data=data, error=card["error"]))
             files.append((item["name"], ParsedFile(cards=tuple(cards), problem=item["problem"])))
     except (KeyError, TypeError, AttributeError) as exc:
@@ -564,7 +567,8 @@ def split_name(text: str) -> tuple[str, str]:
     doctors' "Dr." kept, credentials split off, generational suffixes (Jr.) dropped."""
     text = " ".join(text.split())
     parts = [p.strip() for p in text.split(",")]
-    name_parts, credentials = [parts[0]], []
+    name_parts = [parts[0]]
+    credentials: list[str] = []
     for part in parts[1:]:
         tokens = part.split()
         if tokens and all(_is_name_suffix(t) for t in tokens):
@@ -843,4 +847,5 @@ def card_to_vcard(card: CardData) -> str:
     if card.npi:
         out.add("note").value = f"NPI {card.npi}"
         out.add("x-npi").value = card.npi
-    return out.serialize()
+    text: str = out.serialize()
+    return text

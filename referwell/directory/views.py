@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -196,7 +197,7 @@ class MultipleFileField(forms.FileField):
         kwargs.setdefault("allow_empty_file", True)
         super().__init__(**kwargs)
 
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile[bytes]]:
         if not isinstance(data, list | tuple):
             return [super().clean(data, initial)]
         if not data:
@@ -208,15 +209,16 @@ class MultipleFileField(forms.FileField):
 
 
 class VCardImportForm(forms.Form):
-    files = MultipleFileField(
+    # A declared field: the form's metaclass moves it to base_fields, self.files stays the uploads.
+    files = MultipleFileField(  # type: ignore[assignment]  # the stubs see BaseForm.files
         label="vCard files",
         help_text="One or more .vcf or .vcard files (at most 10, 2 MB each and 1,000 cards in "
         "all), as exported by a phone or a mail program; a file may hold many cards.",
         widget=MultipleFileInput(attrs={"accept": ".vcf,.vcard,text/vcard,text/x-vcard"}),
     )
 
-    def clean_files(self) -> list[Any]:
-        files = self.cleaned_data["files"]
+    def clean_files(self) -> list[UploadedFile[bytes]]:
+        files: list[UploadedFile[bytes]] = self.cleaned_data["files"]
         if len(files) > MAX_VCARD_FILES:
             raise ValidationError(
                 f"You chose {len(files)} files; at most {MAX_VCARD_FILES} are imported at a "
@@ -224,6 +226,8 @@ class VCardImportForm(forms.Form):
             )
         problems = []
         for upload in files:
+            # FileField refuses a file without a name; an upload knows its size.
+            assert upload.name is not None and upload.size is not None
             if not upload.name.lower().endswith(VCARD_EXTENSIONS):
                 problems.append(
                     f"“{upload.name}” is not a vCard file: choose .vcf or .vcard files."
@@ -377,7 +381,8 @@ class PartnerMergeForm(forms.Form):
 
     def __init__(self, *args: Any, practice: Practice, keep: Partner, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["duplicate"].queryset = (
+        duplicate = cast("forms.ModelChoiceField[Partner]", self.fields["duplicate"])
+        duplicate.queryset = (
             Partner.objects.for_practice(practice).exclude(pk=keep.pk).order_by("name")
         )
 

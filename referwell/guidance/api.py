@@ -44,7 +44,7 @@ def _out(guidance: Guidance) -> dict[str, Any]:
 
 @router.post("/suggest", response={200: SuggestOut, 403: ErrorOut, 404: ErrorOut})
 @api_clinical_required  # it reads clinical notes: not for the front desk
-def suggest_referrals(request: PracticeRequest, payload: SuggestIn) -> Any:
+def suggest_referrals(request: PracticeRequest, payload: SuggestIn) -> dict[str, Any]:
     """Which professions could help, why, how urgently, when — and your partners, ranked."""
     practice = request.practice
     if payload.client is not None:

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from referwell.guidance.kb import (
     MAX_GAP,
@@ -21,6 +21,7 @@ from referwell.guidance.kb import (
     Combination,
     CompiledConcept,
     CompiledFinding,
+    Finding,
     KnowledgeBase,
     Pattern,
     Slot,
@@ -306,12 +307,18 @@ class Result:
 # --- Matching --------------------------------------------------------------------------------
 
 
+# What owns patterns: a finding (CompiledFinding) or a concept of the combinations.
+_Owner = TypeVar("_Owner", CompiledFinding, CompiledConcept)
+
+
 def _by_first_word(
-    owners: list[Any],
-) -> tuple[dict[str, list[tuple[Any, Pattern]]], dict[str, list[tuple[Any, Pattern]]], list[int]]:
+    owners: list[_Owner],
+) -> tuple[
+    dict[str, list[tuple[_Owner, Pattern]]], dict[str, list[tuple[_Owner, Pattern]]], list[int]
+]:
     """(owner, pattern) pairs by the literal words and the prefixes a pattern can start with."""
-    by_word: dict[str, list[tuple[Any, Pattern]]] = defaultdict(list)
-    by_prefix: dict[str, list[tuple[Any, Pattern]]] = defaultdict(list)
+    by_word: dict[str, list[tuple[_Owner, Pattern]]] = defaultdict(list)
+    by_prefix: dict[str, list[tuple[_Owner, Pattern]]] = defaultdict(list)
     for owner in owners:
         for pattern in owner.patterns:
             first = pattern.slots[0]
@@ -351,10 +358,10 @@ class _Index:
 
 def _starting(
     token: str,
-    by_word: dict[str, list[tuple[Any, Pattern]]],
-    by_prefix: dict[str, list[tuple[Any, Pattern]]],
+    by_word: dict[str, list[tuple[_Owner, Pattern]]],
+    by_prefix: dict[str, list[tuple[_Owner, Pattern]]],
     lengths: list[int],
-) -> list[tuple[Any, Pattern]]:
+) -> list[tuple[_Owner, Pattern]]:
     found = list(by_word.get(token, ()))
     for n in lengths:
         if n > len(token):
@@ -1146,17 +1153,17 @@ def suggest(intake: Intake) -> Result:
 
 
 @cache
-def _combinations_by_id() -> dict[str, Any]:
+def _combinations_by_id() -> dict[str, Combination]:
     return {c.id: c for c in load().combinations}
 
 
 @cache
-def _findings_by_id() -> dict[str, Any]:
+def _findings_by_id() -> dict[str, Finding]:
     kb = load()
     return {cf.finding.id: cf.finding for cf in kb.findings} | {
         flag.id: flag.as_finding() for flag in kb.combinations
     }
 
 
-def _finding(finding_id: str) -> Any:
+def _finding(finding_id: str) -> Finding:
     return _findings_by_id()[finding_id]

@@ -56,7 +56,7 @@ def partner_facts(*, practice: Practice, professions: list[str]) -> list[Partner
 def _partner_facts(*, practice: Practice, professions: list[str]) -> list[PartnerFacts]:
     """Everything ranking needs about the partners of these professions: 3 queries."""
     out_ = Q(referrals__direction=Direction.OUT)
-    partners = (
+    partners = list(
         Partner.objects.for_practice(practice)
         .filter(professions__slug__in=professions)
         .exclude(stage=Stage.NOT_A_FIT)
@@ -72,7 +72,6 @@ def _partner_facts(*, practice: Practice, professions: list[str]) -> list[Partne
         .prefetch_related("professions", "niches")
         .distinct()
     )
-    partners = list(partners)
     speed = responsiveness_for(practice=practice, partner_ids=[p.pk for p in partners])
     return [
         PartnerFacts(

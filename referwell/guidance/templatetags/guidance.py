@@ -1,15 +1,22 @@
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
 
+from referwell.clients.models import Client
+from referwell.guidance.engine import Suggestion
+from referwell.guidance.ranking import RankedPartner
+
 register = template.Library()
 
 
 @register.simple_tag
-def draft_referral_url(client, suggestion, partner=None) -> str:  # type: ignore[no-untyped-def]
+def draft_referral_url(
+    client: Client, suggestion: Suggestion, partner: RankedPartner | None = None
+) -> str:
     """The "New referral" form, filled in from a suggestion (and a ranked partner)."""
-    params = {"client": client.pk, "profession": suggestion.profession}
+    params: dict[str, str | int] = {"client": client.pk, "profession": suggestion.profession}
     # What a professional reads in the letter: the findings in plain words, no matching trace.
     params["reasons"] = suggestion.clinical
     if partner is not None:
@@ -23,5 +30,5 @@ def percent(value: float) -> int:
 
 
 @register.filter
-def get_item(mapping: dict, key: str):  # type: ignore[no-untyped-def]
+def get_item(mapping: Mapping[str, object], key: str) -> object:
     return mapping.get(key, [])

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.accounts.management.base import PracticeCommand
+from referwell.accounts.models import Practice
 from referwell.directory.services import (
     CardPreview,
     read_vcard_files,
@@ -116,7 +117,7 @@ class Command(PracticeCommand):
             f"{len(result['rejected'])} not imported."
         )
 
-    def dry_run(self, practice: Any, files: list[tuple[str, bytes]], *, as_json: bool) -> None:
+    def dry_run(self, practice: Practice, files: list[tuple[str, bytes]], *, as_json: bool) -> None:
         previews = vcards_preview(practice=practice, files=read_vcard_files(files))
         outcomes = [planned(card) for card in previews]
         totals = {key: 0 for key in ("imported", "merged", "skipped", "unreadable")}
