@@ -11,10 +11,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Any, Protocol
 
 VERSION = "v1"
 GENESIS = ""  # the prev_hash of a practice's first entry
+
+
+class ChainedEntry(Protocol):
+    """What the chain reads of an entry: an AuditEntry, or the historical model of a migration."""
+
+    @property
+    def practice_id(self) -> int: ...
+    @property
+    def actor_id(self) -> int | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def object_type(self) -> str: ...
+    @property
+    def object_id(self) -> str: ...
+    @property
+    def data(self) -> Any: ...
+    @property
+    def ip_address(self) -> str | None: ...
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def prev_hash(self) -> str: ...
 
 
 def canonical_data(data: Any) -> Any:
@@ -28,8 +51,8 @@ def canonical_at(at: dt.datetime) -> str:
 
 def content_prefix(
     *,
-    practice_id: Any,
-    actor_id: Any,
+    practice_id: int,
+    actor_id: int | None,
     action: str,
     object_type: str,
     object_id: str,
@@ -62,7 +85,7 @@ def entry_hash(*, at: dt.datetime, prev_hash: str, **content: Any) -> str:
     return _sha256(content_prefix(**content) + hash_tail(at, prev_hash))
 
 
-def prefix_of(entry: Any) -> str:
+def prefix_of(entry: ChainedEntry) -> str:
     """`content_prefix` of an entry (an AuditEntry, or a historical model in a migration)."""
     return content_prefix(
         practice_id=entry.practice_id,
@@ -75,7 +98,7 @@ def prefix_of(entry: Any) -> str:
     )
 
 
-def hash_of(entry: Any) -> str:
+def hash_of(entry: ChainedEntry) -> str:
     """The hash an entry should have."""
     return _sha256(prefix_of(entry) + hash_tail(entry.at, entry.prev_hash))
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 
+from referwell.accounts.models import User
 from referwell.audit.selectors import AuditFilters
 from referwell.core.dates import validate_in_range
 
@@ -49,7 +51,7 @@ class AuditFilterForm(forms.Form):
         validators=[validate_in_range],
     )
 
-    def __init__(self, *args: Any, people: Any = (), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, people: Iterable[User] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         member_field = self.fields["member"]
         assert isinstance(member_field, forms.ChoiceField)

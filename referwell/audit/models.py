@@ -29,6 +29,11 @@ class AuditEntry(models.Model):
 
     objects = PracticeQuerySet.as_manager()
 
+    # Not columns: set on the rows of the owner's trail page (audit/views.py) for its template.
+    label: str  # the action in words
+    link: str | None  # the page of the object, when it still exists
+    who: str  # the member's name or e-mail, "" for nobody
+
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "audit entries"

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from referwell.accounts.models import User
+from referwell.accounts.models import Practice, User
 from referwell.audit.chain import GENESIS, entry_hash
 from referwell.audit.models import AuditChain, AuditEntry, Disclosure
 
@@ -43,7 +42,7 @@ class ChainReport:
         return not self.broken
 
 
-def _missing_link(practice_id: Any, entry_id: int, prev_hash: str) -> str:
+def _missing_link(practice_id: int, entry_id: int, prev_hash: str) -> str:
     """Why an entry does not follow the one before it."""
     linked = (
         AuditEntry.objects.filter(practice_id=practice_id, hash=prev_hash)
@@ -57,7 +56,7 @@ def _missing_link(practice_id: Any, entry_id: int, prev_hash: str) -> str:
     return f"inserted entry before it: it follows entry {linked}, not the entry before it"
 
 
-def audit_verify(*, practice: Any) -> ChainReport:
+def audit_verify(*, practice: Practice) -> ChainReport:
     """Walk the practice's chain in the order it was written; the first break, if any."""
     report = ChainReport()
     chain = AuditChain.objects.filter(practice_id=practice.pk).first()
@@ -127,7 +126,7 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def audit_list(*, practice: Any, filters: AuditFilters) -> QuerySet[AuditEntry]:
+def audit_list(*, practice: Practice, filters: AuditFilters) -> QuerySet[AuditEntry]:
     """The practice's entries, newest first, filtered; the actor fetched in the same query."""
     entries = AuditEntry.objects.for_practice(practice).select_related("actor")
     if filters.member:
@@ -146,7 +145,7 @@ def audit_list(*, practice: Any, filters: AuditFilters) -> QuerySet[AuditEntry]:
     return entries.order_by("-at", "-id")
 
 
-def actors_of(*, practice: Any) -> QuerySet:
+def actors_of(*, practice: Practice) -> QuerySet[User]:
     """Everyone who can be searched for: members, and anyone who has an entry."""
     acted = AuditEntry.objects.for_practice(practice).values("actor_id")
     return (
@@ -159,10 +158,11 @@ def actors_of(*, practice: Any) -> QuerySet:
     )
 
 
-def client_disclosures(*, practice: Any, client: Any) -> QuerySet[Disclosure]:
+def client_disclosures(*, practice: Practice, client: Model) -> QuerySet[Disclosure]:
+    """`client` is a clients.Client (an app above audit)."""
     return (
         Disclosure.objects.for_practice(practice)
-        .filter(client=client)
+        .filter(client_id=client.pk)
         .select_related("by", "partner", "consent__partner", "consent__profession", "referral")
         .order_by("-at", "-id")
     )

@@ -1,13 +1,16 @@
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from referwell.accounts.http import PracticeRequest
+from referwell.accounts.models import Practice, User
 from referwell.audit.chain import GENESIS, canonical_data, hash_of, prefix_of
 from referwell.audit.models import AuditChain, AuditEntry, Disclosure
 
@@ -25,7 +28,8 @@ def _ip(value: str | None) -> str | None:
         validate_ipv46_address(value)
     except ValidationError:
         return None
-    return AuditEntry._meta.get_field("ip_address").get_prep_value(value)
+    prepared: str = AuditEntry._meta.get_field("ip_address").get_prep_value(value)
+    return prepared
 
 
 def request_ip(request: HttpRequest) -> str | None:
@@ -33,7 +37,20 @@ def request_ip(request: HttpRequest) -> str | None:
     return _ip(request.META.get("REMOTE_ADDR"))
 
 
-def _chain_locked(practice_id: Any) -> AuditChain:
+def _concrete(name: str) -> models.Field[Any, Any]:
+    """The field `name` of AuditEntry (each one named is a column, not a relation's far end)."""
+    field = AuditEntry._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    """The column of a concrete field (Django sets it for every field that has one)."""
+    assert field.column is not None
+    return field.column
+
+
+def _chain_locked(practice_id: int) -> AuditChain:
     """The practice's chain head, locked until the transaction ends (PostgreSQL; SQLite's
     IMMEDIATE transactions already let one writer at a time)."""
     chain, _ = AuditChain.objects.select_for_update().get_or_create(practice_id=practice_id)
@@ -42,8 +59,8 @@ def _chain_locked(practice_id: Any) -> AuditChain:
 
 def log_action(
     *,
-    practice: Any,
-    actor: Any,
+    practice: Practice,
+    actor: User | AnonymousUser | None,
     action: str,
     obj: models.Model | None = None,
     data: dict[str, Any] | None = None,
@@ -53,9 +70,9 @@ def log_action(
     The entry is chained to the practice's previous one (see audit/chain.py)."""
     entry = AuditEntry(
         practice=practice,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=actor if isinstance(actor, User) else None,  # an AnonymousUser is nobody
         action=action,
-        object_type=obj._meta.model_name if obj is not None else "",
+        object_type=(obj._meta.model_name or "") if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         data=canonical_data(_mask(data or {})),
         ip_address=_ip(ip_address),
@@ -79,7 +96,7 @@ def _append_in_one_statement(entry: AuditEntry) -> bool:
     chain_table = quote(AuditChain._meta.db_table)
     entry_table = quote(AuditEntry._meta.db_table)
     fields = [
-        AuditEntry._meta.get_field(name)
+        _concrete(name)
         for name in (
             "practice",
             "actor",
@@ -103,7 +120,7 @@ def _append_in_one_statement(entry: AuditEntry) -> bool:
             "WHERE practice_id = %s FOR UPDATE), "
             "h AS (SELECT id, head_hash, clock_timestamp() AS at FROM head), "
             f"entry AS (INSERT INTO {entry_table} "
-            f"({', '.join(quote(f.column) for f in fields)}, at, prev_hash, hash) "
+            f"({', '.join(quote(_column(f)) for f in fields)}, at, prev_hash, hash) "
             f"SELECT {', '.join(['%s'] * len(fields))}, h.at, h.head_hash, "
             f"encode(sha256(convert_to(%s || {tail}, 'UTF8')), 'hex') FROM h "
             "RETURNING id, at, prev_hash, hash), "
@@ -152,9 +169,9 @@ def _append(entry: AuditEntry) -> None:
         returning = connection.features.can_return_columns_from_insert
         cursor.execute(
             f"INSERT INTO {quote(AuditEntry._meta.db_table)} "  # noqa: S608  # nosec B608
-            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"({', '.join(quote(_column(f)) for f in fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))})"
-            + (f" RETURNING {quote(AuditEntry._meta.pk.column)}" if returning else ""),
+            + (f" RETURNING {quote(_column(AuditEntry._meta.pk))}" if returning else ""),
             [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields],
         )
         entry.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
@@ -167,7 +184,7 @@ def _append(entry: AuditEntry) -> None:
 
 
 def log_request(
-    request: HttpRequest,
+    request: PracticeRequest,
     *,
     action: str,
     obj: models.Model | None = None,
@@ -175,7 +192,7 @@ def log_request(
 ) -> AuditEntry:
     """log_action for a page: the member, their practice and the request's address."""
     return log_action(
-        practice=request.practice,  # type: ignore[attr-defined]
+        practice=request.practice,
         actor=request.user,
         action=action,
         obj=obj,
@@ -185,10 +202,10 @@ def log_request(
 
 
 def log_read(
-    request: HttpRequest,
+    request: PracticeRequest,
     *,
     action: str,
-    ids: Iterable[Any],
+    ids: Iterable[object],
     obj: models.Model | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
@@ -202,13 +219,14 @@ def log_read(
 
 
 def on_page_read(
-    sender: Any, *, request: HttpRequest, action: str, ids: list[Any], **_: Any
+    sender: object, *, request: PracticeRequest, action: str, ids: list[object], **_: object
 ) -> None:
-    """The receiver of core.schemas.page_read: a page of client information the API answered."""
+    """The receiver of core.schemas.page_read: a page of client information the API answered
+    (behind the API's token: a member and their practice)."""
     log_read(request, action=action, ids=ids)
 
 
-def audit_chain_rebuild(*, practice: Any) -> int:
+def audit_chain_rebuild(*, practice: Practice) -> int:
     """Chain a practice's entries anew, in the order they were written, from a fresh start.
     Only for entries that were not written by log_action: a restored archive (whose keys,
     and so whose hashes, are new). Returns the number of entries."""
@@ -237,7 +255,7 @@ def audit_chain_rebuild(*, practice: Any) -> int:
     return count
 
 
-def audit_prune(*, practice: Any, before: dt.datetime) -> int:
+def audit_prune(*, practice: Practice, before: dt.datetime) -> int:
     """Delete the practice's entries written before `before` (retention), oldest first and
     without gaps: the chain's anchor keeps the hash of the last one deleted, so the entries
     kept still verify and a deletion among them is still seen. Returns how many went."""
@@ -265,29 +283,39 @@ def audit_prune(*, practice: Any, before: dt.datetime) -> int:
     return count
 
 
+class DisclosedClient(Protocol):
+    """What a disclosure reads of its client (a clients.Client, in a layer above audit)."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def practice(self) -> Practice: ...
+
+
 def disclosure_record(
     *,
-    client: Any,
+    client: DisclosedClient,
     recipient: str,
     channel: str,
     what: str,
-    by: Any,
-    consent: Any = None,
-    referral: Any = None,
-    partner: Any = None,
+    by: User | AnonymousUser | None,
+    consent: models.Model | None = None,  # a clients.Consent
+    referral: models.Model | None = None,  # a referrals.Referral
+    partner: models.Model | None = None,  # a directory.Partner
 ) -> Disclosure:
     """Every letter, e-mail, link or report that carries client information is recorded here,
-    by the service that sends it."""
+    by the service that sends it. The client, referral, partner and consent are written by
+    their ids: their models belong to the apps above audit."""
     disclosure = Disclosure.objects.create(
         practice=client.practice,
-        client=client,
-        referral=referral,
-        partner=partner,
+        client_id=client.pk,
+        referral_id=referral.pk if referral is not None else None,
+        partner_id=partner.pk if partner is not None else None,
         recipient=recipient[:300],
         channel=channel,
         what=what[:300],
-        consent=consent,
-        by=by if getattr(by, "is_authenticated", False) else None,
+        consent_id=consent.pk if consent is not None else None,
+        by=by if isinstance(by, User) else None,  # an AnonymousUser is nobody
     )
     log_action(
         practice=client.practice,

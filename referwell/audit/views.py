@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
 from referwell.accounts.http import PracticeRequest
+from referwell.accounts.models import Practice
 from referwell.audit import selectors
 from referwell.audit.forms import AuditFilterForm
 from referwell.audit.labels import action_label
+from referwell.audit.models import AuditEntry
+from referwell.audit.selectors import AuditFilters
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
 from referwell.core import csvout
@@ -32,7 +35,7 @@ OBJECT_PAGES = {
 }
 
 
-def _object_links(practice: Any, entries: list[Any]) -> None:
+def _object_links(practice: Practice, entries: list[AuditEntry]) -> None:
     """entry.link: the object's page when it still exists here — one query per kind of
     object, whatever the number of entries."""
     from django.apps import apps
@@ -54,7 +57,7 @@ def _object_links(practice: Any, entries: list[Any]) -> None:
             e.link = reverse(OBJECT_PAGES[e.object_type][1], kwargs={"pk": int(e.object_id)})
 
 
-def _who(entry: Any) -> str:
+def _who(entry: AuditEntry) -> str:
     if entry.actor is None:
         return ""
     return entry.actor.get_full_name() or entry.actor.email
@@ -62,7 +65,7 @@ def _who(entry: Any) -> str:
 
 @owner_required("reads the audit trail")
 def audit_trail(request: PracticeRequest) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     people = list(selectors.actors_of(practice=practice))
     form = AuditFilterForm(request.GET or None, people=people)
     filters = form.filters()
@@ -83,8 +86,10 @@ def audit_trail(request: PracticeRequest) -> HttpResponse:
     )
 
 
-def _csv(request: PracticeRequest, entries: Any, filters: Any) -> HttpResponse:
-    practice = request.practice  # type: ignore[attr-defined]
+def _csv(
+    request: PracticeRequest, entries: QuerySet[AuditEntry], filters: AuditFilters
+) -> HttpResponse:
+    practice = request.practice
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{practice.slug}-audit-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -120,12 +125,10 @@ def _csv(request: PracticeRequest, entries: Any, filters: Any) -> HttpResponse:
 def client_disclosures(request: PracticeRequest, pk: int) -> HttpResponse:
     """Every disclosure of one client's information, to print or hand to the client. No
     clinical text, but who received what about a client: not for the front desk."""
-    client = client_get(practice=request.practice, pk=pk)  # type: ignore[attr-defined]
-    if not request.member.sees_disclosures:  # type: ignore[attr-defined]
+    client = client_get(practice=request.practice, pk=pk)
+    if not request.member.sees_disclosures:
         raise PermissionDenied("The accounting of disclosures is for therapists and owners.")
-    disclosures = list(
-        selectors.client_disclosures(practice=request.practice, client=client)  # type: ignore[attr-defined]
-    )
+    disclosures = list(selectors.client_disclosures(practice=request.practice, client=client))
     log_request(request, action="referwell.disclosures.viewed", obj=client)
     return render(
         request,

@@ -22,7 +22,9 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import SupportsFloat, SupportsIndex, TypedDict
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -89,8 +91,10 @@ def _esc(value: object, max_chars: int = 0) -> str:
 
 def _num(value: object) -> float:
     """A finite float; None, NaN, infinities and junk count as 0."""
+    if not isinstance(value, (str, bytes, bytearray, SupportsFloat, SupportsIndex)):
+        return 0.0  # what float() refuses
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
         return 0.0
     return number if math.isfinite(number) else 0.0
@@ -470,7 +474,16 @@ _IN_COLOUR = PALETTE[1]
 _IN_DASH = "5 3"
 
 
-def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "") -> SafeString:
+# A partner as the network picture draws it (`in` is a keyword: the functional form).
+_Node = TypedDict(
+    "_Node",
+    {"label": str, "group": str, "out": float, "in": float, "total": float, "index": int},
+)
+
+
+def network_picture(
+    *, title: str, center: str, nodes: Sequence[Mapping[str, object]], desc: str = ""
+) -> SafeString:
     """The practice in the middle, its partners on a ring around it, grouped by profession.
 
     `nodes` are dicts `{"label", "group", "out", "in"}`: `out` counts referrals the practice
@@ -487,7 +500,7 @@ def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "
     cx, cy, ring = 210.0, 178.0, 104.0
     label_ring = ring + 19
 
-    rows = []
+    rows: list[_Node] = []
     for index, node in enumerate(nodes):
         out, into = max(_num(node.get("out")), 0.0), max(_num(node.get("in")), 0.0)
         group = _clean(node.get("group") or "").strip() or "Other"
@@ -504,7 +517,7 @@ def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "
     dropped = max(len(rows) - MAX_NODES, 0)
     rows = sorted(rows, key=lambda r: (-r["total"], r["index"]))[:MAX_NODES]
 
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[_Node]] = {}
     for row in rows:
         groups.setdefault(row["group"], []).append(row)
     order = sorted(groups, key=lambda g: (-sum(r["total"] for r in groups[g]), g.casefold(), g))
@@ -541,7 +554,7 @@ def network_picture(*, title: str, center: str, nodes: list[dict], desc: str = "
     biggest_count = max(max(r["out"], r["in"]) for r in rows)
     r_min, r_max = 2.5, (7.0 if crowded else 10.0)
 
-    placed: list[tuple[dict, float, float, float]] = []  # row, x, y, radius
+    placed: list[tuple[_Node, float, float, float]] = []  # row, x, y, radius
     group_angles: list[tuple[str, float]] = []  # group, angle of the sector's middle
     slot = 0
     for group in order:
@@ -621,6 +634,15 @@ def _wrap(text: str, chars: int) -> list[str]:
     return [_cut(line, chars) for line in lines]
 
 
+@dataclass
+class _Label:
+    """A group's name beside the ring: its lines, where it is anchored, its first baseline."""
+
+    lines: list[str]
+    x: float
+    y: float
+
+
 def _group_labels(
     parts: list[str],
     groups: list[tuple[str, float]],
@@ -632,7 +654,7 @@ def _group_labels(
 ) -> None:
     """Group names just outside the ring (up to two lines), nudged apart on each side."""
     size, line = 12.0, 13.0
-    placed: dict[str, list[list]] = {"start": [], "end": [], "middle": []}
+    placed: dict[str, list[_Label]] = {"start": [], "end": [], "middle": []}
     for name, angle in groups:
         cos, sin = math.cos(angle), math.sin(angle)
         x = cx + radius * cos
@@ -644,16 +666,17 @@ def _group_labels(
         # centred on it at the sides.
         extra = (len(lines) - 1) * line
         y = cy + radius * sin + size * (0.35 + 0.55 * sin) - extra * (0.5 - 0.5 * sin)
-        placed[anchor].append([lines, x, y])
+        placed[anchor].append(_Label(lines, x, y))
     for anchor, labels in placed.items():
-        labels.sort(key=lambda item: item[2])
+        labels.sort(key=lambda item: item.y)
         bottom = -math.inf  # last baseline used on this side
         for item in labels:
             if anchor != "middle":
-                item[2] = max(item[2], bottom + line + 1)
-            bottom = item[2] + (len(item[0]) - 1) * line
-            lines, x, y = item
+                item.y = max(item.y, bottom + line + 1)
+            bottom = item.y + (len(item.lines) - 1) * line
+            lines, x, y = item.lines, item.x, item.y
             y = min(y, height - 30 - (len(lines) - 1) * line)
+            inner: str
             if len(lines) == 1:
                 inner = escape(lines[0])
             else:

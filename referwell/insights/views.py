@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from referwell.accounts.http import PracticeRequest
@@ -47,13 +48,13 @@ def _range(request: PracticeRequest) -> tuple[dt.date, dt.date, str]:
 # The charts and tables of a report as HTML (drawing and rendering them costs more than the
 # rest of the page), kept while the report is the same one: made at the same moment, for the
 # same period. They hold no form, so nothing of one request.
-_shown: Kept[dict[str, dict[str, str]]] = Kept("insights", size=32)
+_shown: Kept[dict[str, dict[str, SafeString]]] = Kept("insights", size=32)
 
 
 def _report_html(
     request: PracticeRequest, data: Insights, made_at: dt.datetime, start: dt.date, end: dt.date
-) -> dict[str, dict[str, str]]:
-    def make() -> dict[str, dict[str, str]]:
+) -> dict[str, dict[str, SafeString]]:
+    def make() -> dict[str, dict[str, SafeString]]:
         c = data.charts
         period = f"{start:%b %Y} – {end:%b %Y}"
         pictures = {
@@ -88,8 +89,8 @@ def _report_html(
         return {"pictures": pictures, "tables": tables}
 
     return _shown.get(
-        practice_id=request.practice.pk,  # type: ignore[attr-defined]
-        parts=[start, end, made_at, request.practice.name],  # type: ignore[attr-defined]
+        practice_id=request.practice.pk,
+        parts=[start, end, made_at, request.practice.name],
         make=make,
         slot=(start, end),
     )

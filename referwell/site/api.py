@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import HttpError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 
 from referwell.accounts.api import MemberToken
-from referwell.accounts.http import PracticeRequest
 from referwell.clients.api import router as clients_router
 from referwell.core.schemas import ErrorOut
 from referwell.directory.api import router as directory_router
@@ -45,7 +46,9 @@ class QueryParser(Parser):
     """Query parameters without NUL characters, which PostgreSQL refuses in a query (a 500);
     request bodies are checked by their schemas (core.schemas.InSchema)."""
 
-    def parse_querydict(self, data: Any, list_fields: list[str], request: PracticeRequest) -> Any:
+    def parse_querydict(
+        self, data: MultiValueDict[str, str], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
         for key, values in data.lists():
             if "\x00" in key or any("\x00" in value for value in values):
                 raise HttpError(400, f"The parameter {key!r} holds a NUL character.")
@@ -53,7 +56,7 @@ class QueryParser(Parser):
 
 
 class ReferwellAPI(NinjaAPI):
-    def get_openapi_schema(self, **kwargs: Any) -> Any:
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
         schema = super().get_openapi_schema(**kwargs)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["ErrorOut"] = ErrorOut.model_json_schema(
@@ -92,7 +95,7 @@ def _messages(exc: ValidationError) -> dict[str, list[str]]:
 
 
 @api.exception_handler(ValidationError)
-def on_validation_error(request: PracticeRequest, exc: ValidationError) -> HttpResponse:
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = _messages(exc)
     first = next(iter(errors.items()))
     reason = first[1][0] if first[0] == "__all__" else f"{first[0]}: {first[1][0]}"
@@ -100,19 +103,19 @@ def on_validation_error(request: PracticeRequest, exc: ValidationError) -> HttpR
 
 
 @api.exception_handler(TransitionError)
-def on_transition_error(request: PracticeRequest, exc: TransitionError) -> HttpResponse:
+def on_transition_error(request: HttpRequest, exc: TransitionError) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=409)
 
 
 @api.exception_handler(LetterTemplateError)
-def on_letter_error(request: PracticeRequest, exc: LetterTemplateError) -> HttpResponse:
+def on_letter_error(request: HttpRequest, exc: LetterTemplateError) -> HttpResponse:
     return api.create_response(
         request, {"detail": f"The practice's letter template is wrong: {exc}"}, status=400
     )
 
 
 @api.exception_handler(OSError)
-def on_mail_error(request: PracticeRequest, exc: OSError) -> HttpResponse:
+def on_mail_error(request: HttpRequest, exc: OSError) -> HttpResponse:
     # smtplib's errors are OSErrors: the mail server could not take the message.
     detail = f"The e-mail could not be sent: {exc}. Nothing was changed."
     return api.create_response(request, {"detail": detail}, status=503)

@@ -16,12 +16,12 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 
 from django.db import transaction
 from django.utils import timezone
 
-from referwell.accounts.models import Practice, Role
+from referwell.accounts.models import Practice, Role, User
 from referwell.accounts.services import member_add, practice_create
 from referwell.clients.models import Client
 from referwell.clients.services import client_create, consent_create, visit_create
@@ -727,13 +727,19 @@ def _visit_dates(spec: _C, today: dt.date, rng: random.Random) -> list[dt.date]:
 # --------------------------------------------------------------------------- loader
 
 
-def demo_load(*, today: dt.date | None = None) -> dict[str, Any]:
+class DemoResult(TypedDict):
+    practice: str  # its slug
+    created: bool  # False: it was there already
+    logins: list[dict[str, str]]  # email, password, role
+
+
+def demo_load(*, today: dt.date | None = None) -> DemoResult:
     """Create the demo practice "Elm Grove Massage" if it does not exist; idempotent.
 
     Returns {"practice": "elm-grove", "created": bool, "logins": [{email, password, role}]}.
     """
 
-    result = {"practice": DEMO_SLUG, "created": False, "logins": demo_logins()}
+    result: DemoResult = {"practice": DEMO_SLUG, "created": False, "logins": demo_logins()}
     if Practice.objects.filter(slug=DEMO_SLUG).exists():
         return result
     with transaction.atomic():
@@ -850,53 +856,53 @@ def _build(today: dt.date) -> None:
     # --- clients and visits
     clients: dict[str, Client] = {}
     visits: dict[str, list[dt.date]] = {}
-    for spec in (*CLIENTS[:1], _alice(today), *CLIENTS[1:]):
+    for person in (*CLIENTS[:1], _alice(today), *CLIENTS[1:]):
         zip_code = rng.choice(CLIENT_ZIPS)
-        birth = ago(spec.age * 365 + rng.randint(0, 364))
+        birth = ago(person.age * 365 + rng.randint(0, 364))
         mail = rng.choice(("mail.example", "inbox.example", "post.example"))
-        local = f"{spec.first}.{spec.last}".lower().replace(" ", "")
+        local = f"{person.first}.{person.last}".lower().replace(" ", "")
         client = client_create(
             practice=practice,
             by=owner,
             fields={
-                "first_name": spec.first,
-                "last_name": spec.last,
+                "first_name": person.first,
+                "last_name": person.last,
                 "email": f"{local}@{mail}",
                 "phone": phones.take(zip_code),
                 "date_of_birth": birth,
                 "zip_code": zip_code,
-                "complaints": spec.complaints,
-                "goals": spec.goals,
-                "history": spec.history,
-                "notes": spec.notes,
-                "stream": spec.stream,
-                "source_partner": partners.get(spec.source_partner),
-                "source_client": clients.get(spec.source_client),
+                "complaints": person.complaints,
+                "goals": person.goals,
+                "history": person.history,
+                "notes": person.notes,
+                "stream": person.stream,
+                "source_partner": partners.get(person.source_partner),
+                "source_client": clients.get(person.source_client),
             },
         )
-        clients[spec.key] = client
-        dates = _visit_dates(spec, today, rng)
-        visits[spec.key] = dates
+        clients[person.key] = client
+        dates = _visit_dates(person, today, rng)
+        visits[person.key] = dates
         for day in dates:
-            service, fee = rng.choice(SERVICES[spec.service])
+            service, fee = rng.choice(SERVICES[person.service])
             visit_create(
                 client=client,
                 by=owner,
                 date=day,
                 service=service,
                 fee=Decimal(fee),
-                notes=rng.choice(VISIT_NOTES[spec.service]),
+                notes=rng.choice(VISIT_NOTES[person.service]),
                 payer=_payer(service),
             )
         created = dates[0] - dt.timedelta(days=rng.randint(1, 7)) if dates else ago(3)
         Client.objects.filter(pk=client.pk).update(created_at=_aware(created, rng))
 
         # --- the referral that brought them (recorded with the client), and the thank-you
-        if spec.source_partner:
-            partner = partners[spec.source_partner]
+        if person.source_partner:
+            partner = partners[person.source_partner]
             sent_day = created - dt.timedelta(days=rng.randint(0, 5))
             referral = Referral.objects.get(client=client, direction=Direction.IN)
-            Referral.objects.filter(pk=referral.pk).update(reasons=spec.in_reason)
+            Referral.objects.filter(pk=referral.pk).update(reasons=person.in_reason)
             arrived = _aware(sent_day, rng, 8, 10)
             _backdate(Referral, ReferralEvent, referral, arrived)
             in_path = IN_PATHS[len(visits) % len(IN_PATHS)] if dates else []
@@ -928,10 +934,10 @@ def _build(today: dt.date) -> None:
                     )
 
     # --- referrals out, with consent before anything is sent
-    for index, spec in enumerate(REFERRALS_OUT):
-        client, partner = clients[spec.client], partners[spec.partner]
-        later_visits = visits[spec.client][1:] or visits[spec.client]
-        target = ago(spec.days_ago)
+    for index, out in enumerate(REFERRALS_OUT):
+        client, partner = clients[out.client], partners[out.partner]
+        later_visits = visits[out.client][1:] or visits[out.client]
+        target = ago(out.days_ago)
         day = min(later_visits, key=lambda d: (abs((d - target).days), d))
         referral = referral_create(
             practice=practice,
@@ -940,14 +946,14 @@ def _build(today: dt.date) -> None:
                 "direction": Direction.OUT,
                 "client": client,
                 "partner": partner,
-                "reasons": spec.reasons,
+                "reasons": out.reasons,
             },
         )
         created = _aware(day, rng, 12, 16)
         _backdate(Referral, ReferralEvent, referral, created)
-        if spec.status == Status.DRAFT:
+        if out.status == Status.DRAFT:
             continue
-        if spec.status == Status.CANCELLED and rng.random() < 0.5:
+        if out.status == Status.CANCELLED and rng.random() < 0.5:
             _walk(
                 referral,
                 [Status.CANCELLED],
@@ -964,15 +970,15 @@ def _build(today: dt.date) -> None:
             fields={
                 "partner": partner,
                 "profession": referral.profession,
-                "scope": spec.scope,
+                "scope": out.scope,
                 "purpose": f"Referral to {partner.name} ({partner.clinic})",
                 "given_on": day,
                 "expires_on": day + dt.timedelta(days=365),
             },
         )
-        if spec.status == Status.CLOSED:
+        if out.status == Status.CLOSED:
             path = OUT_CLOSED_PATHS[index % len(OUT_CLOSED_PATHS)]
-        elif spec.status == Status.CANCELLED:
+        elif out.status == Status.CANCELLED:
             path = [Status.DISCUSSED, Status.CONSENTED, Status.SENT, Status.CANCELLED]
         else:
             path = OUT_OPEN_PATHS[index % len(OUT_OPEN_PATHS)]
@@ -980,7 +986,7 @@ def _build(today: dt.date) -> None:
                 # Still waiting for an answer: sent this week, before it counts as silence.
                 day = max(day, today - dt.timedelta(days=2))
         _walk(
-            referral, path, by=owner, start=day, today=today, rng=rng, note=spec.note, after=created
+            referral, path, by=owner, start=day, today=today, rng=rng, note=out.note, after=created
         )
 
     # --- a full Today list: the latest referral in still owes its thank-you, and prospects
@@ -1025,7 +1031,7 @@ def _build(today: dt.date) -> None:
 
 
 # Paths through the state machine, so the demo shows a referral in every state.
-IN_PATHS = (
+IN_PATHS: tuple[list[str], ...] = (
     ["accepted", "seen", "closed"],
     ["accepted", "seen", "reported", "closed"],
     ["accepted", "seen"],
@@ -1062,10 +1068,10 @@ def _payer(service: str) -> str:
 
 
 def _walk(
-    referral: Any,
+    referral: Referral,
     path: list[str],
     *,
-    by: Any,
+    by: User,
     start: dt.date,
     today: dt.date,
     rng: random.Random,
@@ -1095,7 +1101,12 @@ def _walk(
         )
 
 
-def _backdate(referral_model: Any, event_model: Any, referral: Any, at: dt.datetime) -> None:
+def _backdate(
+    referral_model: type[Referral],
+    event_model: type[ReferralEvent],
+    referral: Referral,
+    at: dt.datetime,
+) -> None:
     """Move a new referral's creation (and its first 'draft' event) to `at`."""
     referral_model.objects.filter(pk=referral.pk).update(created_at=at)
     if referral.direction == "in":

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 from django.apps import apps
 from django.db import connection, transaction
@@ -286,7 +286,10 @@ CONSENTED_OR_PAST = AT_OR_PAST_SENT | {"consented"}
 # --------------------------------------------------------------------------- helpers
 
 
-def _table(pairs: Sequence[tuple[Any, float]]) -> tuple[list[Any], list[float]]:
+_T = TypeVar("_T")
+
+
+def _table(pairs: Sequence[tuple[_T, float]]) -> tuple[list[_T], list[float]]:
     """Values and cumulative weights, for rng.choices(values, cum_weights=…)."""
     values = [v for v, _ in pairs]
     return values, list(itertools.accumulate(w for _, w in pairs))
@@ -296,7 +299,10 @@ def _zipf_cum(n: int, exponent: float) -> list[float]:
     return list(itertools.accumulate(1 / (rank**exponent) for rank in range(1, n + 1)))
 
 
-def _by_age(tables: Sequence[tuple[int | None, Any]], age: int) -> tuple[list[str], list[float]]:
+_Table = tuple[list[str], list[float]]  # statuses and their cumulative weights
+
+
+def _by_age(tables: Sequence[tuple[int | None, _Table]], age: int) -> _Table:
     """The (statuses, cumulative weights) for a referral `age` days old."""
     for limit, table in tables:
         if limit is None or age < limit:
@@ -308,9 +314,34 @@ IN_TABLES = [(limit, _table(pairs)) for limit, pairs in IN_STATUS]
 OUT_TABLES = [(limit, _table(pairs)) for limit, pairs in OUT_STATUS]
 
 
-def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterator[Sequence[Any]]:
+def _chunks(items: Sequence[_T], size: int = BATCH) -> Iterator[Sequence[_T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+class _Partner(TypedDict):
+    """A partner as planned, before its row is written."""
+
+    first: str
+    last: str
+    professions: list[str]  # slugs, the main one first
+    stage: str
+    how_met: str
+    zip: str
+    created: int  # day offset from the start
+    created_at: NotRequired[dt.datetime]  # set when its row is made
+
+
+# A referral as planned: (direction, partner index, client index, status, created, sent,
+# received, answered, closed, thanked); the times after `created` are None when not reached.
+_Times = tuple[
+    str, dt.datetime, dt.datetime | None, dt.datetime | None, dt.datetime | None,
+    dt.datetime | None, dt.datetime | None,
+]  # fmt: skip
+_Referral = tuple[
+    str, int, int, str, dt.datetime, dt.datetime | None, dt.datetime | None,
+    dt.datetime | None, dt.datetime | None, dt.datetime | None,
+]  # fmt: skip
 
 
 @dataclass
@@ -571,7 +602,7 @@ class _Builder:
 
     # ------------------------------------------------------------------ partners (plan)
 
-    def plan_partners(self) -> list[dict[str, Any]]:
+    def plan_partners(self) -> list[_Partner]:
         rng = self.rng
         n = self.size.partners
         combos = len(FIRST_NAMES) * len(LAST_NAMES)
@@ -579,7 +610,7 @@ class _Builder:
         prof_values, prof_cum = _table([(s, spec[0]) for s, spec in self.professions.items()])
         stage_values, stage_cum = _table(STAGES)
         how_values, how_cum = _table(HOW_MET)
-        partners = []
+        partners: list[_Partner] = []
         for pick in picks:
             first, last = FIRST_NAMES[pick // len(LAST_NAMES)], LAST_NAMES[pick % len(LAST_NAMES)]
             profs = [rng.choices(prof_values, cum_weights=prof_cum)[0]]
@@ -697,9 +728,7 @@ class _Builder:
 
     # ------------------------------------------------------------------ referrals (plan)
 
-    def plan_referrals(
-        self, partners: list[dict[str, Any]], clients: list[_Client]
-    ) -> list[tuple[Any, ...]]:
+    def plan_referrals(self, partners: list[_Partner], clients: list[_Client]) -> list[_Referral]:
         """(direction, partner index, client index, status, created, sent, received, answered,
         closed, thanked) for every referral, in date order."""
         rng = self.rng
@@ -737,7 +766,7 @@ class _Builder:
                 (self.pick_partner(self.receivers, zipf_out), i, rng.choice(clients[i].dates))
             )
 
-        rows: list[tuple[Any, ...]] = []
+        rows: list[_Referral] = []
         for p, i, day in plan_in:
             rows.append(("in", p, i, *self.in_times(day)))
         for p, i, day in plan_out:
@@ -759,7 +788,7 @@ class _Builder:
                 )
         return rows
 
-    def in_times(self, day: dt.date) -> tuple[Any, ...]:
+    def in_times(self, day: dt.date) -> _Times:
         rng = self.rng
         values, cum = _by_age(IN_TABLES, (self.today - day).days)
         status = rng.choices(values, cum_weights=cum)[0]
@@ -777,7 +806,7 @@ class _Builder:
         # received_at is when it arrived; answered_at is for referrals out only.
         return status, created, None, created, None, closed, thanked
 
-    def out_times(self, day: dt.date) -> tuple[Any, ...]:
+    def out_times(self, day: dt.date) -> _Times:
         rng = self.rng
         values, cum = _by_age(OUT_TABLES, (self.today - day).days)
         status = rng.choices(values, cum_weights=cum)[0]
@@ -787,11 +816,15 @@ class _Builder:
             sent = self.later(created, 1, 72)
             if status == "no-response" and (self.now - sent).days < 8:
                 status = "sent"  # the sweep has not had its five business days yet
+        # Each status below was reached through the one before: its time is set.
         if status in AT_OR_PAST_RECEIVED:
+            assert sent is not None
             received = self.later(sent, 2, 72)
         if status in ANSWERED_OR_CLOSED:
+            assert received is not None
             answered = self.later(received, 4, 24 * 6)
         if status == "closed":
+            assert answered is not None
             closed = self.later(answered, 24 * 7, 24 * 60)
         elif status == "cancelled":
             closed = self.later(sent or created, 24, 24 * 20)
@@ -800,7 +833,11 @@ class _Builder:
     # ------------------------------------------------------------------ inserts
 
     def insert_partners(
-        self, partners: list[dict[str, Any]], niches: list[Any], Partner: Any, Touchpoint: Any
+        self,
+        partners: list[_Partner],
+        niches: list[Niche],
+        Partner: type[Partner],
+        Touchpoint: type[Touchpoint],
     ) -> list[int]:
         rng = self.rng
         practice = self.practice
@@ -893,12 +930,13 @@ class _Builder:
         return ids
 
     def insert_clients(
-        self, clients: list[_Client], partner_ids: list[int], Client: Any
+        self, clients: list[_Client], partner_ids: list[int], Client: type[Client]
     ) -> list[int]:
         rng = self.rng
         rows = []
         for c in clients:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            assert c.created is not None  # set by build() for every client
             created = self.at(c.created, 7, 7)  # before the day's referrals and visits
             birth = self.today - dt.timedelta(days=rng.randint(18 * 365, 85 * 365))
             source_name = ""
@@ -942,7 +980,9 @@ class _Builder:
         Client.objects.bulk_update(recommended, ["source_client"], batch_size=1000)
         return ids
 
-    def insert_visits(self, clients: list[_Client], client_ids: list[int], Visit: Any) -> int:
+    def insert_visits(
+        self, clients: list[_Client], client_ids: list[int], Visit: type[Visit]
+    ) -> int:
         rng = self.rng
         services = {
             kind: _table([((name, fee), w) for name, fee, w in options])
@@ -979,16 +1019,16 @@ class _Builder:
 
     def insert_referrals(
         self,
-        rows: list[tuple[Any, ...]],
+        rows: list[_Referral],
         partner_ids: list[int],
         client_ids: list[int],
-        partners: list[dict[str, Any]],
-        Referral: Any,
-        ReferralEvent: Any,
-        Consent: Any,
+        partners: list[_Partner],
+        Referral: type[Referral],
+        ReferralEvent: type[ReferralEvent],
+        Consent: type[Consent],
     ) -> None:
         rng = self.rng
-        consented: set[tuple[int, int]] = set()
+        consented: set[tuple[int, int | None]] = set()
         for chunk in _chunks(rows):
             referrals = []
             for (
@@ -1034,7 +1074,8 @@ class _Builder:
                         closed_at=closed,
                         followup_done_at=(
                             self.later(sent, 24 * 7, 24 * 10)
-                            if status == "no-response" and rng.random() < 0.5
+                            # (a referral with no response was sent: `sent` is set)
+                            if sent is not None and status == "no-response" and rng.random() < 0.5
                             else None
                         ),
                         created_by_id=None if is_in else self.owner.pk,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypedDict
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
@@ -38,6 +38,19 @@ class PartnerLine(NamedTuple):
     last_contact: dt.date | None
 
 
+class DashboardSummary(TypedDict):
+    stages: list[tuple[str, str, int]]  # value, label, partners
+    partner_total: int
+    client_total: int
+    counts: dict[str, int]  # open_out, out_year, in_year
+    open_out: list[ReferralLine]
+    recent_in: list[ReferralLine]
+    streams: list[tuple[str, int]]  # label, new clients this year
+    stream_max: int
+    losing_touch: list[PartnerLine]
+    today: dt.date
+
+
 STATUS_LABELS = dict(Status.choices)
 _LINE_FIELDS = (
     "pk",
@@ -54,7 +67,7 @@ _LINE_FIELDS = (
 )
 NO_REFERRER = "(referrer not recorded)"
 
-_dashboard_kept: Kept[dict[str, Any]] = Kept("dashboard")
+_dashboard_kept: Kept[DashboardSummary] = Kept("dashboard")
 
 
 def _lines(referrals: QuerySet[Referral], limit: int) -> list[ReferralLine]:
@@ -69,7 +82,7 @@ def _lines(referrals: QuerySet[Referral], limit: int) -> list[ReferralLine]:
     ]  # fmt: skip
 
 
-def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> dict[str, Any]:
+def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> DashboardSummary:
     """The dashboard's figures and short lists, kept while the practice's data holds (plain
     values only: names, dates and counts, no clinical text)."""
     today = today or timezone.localdate()
@@ -80,7 +93,7 @@ def dashboard_summary(*, practice: Practice, today: dt.date | None = None) -> di
     )
 
 
-def _dashboard_summary(*, practice: Practice, today: dt.date) -> dict[str, Any]:
+def _dashboard_summary(*, practice: Practice, today: dt.date) -> DashboardSummary:
     year_ago = today - dt.timedelta(days=365)
     # A moment, not a date: comparing created_at__date would convert every row's timestamp.
     year_start = timezone.make_aware(dt.datetime.combine(year_ago, dt.time.min))

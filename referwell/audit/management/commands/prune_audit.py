@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from referwell.audit.checkpoints import checkpoints_take
 from referwell.audit.services import audit_prune
 
 
-def prune_all(practices: Any = None) -> dict[str, int]:
+def prune_all(practices: Iterable[Practice] | None = None) -> dict[str, int]:
     """Delete audit entries older than AUDIT_RETENTION_DAYS; {practice slug: entries deleted}."""
     before = timezone.now() - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
     practices = practices if practices is not None else Practice.objects.order_by("slug")

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -82,7 +83,7 @@ class Command(ReferwellCommand):
             f"in {result['seconds']:.1f} s."
         )
 
-    def progress(self, *, quiet: bool) -> Any:
+    def progress(self, *, quiet: bool) -> Callable[[int, int, dict[str, Any]], None]:
         """One line per practice as it is done (on stderr with --json, stdout stays JSON)."""
         out = self.stderr if quiet else self.stdout
 

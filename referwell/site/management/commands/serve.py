@@ -1,6 +1,8 @@
+from __future__ import annotations
+
 import gc
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management.base import CommandParser
@@ -17,6 +19,11 @@ from referwell.core.management.base import ReferwellCommand
 from referwell.guidance import engine, kb
 from referwell.site.management.commands.worker import uses_queue
 
+if TYPE_CHECKING:
+    import subprocess  # nosec B404 - for the type of the worker's process
+
+    from django.core.handlers.wsgi import WSGIHandler
+
 
 def warm_up() -> int:
     """Do once, before gunicorn forks its workers, what each would otherwise do on its first
@@ -28,7 +35,9 @@ def warm_up() -> int:
     reverse("dashboard")
     # Ours only (the admin's and the libraries' are compiled when first used).
     ours = Path(referwell.__file__).resolve().parent
-    roots = [Path(d) for d in settings.TEMPLATES[0]["DIRS"]]
+    dirs = settings.TEMPLATES[0]["DIRS"]
+    assert isinstance(dirs, list)  # config/settings.py lists them
+    roots = [Path(d) for d in dirs]
     roots += [Path(d) for d in get_app_template_dirs("templates") if Path(d).is_relative_to(ours)]
     names = {str(path.relative_to(root)) for root in roots for path in root.rglob("*.html")}
     loaded = 0
@@ -65,7 +74,7 @@ class Command(ReferwellCommand):
 
         bind = f"{options['host']}:{options['port']}"
 
-        class JsonLogger(Logger):  # type: ignore[misc]
+        class JsonLogger(Logger):  # type: ignore[misc]  # gunicorn has no type information
             """gunicorn's own lines (starting, workers, errors) as JSON lines too."""
 
             def setup(self, cfg: Any) -> None:
@@ -73,7 +82,7 @@ class Command(ReferwellCommand):
                 for handler in self.error_log.handlers:
                     handler.setFormatter(JsonFormatter())
 
-        class Server(BaseApplication):  # type: ignore[misc]
+        class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type information
             def load_config(self) -> None:
                 self.cfg.set("bind", bind)
                 self.cfg.set("workers", options["workers"])
@@ -83,7 +92,7 @@ class Command(ReferwellCommand):
                 if settings.LOG_FORMAT == "json":
                     self.cfg.set("logger_class", JsonLogger)
 
-            def load(self) -> Any:
+            def load(self) -> WSGIHandler:
                 return application
 
         # Only the address printed: "0.0.0.0" (all interfaces, asked for) is shown as localhost.
@@ -102,7 +111,7 @@ class Command(ReferwellCommand):
                 worker.wait(timeout=10)
 
 
-def _start_worker() -> Any:
+def _start_worker() -> subprocess.Popen[bytes] | None:
     """The outbox's worker beside the web server, so one command runs everything (`referwell
     worker` runs it alone, for a deployment that supervises it separately: docs/deployment.md).
     Not with REFERWELL_NO_WORKER=1 or when tasks run at once (no queue)."""
