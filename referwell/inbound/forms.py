@@ -10,7 +10,7 @@ REASON_MAX_LENGTH = 2000
 HONEYPOT_FIELD = "website"
 
 
-class ReferralRequestForm(forms.ModelForm):
+class ReferralRequestForm(forms.ModelForm[ReferralRequest]):
     """The public form. Every field has a maximum length; `website` is the honeypot, hidden
     from people by CSS and left empty by them, filled in by bots."""
 
@@ -54,6 +54,7 @@ class ReferralRequestForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean returns its cleaned_data
         if not (data.get("client_phone") or data.get("client_email")):
             self.add_error("client_phone", "Give the client's phone or e-mail, to reach them.")
         if not (data.get("referrer_phone") or data.get("referrer_email")):

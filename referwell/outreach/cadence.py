@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple, TypedDict, overload
 
 from django.db.models import Count, Max, Q
 from django.urls import reverse
@@ -77,6 +77,17 @@ def rules_for(practice: Practice) -> dict[str, Rule]:
     return out
 
 
+class PublicItem(TypedDict):
+    """An item as the API and the `today` command give it."""
+
+    kind: str
+    due: str  # ISO date
+    overdue_days: int
+    partner: int | None
+    referral: int | None
+    title: str
+
+
 @dataclass
 class DueItem:
     kind: str
@@ -89,7 +100,7 @@ class DueItem:
     late_after: int = 0  # days between the due date and red
     action: str = ""  # what one click does: "letter", "log_visit", "open"
     caution: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, int] = field(default_factory=dict)  # "plan": the contact plan's id
 
     @cached_property
     def url(self) -> str:
@@ -109,7 +120,7 @@ class DueItem:
             return "due"
         return "red" if late > self.late_after else "amber"
 
-    def public(self, on: dt.date) -> dict[str, Any]:
+    def public(self, on: dt.date) -> PublicItem:
         return {
             "kind": self.kind,
             "due": self.due.isoformat(),
@@ -150,6 +161,14 @@ class _PartnerFacts(NamedTuple):
     referred_year: int
     referred_this_year: int
     first_referral: dt.datetime | None
+
+
+@overload
+def _local(value: dt.datetime, tz: dt.tzinfo) -> dt.date: ...
+
+
+@overload
+def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None: ...
 
 
 def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
@@ -235,7 +254,8 @@ def _dumps(rows: list[Row]) -> bytes:
 
 def _loads(stored: bytes) -> list[Row]:
     # Our own cache, as trusted as the pickles Django keeps there; marshal builds plain values.
-    return marshal.loads(zlib.decompress(stored))  # type: ignore[no-any-return]  # noqa: S302  # nosec B302
+    rows: list[Row] = marshal.loads(zlib.decompress(stored))  # noqa: S302  # nosec B302
+    return rows
 
 
 # Made again when the practice's data version moves (any change to what the rules read), a rule
@@ -331,7 +351,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
                     since + dt.timedelta(days=r.report_interval_days),
                     f"Progress report due to {r.partner__name}",
                     r.partner_id,
-                    r.partner__name,
+                    r.partner__name or "",
                     r.pk,
                     late_after=rules["report"].max,
                     action="open",
@@ -395,7 +415,7 @@ def _partner_items(
         .order_by()
         .values_list("pk", "name", "stage", "created_at")
     }
-    kinds = defaultdict(dict)
+    kinds: defaultdict[int, dict[str, dt.date]] = defaultdict(dict)
     for partner_id, kind, last in (
         Touchpoint.objects.for_practice(practice)
         .filter(kind__in=[TouchpointKind.OFFICE_VISIT, TouchpointKind.GIFT])

@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_tasks import task
 
-from referwell.accounts.models import Practice
+from referwell.accounts.models import Practice, User
 from referwell.audit.services import log_action
 from referwell.outreach.letters import RenderedLetter, letter_pdf
 from referwell.outreach.models import OutgoingMessage
@@ -132,7 +132,7 @@ def _failed(message: OutgoingMessage, exc: Exception) -> str:
     return "failed"
 
 
-def message_retry(*, message: OutgoingMessage, by: object) -> OutgoingMessage:
+def message_retry(*, message: OutgoingMessage, by: User | None) -> OutgoingMessage:
     """A person sends a failed (or stuck) message again."""
     if message.status not in (Status.FAILED, Status.SENDING):
         raise ValueError("Only a failed message, or one stuck while sending, is sent again.")
@@ -142,7 +142,7 @@ def message_retry(*, message: OutgoingMessage, by: object) -> OutgoingMessage:
         )
         log_action(
             practice=message.practice,
-            actor=by,  # type: ignore[arg-type]
+            actor=by,
             action="referwell.message.retried",
             obj=message,
             data={"kind": message.kind},

@@ -72,7 +72,8 @@ def feed_calendar(*, practice: Practice, on: dt.date) -> bytes:
         event.add("dtend", day + dt.timedelta(days=1))
         event.add("dtstamp", timezone.now())
         cal.add_component(event)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()  # icalendar leaves it unannotated
+    return ical
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:

@@ -26,17 +26,22 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import Lexer, Node, TokenType, VariableDoesNotExist
+from django.template.context import ContextDict
 from django.template.library import Library
 
 from referwell.core.fonts import pdf_fonts, use_fonts
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 LETTER_KINDS: dict[str, str] = {
     "referral": "Referral letter to a partner about a client",
@@ -242,11 +247,11 @@ class _BudgetContext(Context):
             )
         self._check_time()
 
-    def __setitem__(self, key: str, value: object) -> None:
+    def __setitem__(self, key: int | str | Node, value: object) -> None:
         self._step()
         super().__setitem__(key, value)
 
-    def update(self, other_dict: Any) -> Any:
+    def update(self, other_dict: dict[str, Any] | Context) -> ContextDict:
         self._step()
         return super().update(other_dict)
 
@@ -258,7 +263,8 @@ def _line_of(exc: Exception) -> int | None:
 
 def _counting(node: Node) -> None:
     """Make a leaf node (text, a variable, {% now %}…) report what it writes to the context."""
-    original = node.render_annotated
+    # The stubs say a node renders int | str; it renders text.
+    original: Callable[[Context], str] = node.render_annotated  # type: ignore[assignment]
 
     def render_annotated(context: Context) -> str:
         bit = original(context)
@@ -266,6 +272,7 @@ def _counting(node: Node) -> None:
             context.wrote(len(bit))
         return bit
 
+    # Replaced on this one node, on purpose (mypy refuses assigning to a method).
     node.render_annotated = render_annotated  # type: ignore[method-assign]
 
 
@@ -311,7 +318,7 @@ def validate_template(subject_template: str, body_template: str) -> None:
         )
 
 
-def _render(source: str, part: str, context: dict) -> str:
+def _render(source: str, part: str, context: dict[str, Any]) -> str:
     template = _compile(source, part)
     budget = _BudgetContext(context, autoescape=False)
     budget.deadline = time.monotonic() + MAX_RENDER_SECONDS
@@ -350,7 +357,7 @@ def _tidy_body(text: str) -> str:
 def render_letter(
     *,
     kind: str,
-    context: dict,
+    context: dict[str, Any],
     subject_template: str | None = None,
     body_template: str | None = None,
 ) -> RenderedLetter:
@@ -418,7 +425,7 @@ PAPER_SIZES = {"letter": "Letter", "a4": "A4"}
 
 
 def letter_pdf(
-    *, letter: RenderedLetter, letterhead: dict, paper: str = "letter", qr: str = ""
+    *, letter: RenderedLetter, letterhead: Mapping[str, object], paper: str = "letter", qr: str = ""
 ) -> bytes:
     """A PDF of ``letter`` under a letterhead (keys: name, address, phone, email), on US Letter
     (or ``paper="a4"``). An optional ``date`` key (a date or a string) replaces today's date.
@@ -488,7 +495,7 @@ def letter_pdf(
     return bytes(pdf.output())
 
 
-def _qr_block(pdf: Any, link: str, family: str) -> None:
+def _qr_block(pdf: FPDF, link: str, family: str) -> None:
     """A QR code of ``link`` with a line saying what it opens, kept together on one page."""
     import io
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from django.db.models import Count, Prefetch, Q
 
@@ -16,7 +16,16 @@ from referwell.guidance.kb import load
 from referwell.outreach.models import ContactPlan
 from referwell.referrals.models import Direction
 
-BOARD_STAGES = [Stage.PROSPECT, Stage.RESEARCHED, Stage.CONTACTED, Stage.MET, Stage.TRUSTED]
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+BOARD_STAGES: list[str] = [
+    Stage.PROSPECT,
+    Stage.RESEARCHED,
+    Stage.CONTACTED,
+    Stage.MET,
+    Stage.TRUSTED,
+]
 # Who tends to send clients to a massage therapist (article 003's medical stream first).
 LIKELY = {
     "chiropractor": 1.0, "physical-therapist": 1.0, "primary-care-physician": 1.0,
@@ -37,11 +46,19 @@ class Part:
     why: str
 
 
+class _Counts(TypedDict):
+    """What the board counts for each partner."""
+
+    referrals_in: int  # the clients they sent us
+    mutual_clients: int  # the clients referred either way
+
+
 @dataclass
 class Card:
     partner: Partner
     score: float
     parts: list[Part] = field(default_factory=list)
+    next_plan: ContactPlan | None = None  # the next open contact plan, if any
 
 
 def niche_professions() -> dict[str, set[str]]:
@@ -64,7 +81,13 @@ def professions_for_niche(name: str) -> set[str]:
     return found
 
 
-def _parts(p: Partner, *, origin, niche_slugs: set[str], practice_niches: set[str]) -> list[Part]:
+def _parts(
+    p: WithAnnotations[Partner, _Counts],
+    *,
+    origin: tuple[float, float] | None,
+    niche_slugs: set[str],
+    practice_niches: set[str],
+) -> list[Part]:
     slugs = {x.slug for x in p.professions.all()}
     likely = max((LIKELY.get(s, 0.4) for s in slugs), default=0.3)
     why = "a profession that often refers" if likely >= 0.8 else "refers now and then"
@@ -83,7 +106,7 @@ def _parts(p: Partner, *, origin, niche_slugs: set[str], practice_niches: set[st
         parts.append(Part("niche fit", 0.6, WEIGHTS["niche"], "a profession your niches need"))
     else:
         parts.append(Part("niche fit", 0.2, WEIGHTS["niche"], "outside your niches"))
-    if origin and p.latitude is not None:
+    if origin and p.latitude is not None and p.longitude is not None:  # geocoded together
         miles = miles_between(origin, (p.latitude, p.longitude))
         parts.append(
             Part("distance", 1 / (1 + miles / 10), WEIGHTS["distance"], f"{miles:.1f} miles away")
@@ -136,8 +159,9 @@ def board(*, practice: Practice) -> dict[str, list[Card]]:
         parts = _parts(
             p, origin=origin, niche_slugs=niche_slugs, practice_niches=set(practice_niches)
         )
-        p.next_plan = next((c for c in p.contact_plans.all() if c.done_on is None), None)
-        columns[p.stage].append(Card(p, round(sum(x.score * x.weight for x in parts) * 100), parts))
+        next_plan = next((c for c in p.contact_plans.all() if c.done_on is None), None)
+        score = round(sum(x.score * x.weight for x in parts) * 100)
+        columns[p.stage].append(Card(p, score, parts, next_plan))
     for cards in columns.values():
         cards.sort(key=lambda c: (-c.score, c.partner.name))
     return columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -10,8 +11,10 @@ from django.utils.text import slugify
 from nameparser import HumanName
 
 from referwell.accounts.models import Member, Practice, User
+from referwell.audit.models import Disclosure
 from referwell.audit.services import log_action
-from referwell.directory.models import Outcome, Touchpoint
+from referwell.clients.models import Client
+from referwell.directory.models import Outcome, Partner, Touchpoint
 from referwell.directory.services import touchpoint_create
 from referwell.outreach.delivery import deliver_message
 from referwell.outreach.letters import (
@@ -21,6 +24,7 @@ from referwell.outreach.letters import (
     validate_template,
 )
 from referwell.outreach.models import ContactPlan, LetterTemplate, OutgoingMessage
+from referwell.referrals.models import Referral
 
 # What a letter to a lay referrer says instead of the client's name and reason for coming
 # when the client did not agree to be named.
@@ -53,12 +57,12 @@ def letter_context(
     *,
     practice: Practice,
     by: User | None,
-    partner: Any = None,
-    client: Any = None,
-    referral: Any = None,
+    partner: Partner | None = None,
+    client: Client | None = None,
+    referral: Referral | None = None,
     link: str = "",
-    report: dict[str, Any] | None = None,
-    referrer: dict[str, Any] | None = None,
+    report: dict[str, object] | None = None,
+    referrer: dict[str, object] | None = None,
 ) -> dict[str, Any]:
     """Only plain values, and only what a letter needs: names, the reason — never the chart.
 
@@ -147,9 +151,9 @@ def message_send(
     to_name: str,
     to_email: str,
     by: User | None,
-    referral: Any = None,
-    partner: Any = None,
-    disclosure: Any = None,
+    referral: Referral | None = None,
+    partner: Partner | None = None,
+    disclosure: Disclosure | None = None,
 ) -> OutgoingMessage:
     """Into the outbox: an e-mail (the letter as PDF attached) is *queued* in the caller's
     transaction and sent by the worker once it commits (outreach/delivery.py) — the request
@@ -187,7 +191,7 @@ PARTNER_LETTERS = ("introduction", "what_is_massage")
 
 
 @transaction.atomic
-def partner_letter_send(*, partner: Any, kind: str, by: User | None) -> OutgoingMessage:
+def partner_letter_send(*, partner: Partner, kind: str, by: User | None) -> OutgoingMessage:
     """An introduction (a 10-minute meeting request) or the one page on massage therapy: no
     client information, logged as a touchpoint with the partner."""
     if kind not in PARTNER_LETTERS:
@@ -217,13 +221,13 @@ def due_item_mark(
     *,
     practice: Practice,
     key: str,
-    partner: Any,
+    partner: Partner,
     outcome: str,
     by: User | None,
     note: str = "",
-    snooze_until: Any = None,
+    snooze_until: dt.date | None = None,
     kind: str = "other",
-) -> Any:
+) -> Touchpoint:
     """Done, snoozed or skipped: recorded as a touchpoint carrying the item's key."""
     if outcome not in Outcome.values:
         raise ValueError(f"'{outcome}' is not an outcome.")
@@ -252,8 +256,8 @@ def due_item_mark(
 
 @transaction.atomic
 def contact_plan_create(
-    *, partner: Any, by: User | None, method: str, planned_on: Any, note: str = ""
-) -> Any:
+    *, partner: Partner, by: User | None, method: str, planned_on: dt.date, note: str = ""
+) -> ContactPlan:
     plan = ContactPlan(
         practice=partner.practice, partner=partner, method=method, planned_on=planned_on, note=note
     )
@@ -264,7 +268,7 @@ def contact_plan_create(
 
 
 @transaction.atomic
-def contact_plan_done(*, plan: Any, by: User | None, outcome: str) -> Any:
+def contact_plan_done(*, plan: ContactPlan, by: User | None, outcome: str) -> ContactPlan:
     """A planned contact happened: its outcome is logged as a touchpoint too."""
     kinds = {
         "letter": "letter",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -14,6 +14,7 @@ from referwell.core.decorators import CLINICAL_ONLY, api_clinical_required, is_c
 from referwell.core.schemas import MAX_ID, AuditedPage, PathId, refuse_clinical_writes
 from referwell.directory.models import Partner, Profession
 from referwell.referrals import selectors, services
+from referwell.referrals.models import Referral
 from referwell.referrals.schemas import (
     LinkOut,
     MessageOut,
@@ -52,12 +53,12 @@ def _resolve(data: dict[str, Any], request: PracticeRequest) -> dict[str, Any]:
     return data
 
 
-def _get(request: PracticeRequest, referral_id: int) -> Any:
+def _get(request: PracticeRequest, referral_id: int) -> Referral:
     referral = selectors.referral_get(practice=request.practice, pk=referral_id)
     return referral
 
 
-def _out(referral: Any) -> Any:
+def _out(referral: Referral) -> Referral:
     """A referral to answer with: its timeline and each step's author in two queries."""
     prefetch_related_objects([referral], "events__by")
     return referral
@@ -69,15 +70,16 @@ def list_referrals(
     request: PracticeRequest,
     direction: str = "",
     status: str = "",
-    client: int | None = Query(None, ge=1, le=MAX_ID),
-) -> Any:
+    # ninja types Query for mypy as an Annotated alias; called, it is the parameter's default.
+    client: int | None = Query(None, ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> QuerySet[Referral]:
     return selectors.referral_list(
         practice=request.practice, direction=direction, status=status, client_id=client
     ).prefetch_related("events__by")
 
 
 @router.post("", response={201: ReferralOut})
-def create_referral(request: PracticeRequest, payload: ReferralIn) -> Any:
+def create_referral(request: PracticeRequest, payload: ReferralIn) -> Status[Referral]:
     referral = services.referral_create(
         practice=request.practice, by=request.user, fields=_resolve(payload.dict(), request)
     )
@@ -85,7 +87,7 @@ def create_referral(request: PracticeRequest, payload: ReferralIn) -> Any:
 
 
 @router.get("/{referral_id}", response=ReferralOut)
-def get_referral(request: PracticeRequest, referral_id: PathId) -> Any:
+def get_referral(request: PracticeRequest, referral_id: PathId) -> Referral:
     from referwell.audit.services import log_request
 
     referral = _get(request, referral_id)
@@ -94,7 +96,9 @@ def get_referral(request: PracticeRequest, referral_id: PathId) -> Any:
 
 
 @router.patch("/{referral_id}", response=ReferralOut)
-def update_referral(request: PracticeRequest, referral_id: PathId, payload: ReferralPatch) -> Any:
+def update_referral(
+    request: PracticeRequest, referral_id: PathId, payload: ReferralPatch
+) -> Referral:
     referral = _get(request, referral_id)
     fields = _resolve(payload.dict(exclude_unset=True), request)
     services.referral_update(referral=referral, by=request.user, fields=fields)
@@ -104,7 +108,7 @@ def update_referral(request: PracticeRequest, referral_id: PathId, payload: Refe
 @router.post("/{referral_id}/transitions", response=ReferralOut)
 def transition_referral(
     request: PracticeRequest, referral_id: PathId, payload: TransitionIn
-) -> Any:
+) -> Referral:
     if payload.note:
         refuse_clinical_writes(request, {"note": payload.note}, ("note",))
     referral = _get(request, referral_id)
@@ -119,7 +123,7 @@ def transition_referral(
 
 @router.post("/{referral_id}/notes", response={201: ReferralOut})
 @api_clinical_required
-def add_note(request: PracticeRequest, referral_id: PathId, payload: NoteIn) -> Any:
+def add_note(request: PracticeRequest, referral_id: PathId, payload: NoteIn) -> Status[Referral]:
     """A note on the timeline (a clinician's: it is clinical text). The referral does not move."""
     referral = _get(request, referral_id)
     services.referral_note(referral=referral, by=request.user, note=payload.note)
@@ -127,7 +131,7 @@ def add_note(request: PracticeRequest, referral_id: PathId, payload: NoteIn) -> 
 
 
 @router.post("/{referral_id}/undo", response=ReferralOut)
-def undo_move(request: PracticeRequest, referral_id: PathId) -> Any:
+def undo_move(request: PracticeRequest, referral_id: PathId) -> Referral:
     """Take the last move back: by the member who made it, within states.UNDO_WINDOW, while
     nothing else happened to the referral (notes aside), never a move that sent information;
     409 with the reason otherwise (states.undo_refusal). The page's Undo follows the same rule."""
@@ -142,7 +146,7 @@ def _base_url(request: PracticeRequest) -> str:
 
 @router.post("/{referral_id}/send", response=SendOut)
 @api_clinical_required
-def send_referral(request: PracticeRequest, referral_id: PathId) -> Any:
+def send_referral(request: PracticeRequest, referral_id: PathId) -> dict[str, object]:
     """Send a consented referral: letter by e-mail (or PDF), partner link, disclosure."""
     referral = _get(request, referral_id)
     result = services.referral_send(referral=referral, by=request.user, base_url=_base_url(request))
@@ -159,7 +163,7 @@ def send_referral(request: PracticeRequest, referral_id: PathId) -> Any:
 
 @router.post("/{referral_id}/link", response={201: LinkOut})
 @api_clinical_required
-def new_link(request: PracticeRequest, referral_id: PathId) -> Any:
+def new_link(request: PracticeRequest, referral_id: PathId) -> Status[dict[str, object]]:
     referral = _get(request, referral_id)
     if reason := link_refusal(referral.status, referral.direction):
         raise HttpError(409, reason)
@@ -172,7 +176,7 @@ def new_link(request: PracticeRequest, referral_id: PathId) -> Any:
 
 @router.delete("/{referral_id}/link", response={204: None})
 @api_clinical_required
-def revoke_links(request: PracticeRequest, referral_id: PathId) -> Any:
+def revoke_links(request: PracticeRequest, referral_id: PathId) -> Status[None]:
     referral = _get(request, referral_id)
     for link in selectors.referral_links(practice=request.practice, referral=referral):
         services.link_revoke(link=link, by=request.user)
@@ -181,12 +185,14 @@ def revoke_links(request: PracticeRequest, referral_id: PathId) -> Any:
 
 @router.post("/{referral_id}/report", response=MessageOut)
 @api_clinical_required
-def send_report(request: PracticeRequest, referral_id: PathId, payload: ReportIn) -> Any:
+def send_report(
+    request: PracticeRequest, referral_id: PathId, payload: ReportIn
+) -> services.SentLetter:
     referral = _get(request, referral_id)
     return services.report_send(referral=referral, text=payload.text, by=request.user)
 
 
 @router.post("/{referral_id}/thank-you", response=MessageOut)
-def send_thank_you(request: PracticeRequest, referral_id: PathId) -> Any:
+def send_thank_you(request: PracticeRequest, referral_id: PathId) -> services.SentLetter:
     referral = _get(request, referral_id)
     return services.thank_you_send(referral=referral, by=request.user)

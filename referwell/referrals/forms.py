@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
 from referwell.accounts.models import Practice
 from referwell.clients.models import Client
-from referwell.directory.models import Partner
+from referwell.directory.models import Partner, Profession
 from referwell.directory.selectors import profession_list
 from referwell.referrals.models import NOTE_MAX_LENGTH, Referral
 from referwell.referrals.states import (
@@ -18,7 +18,7 @@ from referwell.referrals.states import (
 )
 
 
-class ReferralForm(forms.ModelForm):
+class ReferralForm(forms.ModelForm[Referral]):
     class Meta:
         model = Referral
         fields = [
@@ -39,12 +39,16 @@ class ReferralForm(forms.ModelForm):
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["client"].queryset = Client.objects.for_practice(practice)
-        self.fields["partner"].queryset = Partner.objects.for_practice(practice)
-        self.fields["profession"].queryset = profession_list()
+        client = cast("forms.ModelChoiceField[Client]", self.fields["client"])
+        client.queryset = Client.objects.for_practice(practice)
+        partner = cast("forms.ModelChoiceField[Partner]", self.fields["partner"])
+        partner.queryset = Partner.objects.for_practice(practice)
+        profession = cast("forms.ModelChoiceField[Profession]", self.fields["profession"])
+        profession.queryset = profession_list()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean returns its cleaned_data
         if not data.get("partner") and not data.get("profession"):
             raise forms.ValidationError("Name a partner, or at least the kind of professional.")
         return data
@@ -148,17 +152,20 @@ class TransitionForm(forms.Form):
             del self.fields["note"]
         # Moves that send the client's information out are made by their own action, which
         # writes the letter (Send the referral) or the report (Send the report).
-        self.fields["to"].choices = [
-            (s, Status(s).label)
+        self.offered = [
+            s
             for s in allowed_next(referral.status, referral.direction)
             if not sends_information(referral.direction, s)
+        ]
+        cast(forms.ChoiceField, self.fields["to"]).choices = [
+            (s, Status(s).label) for s in self.offered
         ]
 
     @property
     def moves(self) -> list[Move]:
         """The moves offered, each its own button: the ones that go on first, then the ones
         that end the referral."""
-        moves = [move_for(self.referral.direction, to) for to, _ in self.fields["to"].choices]
+        moves = [move_for(self.referral.direction, to) for to in self.offered]
         return [m for m in moves if not m.ends] + [m for m in moves if m.ends]
 
     @property

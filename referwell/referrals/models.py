@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +14,10 @@ from django.utils import timezone
 from referwell.core.crypto import EncryptedTextField
 from referwell.core.models import TenantModel
 from referwell.referrals.states import FINAL, INITIAL, Status
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 
 class Direction(models.TextChoices):
@@ -30,7 +34,10 @@ class FinalLookup(models.Lookup):
     lookup_name = "final"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    # The stubs say the parameters are a tuple; Django 5.2's own lookups return a list.
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[str | int]]:
         lhs, params = self.process_lhs(compiler, connection)
         literals = ", ".join(f"'{status}'" for status in FINAL)
         if self.rhs:

@@ -7,7 +7,7 @@ from ninja import Schema
 from pydantic import Field
 
 from referwell.core.schemas import BodyId, InSchema, clinical_text
-from referwell.referrals.models import NOTE_MAX_LENGTH, Direction, Referral
+from referwell.referrals.models import NOTE_MAX_LENGTH, Direction, Referral, ReferralEvent
 from referwell.referrals.states import FHIR_TASK_STATUS, Status
 
 
@@ -21,7 +21,7 @@ class ReferralEventOut(Schema):
     note: str
 
     @staticmethod
-    def resolve_note(obj: Any, context: Any) -> str:
+    def resolve_note(obj: ReferralEvent, context: Any) -> str:
         return clinical_text(obj.note, context)
 
     @staticmethod
@@ -54,7 +54,7 @@ class ReferralOut(Schema):
         return clinical_text(obj.reasons, context)
 
     @staticmethod
-    def resolve_events(obj: Referral) -> list[object]:
+    def resolve_events(obj: Referral) -> list[ReferralEvent]:
         return list(obj.events.all())
 
     @staticmethod

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
@@ -77,7 +77,7 @@ def last_move_at() -> Subquery:
 
 
 # What the partner did through the secure link, as the timeline says it.
-PARTNER_ANSWERS = {
+PARTNER_ANSWERS: dict[str, str] = {
     Status.RECEIVED: "{partner} acknowledged it via the secure link",
     Status.ACCEPTED: "{partner} accepted via the secure link",
     Status.DECLINED: "{partner} declined via the secure link",
@@ -92,7 +92,7 @@ class TimelineEntry:
     kind: str
     title: str
     at: dt.datetime
-    by: Any
+    by: User | None
     note: str
     event: ReferralEvent
 
@@ -128,9 +128,15 @@ def referral_timeline(*, referral: Referral, events: list[ReferralEvent]) -> lis
     ]
 
 
+# The Undo the page offers: the move, its two statuses in words, and until when.
+UndoOffer = TypedDict(
+    "UndoOffer", {"event": ReferralEvent, "from": str, "to": str, "until": dt.datetime}
+)
+
+
 def undo_offer(
     *, referral: Referral, events: list[ReferralEvent], user: User | None
-) -> dict[str, object] | None:
+) -> UndoOffer | None:
     """The Undo the page offers this member (their last move, for UNDO_WINDOW), or None: the
     same rule as services.referral_undo, read from the timeline already loaded."""
     from referwell.referrals.services import last_move, move_undo_refusal
@@ -218,7 +224,8 @@ PHYSICIANS = {
 
 
 def _is_physician(referral: Referral) -> bool:
-    return any(p.slug in PHYSICIANS for p in referral.partner.professions.all())
+    partner = referral.partner
+    return partner is not None and any(p.slug in PHYSICIANS for p in partner.professions.all())
 
 
 # Words by which a partner's note asks the massage therapist to hold back: shown first.

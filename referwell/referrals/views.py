@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -18,7 +16,7 @@ from referwell.directory.selectors import partner_get
 from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals import selectors, services
 from referwell.referrals.forms import NoteForm, ReferralForm, TransitionForm, move_for
-from referwell.referrals.models import NOTE_MAX_LENGTH, Direction
+from referwell.referrals.models import NOTE_MAX_LENGTH, Direction, Referral
 from referwell.referrals.states import (
     UNDO_WINDOW,
     Status,
@@ -105,7 +103,7 @@ def referral_detail(request: PracticeRequest, pk: int) -> HttpResponse:
 
 @clinical_required  # a referral's reasons are clinical text, and required
 def referral_create(request: PracticeRequest) -> HttpResponse:
-    initial = {}
+    initial: dict[str, object] = {}
     if client_id := request.GET.get("client"):
         initial["client"] = client_get(practice=request.practice, pk=client_id)
     if partner_id := request.GET.get("partner"):
@@ -226,6 +224,8 @@ def _base_url(request: PracticeRequest) -> str:
 def referral_send(request: PracticeRequest, pk: int) -> HttpResponse:
     """GET: the letter exactly as it will leave, editable for this one letter; POST: send it."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
+    subject: str | None
+    body: str | None
     if request.method == "GET":
         try:
             subject, body = services.referral_letter_preview(referral=referral, by=request.user)
@@ -262,7 +262,7 @@ def referral_send(request: PracticeRequest, pk: int) -> HttpResponse:
 
 def _send_preview(
     request: PracticeRequest,
-    referral: Any,
+    referral: Referral,
     subject: str,
     body: str,
     *,
