@@ -6,8 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from referwell.core.logging import logging_config
+
+# Generic classes (ModelForm[Referral], QuerySet[Partner]…) subscriptable at run time, as the
+# type checker reads them (mypy strict: docs/architecture.md, "Types").
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("REFERWELL_VAR_DIR", BASE_DIR / "var"))
