@@ -314,6 +314,7 @@ OUTBOX_RETRY_MINUTES = (1, 5, 30)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # What is kept of the practices' data (referwell/accounts/kept.py) has a cache of its own, so
 # that its many large entries never push the rate limits' counts out of theirs.
+CACHES: dict[str, dict[str, object]]
 if REDIS_URL:
     CACHES = {
         name: {
