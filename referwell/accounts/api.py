@@ -3,14 +3,15 @@ practice. The API itself is assembled in `referwell.site.api`; the FHIR endpoint
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from referwell.accounts.http import PracticeRequest
-from referwell.accounts.models import ApiToken, hash_token
+from referwell.accounts.models import ApiToken, Member, hash_token
 from referwell.accounts.selectors import user_has_two_factor
 
 TWO_FACTOR_FIRST = (
@@ -21,7 +22,7 @@ TWO_FACTOR_FIRST = (
 class MemberToken(HttpBearer):
     """`Authorization: Bearer TOKEN`; sets request.member and request.practice."""
 
-    def authenticate(self, request: PracticeRequest, token: str) -> Any:
+    def authenticate(self, request: HttpRequest, token: str) -> Member | None:
         row = (
             ApiToken.objects.select_related("member__practice", "member__user")
             .filter(token_hash=hash_token(token), revoked_at__isnull=True)
@@ -33,7 +34,8 @@ class MemberToken(HttpBearer):
             # The same rule as the login: the token works again once the member has enrolled.
             raise HttpError(403, TWO_FACTOR_FIRST)
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
-        request.member = row.member  # type: ignore[attr-defined]
-        request.practice = row.member.practice  # type: ignore[attr-defined]
+        request = cast(PracticeRequest, request)  # what the operations then find on it
+        request.member = row.member
+        request.practice = row.member.practice
         request.user = row.member.user
         return row.member

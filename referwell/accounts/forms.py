@@ -1,11 +1,13 @@
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from referwell.accounts.models import Member, Practice, Role
+from referwell.accounts.models import Member, Practice, Role, User
 from referwell.core.validators import validate_us_zip
 
 
-class PracticeForm(forms.ModelForm):
+class PracticeForm(forms.ModelForm[Practice]):
     class Meta:
         model = Practice
         fields = [
@@ -29,17 +31,18 @@ class PracticeForm(forms.ModelForm):
             "how_to_refer": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["zip_code"].validators.append(validate_us_zip)
-        self.fields["no_response_business_days"].min_value = 1
-        self.fields["no_response_business_days"].widget.attrs["min"] = 1
+        days = cast(forms.IntegerField, self.fields["no_response_business_days"])
+        days.min_value = 1
+        days.widget.attrs["min"] = 1
 
     def clean_state(self) -> str:
         return (self.cleaned_data.get("state") or "").upper()
 
     def clean_no_response_business_days(self) -> int:
-        days = self.cleaned_data["no_response_business_days"]
+        days: int = self.cleaned_data["no_response_business_days"]
         if days < 1 or days > 60:
             raise forms.ValidationError("Choose between 1 and 60 business days.")
         return days
@@ -61,12 +64,12 @@ class PasswordConfirmForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args, user, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
 
     def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
+        password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
@@ -111,7 +114,7 @@ class InvitationAnswerForm(forms.Form):
     last_name = forms.CharField(label="Your last name", max_length=150, required=False)
 
 
-class NotificationsForm(forms.ModelForm):
+class NotificationsForm(forms.ModelForm[Member]):
     """What one member is told by e-mail; their own, in each practice they work in."""
 
     class Meta:

@@ -2,8 +2,9 @@
 
 CurrentPracticeMiddleware (pages) and the API's token check (accounts/api.py) set `member` and
 `practice`; practice_required, owner_required, clinical_required and the API's auth let a view
-run only when both are there, so a view behind them takes a `PracticeRequest`. At run time it is
-Django's own request: this class only names what is on it.
+run only when both are there, so a view behind them takes a `PracticeRequest`; a view behind
+login_required alone takes a `UserRequest`. At run time it is Django's own request: these
+classes only name what is on it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ class MaybeMemberRequest(HttpRequest):
     member: Member | None
     practice: Practice | None
     htmx: HtmxDetails
+    # Set by TwoFactorMiddleware on every request: "verify", "setup" or None.
+    two_factor_pending: str | None
+    # Set by CurrentPracticeMiddleware only for a logged-in user who works nowhere yet: read it
+    # with getattr(request, "has_invitations", False).
+    has_invitations: bool
+
+
+class UserRequest(MaybeMemberRequest):
+    """A request behind login_required: a logged-in user, who may work in no practice yet."""
+
+    user: User
 
 
 class PracticeRequest(HttpRequest):

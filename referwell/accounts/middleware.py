@@ -1,6 +1,6 @@
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
+from referwell.accounts.http import MaybeMemberRequest
 from referwell.accounts.models import Member
 from referwell.accounts.security import LOGIN_AT_SESSION_KEY
 from referwell.accounts.selectors import two_factor_state
@@ -25,8 +26,9 @@ class CurrentPracticeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.member = None  # type: ignore[attr-defined]
-        request.practice = None  # type: ignore[attr-defined]
+        request = cast(MaybeMemberRequest, request)  # what this middleware adds to it
+        request.member = None
+        request.practice = None
         if request.user.is_authenticated:
             members = Member.objects.active().filter(user=request.user).select_related("practice")
             chosen = request.session.get("practice_id")
@@ -34,11 +36,11 @@ class CurrentPracticeMiddleware:
                 members.order_by("id").first()
             )
             if member is not None:
-                request.member = member  # type: ignore[attr-defined]
-                request.practice = member.practice  # type: ignore[attr-defined]
+                request.member = member
+                request.practice = member.practice
             else:
                 # Someone who works nowhere yet may have been invited: sent to answer it.
-                request.has_invitations = (  # type: ignore[attr-defined]
+                request.has_invitations = (
                     Member.objects.invited().filter(user=request.user).exists()
                 )
         return self.get_response(request)
@@ -85,14 +87,16 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.two_factor_pending = None  # type: ignore[attr-defined]
+        request = cast(MaybeMemberRequest, request)  # what this middleware adds to it
+        request.two_factor_pending = None
         user = request.user
-        if user.is_authenticated and not user.is_verified():  # type: ignore[union-attr]
-            has_two_factor, required = two_factor_state(user)  # type: ignore[arg-type]
+        # django-otp's OTPMiddleware gives the user is_verified() at run time; no stub has it.
+        if user.is_authenticated and not user.is_verified():  # type: ignore[attr-defined]
+            has_two_factor, required = two_factor_state(user)
             if has_two_factor:
-                request.two_factor_pending = "verify"  # type: ignore[attr-defined]
+                request.two_factor_pending = "verify"
             elif required:
-                request.two_factor_pending = "setup"  # type: ignore[attr-defined]
+                request.two_factor_pending = "setup"
         return self.get_response(request)
 
     def process_view(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from axes.conf import settings as axes_settings  # Django's settings, with axes' defaults
 from axes.helpers import get_cool_off
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -102,5 +102,5 @@ def lockout_response(
         request,
         "accounts/locked_out.html",
         {"minutes": minutes, "practice": None, "member": None},
-        status=settings.AXES_HTTP_RESPONSE_CODE,
+        status=axes_settings.AXES_HTTP_RESPONSE_CODE,
     )

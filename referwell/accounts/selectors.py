@@ -12,7 +12,8 @@ from referwell.accounts.models import DataChange, Member, Practice, User
 def user_has_two_factor(user: User) -> bool:
     """Two-factor is on when the user has a confirmed authenticator (the recovery codes come
     with it)."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    has: bool = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return has
 
 
 def two_factor_required_for(user: User) -> bool:

@@ -35,6 +35,7 @@ from referwell.accounts.forms import (
     PracticeForm,
     RequireTwoFactorForm,
 )
+from referwell.accounts.http import PracticeRequest, UserRequest
 from referwell.accounts.models import Member, Role
 from referwell.accounts.security import lockout_response, log_auth
 from referwell.accounts.selectors import (
@@ -66,7 +67,7 @@ from referwell.core.ratelimit import client_ip, rate_limited
 
 
 @owner_required("changes the practice's settings")
-def practice_settings(request: HttpRequest) -> HttpResponse:
+def practice_settings(request: PracticeRequest) -> HttpResponse:
     """The practice's details, what it treats (for its public referral page), and its rules."""
     form = PracticeForm(request.POST or None, instance=request.practice)
     if request.method == "POST" and form.is_valid():
@@ -96,7 +97,7 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @owner_required("changes the practice's login rules")
-def practice_two_factor(request: HttpRequest) -> HttpResponse:
+def practice_two_factor(request: PracticeRequest) -> HttpResponse:
     """An owner requires (or stops requiring) two-factor login for every member."""
     form = RequireTwoFactorForm(request.POST)
     required = form.is_valid() and form.cleaned_data["require_two_factor"]
@@ -151,27 +152,28 @@ class LoginView(auth_views.LoginView):
 
 @never_cache
 @login_required
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: UserRequest) -> HttpResponse:
     """The code step: a code from the authenticator app, or a recovery code.
 
     Wrong codes count as failed logins for django-axes (per account and per address): after
     LOGIN_FAILURE_LIMIT of them the session ends and the lockout page is shown."""
     user = request.user
     next_url = _safe_next(request)
-    if user.is_verified() or not user_has_two_factor(user):  # type: ignore[union-attr]
+    # django-otp's OTPMiddleware gives the user is_verified() at run time; no stub has it.
+    if user.is_verified() or not user_has_two_factor(user):  # type: ignore[attr-defined]
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-    credentials = {"username": user.email}  # type: ignore[union-attr]
+    credentials = {"username": user.email}
     if AxesProxyHandler.is_locked(request, credentials):
         logout(request)
         return lockout_response(request)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = two_factor_check(user=user, code=form.cleaned_data["code"], request=request)  # type: ignore[arg-type]
+        device = two_factor_check(user=user, code=form.cleaned_data["code"], request=request)
         if device is not None:
             otp_login(request, device)
             method = "recovery_code" if isinstance(device, StaticDevice) else "totp"
             log_auth(
-                user=user,  # type: ignore[arg-type]
+                user=user,
                 action="referwell.auth.login",
                 request=request,
                 data={"two_factor": True, "method": method},
@@ -179,7 +181,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             if method == "recovery_code":
                 messages.warning(
                     request,
-                    f"You used a recovery code; {recovery_codes_left(user)} left. "  # type: ignore[arg-type]
+                    f"You used a recovery code; {recovery_codes_left(user)} left. "
                     "Make new ones on the Two-factor page if you are running out.",
                 )
             return redirect(next_url or settings.LOGIN_REDIRECT_URL)
@@ -206,18 +208,18 @@ def _grouped(secret: str) -> str:
 
 @never_cache
 @login_required
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: UserRequest) -> HttpResponse:
     """Set up two-factor login (scan, then confirm with a code), make new recovery codes, or
     turn it off (with the password)."""
     user = request.user
     action = request.POST.get("action") if request.method == "POST" else None
-    required = two_factor_required_for(user)  # type: ignore[arg-type]
-    if not user_has_two_factor(user):  # type: ignore[arg-type]
-        device = totp_device_pending(user=user)  # type: ignore[arg-type]
+    required = two_factor_required_for(user)
+    if not user_has_two_factor(user):
+        device = totp_device_pending(user=user)
         form = CodeForm(request.POST if action == "confirm" else None)
         if action == "confirm" and form.is_valid():
             codes = two_factor_confirm(
-                user=user,  # type: ignore[arg-type]
+                user=user,
                 device=device,
                 code=form.cleaned_data["code"],
                 request=request,
@@ -244,11 +246,11 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         user=user,
     )
     if action == "disable" and disable_form.is_valid():
-        two_factor_disable(user=user, request=request)  # type: ignore[arg-type]
+        two_factor_disable(user=user, request=request)
         messages.success(request, "Two-factor login is off.")
         return redirect("two_factor")
     if action == "recovery_codes":
-        codes = recovery_codes_regenerate(user=user, request=request)  # type: ignore[arg-type]
+        codes = recovery_codes_regenerate(user=user, request=request)
         messages.success(request, "New recovery codes made; the old ones no longer work.")
         return render(request, "accounts/recovery_codes.html", {"codes": codes})
     return render(
@@ -256,7 +258,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "accounts/two_factor.html",
         {
             "disable_form": disable_form,
-            "codes_left": recovery_codes_left(user),  # type: ignore[arg-type]
+            "codes_left": recovery_codes_left(user),
             "code_count": RECOVERY_CODE_COUNT,
             "required": required,
         },
@@ -264,7 +266,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 
 @owner_required("manages the practice's members")
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: PracticeRequest) -> HttpResponse:
     """Who works in the practice, in which role, with two-factor or not; an owner adds people
     (they get an e-mail to choose a password), changes roles, removes them."""
     form = MemberInviteForm(request.POST or None)
@@ -295,7 +297,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @owner_required("manages the practice's members")
-def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def member_edit(request: PracticeRequest, pk: int) -> HttpResponse:
     member = Member.objects.filter(practice=request.practice, pk=pk).select_related("user").first()
     if member is None:
         raise Http404("No such member.")
@@ -339,7 +341,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
-def invitations(request: HttpRequest) -> HttpResponse:
+def invitations(request: UserRequest) -> HttpResponse:
     """The practices that invited the logged-in person: accept (giving one's name if the
     account has none yet) or decline. Nothing of the inviting practice opens before."""
     user = request.user
@@ -350,7 +352,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
             try:
                 if data["answer"] == "accept":
                     member = invitation_accept(
-                        user=user,  # type: ignore[arg-type]
+                        user=user,
                         member_id=data["member"],
                         first_name=data["first_name"],
                         last_name=data["last_name"],
@@ -359,7 +361,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
                     request.session["practice_id"] = member.practice_id
                     messages.success(request, f"You have joined {member.practice.name}.")
                     return redirect(settings.LOGIN_REDIRECT_URL)
-                invitation_decline(user=user, member_id=data["member"], request=request)  # type: ignore[arg-type]
+                invitation_decline(user=user, member_id=data["member"], request=request)
                 messages.success(request, "Invitation declined.")
             except AccountError as exc:
                 messages.error(request, str(exc))
@@ -370,8 +372,8 @@ def invitations(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/invitations.html",
         {
-            "invitations": invitations_of(user=user),  # type: ignore[arg-type]
-            "needs_name": not (user.first_name or user.last_name),  # type: ignore[union-attr]
+            "invitations": invitations_of(user=user),
+            "needs_name": not (user.first_name or user.last_name),
         },
     )
 
@@ -421,7 +423,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 @practice_required
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: PracticeRequest) -> HttpResponse:
     """The member's own e-mails: partners' answers, new inbound referrals."""
     member = request.member
     form = NotificationsForm(request.POST if request.method == "POST" else None, instance=member)

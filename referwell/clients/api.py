@@ -3,14 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from ninja import Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from referwell.accounts.http import PracticeRequest
+from referwell.audit.models import Disclosure
 from referwell.audit.services import log_request
 from referwell.clients import selectors, services
-from referwell.clients.models import Client
+from referwell.clients.models import Client, Consent
 from referwell.clients.schemas import (
     CLINICAL_FIELDS,
     ClientIn,
@@ -55,12 +57,12 @@ def _fields(payload: ClientPatch, request: PracticeRequest) -> dict[str, Any]:
 
 @router.get("", response=list[ClientOut])
 @paginate(AuditedPage, action="referwell.client.listed")
-def list_clients(request: PracticeRequest, q: str = "", stream: str = "") -> Any:
+def list_clients(request: PracticeRequest, q: str = "", stream: str = "") -> QuerySet[Client]:
     return selectors.client_list(practice=request.practice, q=q, stream=stream)
 
 
 @router.post("", response={201: ClientOut})
-def create_client(request: PracticeRequest, payload: ClientIn) -> Any:
+def create_client(request: PracticeRequest, payload: ClientIn) -> Status[Client]:
     client = services.client_create(
         practice=request.practice, by=request.user, fields=_fields(payload, request)
     )
@@ -68,7 +70,7 @@ def create_client(request: PracticeRequest, payload: ClientIn) -> Any:
 
 
 @router.get("/{client_id}", response=ClientOut)
-def get_client(request: PracticeRequest, client_id: PathId) -> Any:
+def get_client(request: PracticeRequest, client_id: PathId) -> Client:
     client = selectors.client_get(practice=request.practice, pk=client_id)
 
     log_request(request, action="referwell.client.viewed", obj=client)
@@ -76,19 +78,21 @@ def get_client(request: PracticeRequest, client_id: PathId) -> Any:
 
 
 @router.patch("/{client_id}", response=ClientOut)
-def update_client(request: PracticeRequest, client_id: PathId, payload: ClientPatch) -> Any:
+def update_client(request: PracticeRequest, client_id: PathId, payload: ClientPatch) -> Client:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     return services.client_update(client=client, by=request.user, fields=_fields(payload, request))
 
 
 @router.get("/{client_id}/consents", response=list[ConsentOut])
-def list_consents(request: PracticeRequest, client_id: PathId) -> Any:
+def list_consents(request: PracticeRequest, client_id: PathId) -> list[Consent]:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     return list(selectors.consent_list(practice=request.practice, client=client))
 
 
 @router.post("/{client_id}/consents", response={201: ConsentOut})
-def create_consent(request: PracticeRequest, client_id: PathId, payload: ConsentIn) -> Any:
+def create_consent(
+    request: PracticeRequest, client_id: PathId, payload: ConsentIn
+) -> Status[Consent]:
     client = selectors.client_get(practice=request.practice, pk=client_id)
     data = payload.dict()
     if data["partner"] is not None:
@@ -108,13 +112,13 @@ def create_consent(request: PracticeRequest, client_id: PathId, payload: Consent
 
 
 @router.post("/consents/{consent_id}/revoke", response=ConsentOut)
-def revoke_consent(request: PracticeRequest, consent_id: PathId) -> Any:
+def revoke_consent(request: PracticeRequest, consent_id: PathId) -> Consent:
     consent = selectors.consent_get(practice=request.practice, pk=consent_id)
     return services.consent_revoke(consent=consent, by=request.user)
 
 
 @router.get("/{client_id}/disclosures", response={200: list[DisclosureOut], 403: ErrorOut})
-def list_disclosures(request: PracticeRequest, client_id: PathId) -> Any:
+def list_disclosures(request: PracticeRequest, client_id: PathId) -> list[Disclosure]:
     """The accounting of disclosures: every time this client's information left the practice.
     Not for the front desk (403)."""
     client = selectors.client_get(practice=request.practice, pk=client_id)

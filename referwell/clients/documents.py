@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -84,7 +85,7 @@ def signature_png(data_url: str) -> bytes:
     return out.getvalue()
 
 
-def paper_form(upload: UploadedFile) -> tuple[bytes, str]:
+def paper_form(upload: UploadedFile[bytes]) -> tuple[bytes, str]:
     """The signed paper form, checked: a PDF as it is; a photo or a scan (JPEG, PNG) re-encoded
     as a JPEG no larger than needed to read it, without its metadata (where the photo was
     taken). Refused in plain words: too large, not a PDF/JPEG/PNG, unreadable."""
@@ -125,12 +126,12 @@ def paper_form(upload: UploadedFile) -> tuple[bytes, str]:
     return out.getvalue(), JPEG
 
 
-def _when(value: Any) -> str:
+def _when(value: dt.datetime) -> str:
     local = timezone.localtime(value)
     return f"{local:%B} {local.day}, {local.year}, {local:%H:%M} ({local.tzname()})"
 
 
-def _day(value: Any) -> str:
+def _day(value: dt.date) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 

@@ -6,7 +6,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from referwell.clients.models import Stream
+from referwell.audit.models import Disclosure
+from referwell.clients.models import Client, Stream
 from referwell.core.schemas import BodyId, InSchema, clinical_text
 
 
@@ -31,19 +32,19 @@ class ClientOut(Schema):
     updated_at: dt.datetime
 
     @staticmethod
-    def resolve_complaints(obj: Any, context: Any) -> str:
+    def resolve_complaints(obj: Client, context: Any) -> str:
         return clinical_text(obj.complaints, context)
 
     @staticmethod
-    def resolve_goals(obj: Any, context: Any) -> str:
+    def resolve_goals(obj: Client, context: Any) -> str:
         return clinical_text(obj.goals, context)
 
     @staticmethod
-    def resolve_history(obj: Any, context: Any) -> str:
+    def resolve_history(obj: Client, context: Any) -> str:
         return clinical_text(obj.history, context)
 
     @staticmethod
-    def resolve_notes(obj: Any, context: Any) -> str:
+    def resolve_notes(obj: Client, context: Any) -> str:
         return clinical_text(obj.notes, context)
 
 
@@ -68,8 +69,8 @@ class ClientPatch(InSchema):
 
 
 class ClientIn(ClientPatch):
-    first_name: str = Field(..., min_length=1, max_length=100)  # type: ignore[assignment]
-    last_name: str = Field(..., min_length=1, max_length=100)  # type: ignore[assignment]
+    first_name: str = Field(..., min_length=1, max_length=100)
+    last_name: str = Field(..., min_length=1, max_length=100)
 
 
 class ConsentIn(InSchema):
@@ -104,6 +105,5 @@ class DisclosureOut(Schema):
     by: str | None = None
 
     @staticmethod
-    def resolve_by(obj: object) -> str | None:
-        by = getattr(obj, "by", None)
-        return by.email if by is not None else None
+    def resolve_by(obj: Disclosure) -> str | None:
+        return obj.by.email if obj.by is not None else None

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from referwell.accounts.models import Practice
+from referwell.audit.models import Disclosure
 from referwell.clients.models import Client, Consent, Visit, hash_consent_token
+from referwell.directory.models import Partner
 
 
 def client_list(*, practice: Practice, q: str = "", stream: str = "") -> QuerySet[Client]:
@@ -78,8 +79,10 @@ def consent_for_token(token: str) -> Consent | None:
     )
 
 
-def referral_for_consent(*, client: Client, pk: int | str) -> Any:
-    """One of the client's referrals (the consent form is filled in from it), or 404."""
+def referral_for_consent(*, client: Client, pk: int | str) -> Model:
+    """One of the client's referrals (the consent form is filled in from it), or 404.
+
+    A referrals.Referral, which this app (below referrals) does not name."""
     try:
         return (
             client.referrals.select_related("partner", "profession")
@@ -94,7 +97,7 @@ def consent_covering(
     *,
     client: Client,
     scope: str,
-    partner: object | None = None,
+    partner: Partner | None = None,
     profession_slugs: set[str] | None = None,
     on: dt.date | None = None,
 ) -> Consent | None:
@@ -115,16 +118,14 @@ def consent_covering(
     for consent in candidates.order_by("-given_on", "-id"):
         if not consent.is_active(on) or not consent.covers_scope(scope):
             continue
-        if partner is not None and consent.partner_id == getattr(partner, "pk", None):
+        if partner is not None and consent.partner_id == partner.pk:
             return consent
         if consent.partner_id is None and consent.profession_id in slugs:
             return consent
     return None
 
 
-def disclosure_list(*, practice: Practice, client: Client) -> QuerySet:
-    from referwell.audit.models import Disclosure
-
+def disclosure_list(*, practice: Practice, client: Client) -> QuerySet[Disclosure]:
     return (
         Disclosure.objects.for_practice(practice)
         .filter(client=client)

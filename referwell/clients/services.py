@@ -24,6 +24,7 @@ from referwell.clients.models import (
 )
 from referwell.clients.selectors import consent_covering
 from referwell.core.mail import queue_email
+from referwell.directory.models import Partner, Profession
 
 
 def _check_sources(client: Client) -> None:
@@ -46,8 +47,9 @@ def client_create(*, practice: Practice, by: User | None, fields: dict[str, Any]
     return client
 
 
-def referral_in_record(*, client: Client, by: User | None, reasons: str = "") -> Any:
-    """A new client someone sent us: a referral in, which the thank-you and reports follow."""
+def referral_in_record(*, client: Client, by: User | None, reasons: str = "") -> models.Model:
+    """A new client someone sent us: a referral in, which the thank-you and reports follow.
+    Returns the referrals.Referral, which this app (below referrals) does not name."""
     from referwell.referrals.models import Direction
     from referwell.referrals.services import referral_create
 
@@ -149,8 +151,8 @@ def consent_refusal(
     *,
     client: Client,
     kind: str,
-    partner: Any = None,
-    profession: Any = None,
+    partner: Partner | None = None,
+    profession: Profession | None = None,
     on: dt.date | None = None,
     record_url: str = "",
 ) -> str:
@@ -160,7 +162,7 @@ def consent_refusal(
     label = ConsentScope(scope).label
     name = client.first_name or "The client"
     whom = str(partner or profession or "this professional")
-    slugs = {getattr(profession, "pk", profession)} if profession else set()
+    slugs: set[str] = {profession.pk} if profession else set()
     why = KIND_WHY.get(kind, "")
     held = None
     narrower = [s for s, r in SCOPE_RANK.items() if r < SCOPE_RANK[scope]]

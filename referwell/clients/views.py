@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
 from referwell.accounts.http import PracticeRequest
+from referwell.audit.models import Disclosure
 from referwell.audit.services import log_read, log_request, request_ip
 from referwell.clients import selectors, services
 from referwell.clients.forms import ClientForm, ConsentForm, PaperForm, SignatureForm, VisitForm
@@ -49,6 +50,14 @@ def client_list(request: PracticeRequest) -> HttpResponse:
 LIST_SHOWN = 10  # the latest visits, referrals, consents and disclosures shown
 BEFORE_SENDING = frozenset({"draft", "discussed", "consented"})  # referrals' states
 T = TypeVar("T", bound=Model)
+
+
+class _ListedReferral(Protocol):
+    """What the client page adds to each referral it lists, for its template."""
+
+    validity: str
+    thank_you_owed: bool
+    before_sending: bool
 
 
 def _latest(request: PracticeRequest, name: str, rows: QuerySet[T]) -> tuple[list[T], bool]:
@@ -105,11 +114,13 @@ def _detail_context(request: PracticeRequest, client: Client) -> dict[str, objec
     )
     for r in referrals:
         used = sum(1 for day in days if day >= r.created_at.date())
-        r.validity = r.validity_warning(visits_used=used, today=today)
-        r.thank_you_owed = r.direction == "in" and r.thanked_at is None
+        listed = cast(_ListedReferral, r)
+        listed.validity = r.validity_warning(visits_used=used, today=today)
+        listed.thank_you_owed = r.direction == "in" and r.thanked_at is None
         # Not sent yet: its consent can still be recorded from here, filled in from it.
-        r.before_sending = r.direction == "out" and r.status in BEFORE_SENDING
-    disclosures, more_disclosures = [], False
+        listed.before_sending = r.direction == "out" and r.status in BEFORE_SENDING
+    disclosures: list[Disclosure] = []
+    more_disclosures = False
     if request.member.sees_disclosures:
         disclosures, more_disclosures = _latest(
             request, "disclosures", selectors.disclosure_list(practice=practice, client=client)

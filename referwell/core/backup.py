@@ -35,7 +35,10 @@ import time
 from collections.abc import Iterable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 FORMAT = "referwell-backup"
 FORMAT_VERSION = 1
@@ -55,7 +58,7 @@ class BackupError(Exception):
 # ---------------------------------------------------------------------------- small helpers
 
 
-def engine_of(connection: Any) -> str:
+def engine_of(connection: BaseDatabaseWrapper) -> str:
     if connection.vendor in EXTENSIONS:
         return str(connection.vendor)
     raise BackupError(f"Backups support SQLite and PostgreSQL, not {connection.vendor}.")
@@ -197,14 +200,14 @@ def _sqlite_describe(db: sqlite3.Connection) -> tuple[dict[str, int], dict[str, 
     return counts, migrations, "ok" if verdicts == ["ok"] else "; ".join(verdicts)[:500]
 
 
-def _sqlite_source_exists(connection: Any) -> None:
+def _sqlite_source_exists(connection: BaseDatabaseWrapper) -> None:
     name = str(connection.settings_dict["NAME"])
     in_memory = name == ":memory:" or "mode=memory" in name
     if not in_memory and not Path(name).is_file():
         raise BackupError(f"No database at {name}: nothing to back up.")
 
 
-def _sqlite_backup(connection: Any, partial: Path) -> dict[str, Any]:
+def _sqlite_backup(connection: BaseDatabaseWrapper, partial: Path) -> dict[str, Any]:
     _sqlite_source_exists(connection)
     connection.ensure_connection()
     source = connection.connection
@@ -217,7 +220,7 @@ def _sqlite_backup(connection: Any, partial: Path) -> dict[str, Any]:
     return {"tables": counts, "migrations": migrations, "integrity_check": integrity}
 
 
-def _sqlite_restore(connection: Any, backup: Path) -> None:
+def _sqlite_restore(connection: BaseDatabaseWrapper, backup: Path) -> None:
     uri = backup.resolve().as_uri() + "?mode=ro"
     connection.close()
     connection.ensure_connection()
@@ -335,7 +338,7 @@ def _pg_describe(cursor: Any) -> tuple[dict[str, int], dict[str, list[str]]]:
     return counts, migrations
 
 
-def _pg_backup(connection: Any, partial: Path) -> dict[str, Any]:
+def _pg_backup(connection: BaseDatabaseWrapper, partial: Path) -> dict[str, Any]:
     import psycopg
 
     raw = psycopg.connect(**connection.get_connection_params())
@@ -344,7 +347,9 @@ def _pg_backup(connection: Any, partial: Path) -> dict[str, Any]:
         raw.read_only = True
         with raw.cursor() as cursor:
             cursor.execute("SELECT pg_export_snapshot()")
-            snapshot = cursor.fetchone()[0]
+            row = cursor.fetchone()
+            assert row is not None  # the function returns one row
+            snapshot = row[0]
             # The dump and the counts read the same snapshot, however busy the app is.
             _run_tool(pg_dump_command(partial, snapshot), _pg_env(connection.settings_dict))
             counts, migrations = _pg_describe(cursor)
@@ -354,7 +359,7 @@ def _pg_backup(connection: Any, partial: Path) -> dict[str, Any]:
     return {"tables": counts, "migrations": migrations, "integrity_check": None}
 
 
-def _pg_restore(connection: Any, backup: Path) -> None:
+def _pg_restore(connection: BaseDatabaseWrapper, backup: Path) -> None:
     connection.close()  # no session of ours holds a lock pg_restore --clean waits for
     database = str(connection.settings_dict["NAME"])
     try:

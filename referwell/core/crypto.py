@@ -26,6 +26,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
+from django.db.models.expressions import Combinable
 
 # Every Fernet token starts with the version byte 0x80, "gAAAAA" in URL-safe base64.
 TOKEN_PREFIX = "gAAAAA"
@@ -76,7 +77,7 @@ def decrypt(value: str) -> str:
         ) from exc
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField[str | Combinable, str]):
     """A TextField whose content is stored encrypted. It cannot be searched in the database."""
 
     def get_prep_value(self, value: Any) -> Any:

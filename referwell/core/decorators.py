@@ -1,13 +1,29 @@
 import inspect
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from ninja.errors import HttpError
+
+
+class _Member(Protocol):
+    """What these checks read of an accounts.Member (the kernel does not name it)."""
+
+    @property
+    def is_owner(self) -> bool: ...
+
+    @property
+    def sees_clinical(self) -> bool: ...
+
+
+class _MemberRequest(Protocol):
+    """A request behind practice_required: CurrentPracticeMiddleware set its member."""
+
+    member: _Member
 
 
 def practice_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -35,7 +51,7 @@ def owner_required(
         @practice_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.member.is_owner:  # type: ignore[attr-defined]
+            if not cast(_MemberRequest, request).member.is_owner:
                 raise PermissionDenied(f"Only an owner {does}.")
             return view(request, *args, **kwargs)
 
@@ -55,7 +71,7 @@ CLINICAL_ONLY = (
 
 def is_clinical(request: HttpRequest) -> bool:
     """Whether the request's member may do clinical work (the front desk may not)."""
-    member = getattr(request, "member", None)
+    member: _Member | None = getattr(request, "member", None)
     return member is not None and member.sees_clinical
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def _index() -> dict[str, tuple[float, float, str, str]]:
     return {
         z["zip_code"]: (float(z["lat"]), float(z["long"]), z["city"], z["state"])
-        for z in zipcodes.list_all()
+        # zipcodes' list_all has no annotations (its _zipcodes extension has them).
+        for z in zipcodes.list_all()  # type: ignore[no-untyped-call]
         if z.get("lat") and z.get("long")
     }
 

@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
                 line[field] = getattr(record, field)
         # Django's own "django.request" records (4xx, 5xx) carry the request and its status.
         request = getattr(record, "request", None)
-        if "path" not in line and hasattr(request, "path"):
+        if "path" not in line and request is not None and hasattr(request, "path"):
             line["method"] = request.method
             line["path"] = _logged_path(request)
         if "status" not in line and hasattr(record, "status_code"):

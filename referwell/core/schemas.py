@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import QuerySet
 from django.dispatch import Signal
+from django.http import HttpRequest
 from ninja import Path, Schema
 from ninja.pagination import LimitOffsetPagination
 from pydantic import Field, field_validator
@@ -72,7 +74,13 @@ class AuditedPage(Page):
         self.action = action
         super().__init__(**kwargs)
 
-    def paginate_queryset(self, queryset: Any, pagination: Any, request: Any, **params: Any) -> Any:
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: Any,  # a Page.Input
+        request: HttpRequest,
+        **params: Any,
+    ) -> Any:
         if not page_read.has_listeners(AuditedPage):
             # Client information is never answered unrecorded.
             raise ImproperlyConfigured("Nothing records the reads of client information.")
@@ -90,7 +98,9 @@ def clinical_text(value: str, context: Any) -> str:
     return value if member is not None and member.sees_clinical else ""
 
 
-def refuse_clinical_writes(request: Any, data: dict[str, Any], fields: tuple[str, ...]) -> None:
+def refuse_clinical_writes(
+    request: HttpRequest, data: dict[str, Any], fields: tuple[str, ...]
+) -> None:
     """The front desk does not write clinical text: a 403 that says which fields."""
     from ninja.errors import HttpError
 

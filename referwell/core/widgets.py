@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
+
+if TYPE_CHECKING:
+    from django.forms.renderers import BaseRenderer
 
 
 class LongSelect(forms.Select):
@@ -33,8 +36,12 @@ class LongSelect(forms.Select):
             yield from choices
 
     def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> str:
+        self,
+        name: str,
+        value: Any,
+        attrs: dict[str, Any] | None = None,
+        renderer: BaseRenderer | None = None,
+    ) -> SafeString:
         final = self.build_attrs(self.attrs, attrs)
         final["name"] = name
         selected = {str(v) for v in self.format_value(value)}

@@ -69,20 +69,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
             fcntl.flock(lock, fcntl.LOCK_EX)
             self._writer_lock_held = True
         try:
-            super()._start_transaction_under_autocommit()
+            # Django's backends have _start_transaction_under_autocommit; the stubs leave it out.
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
         except BaseException:
             self._release_writer_lock()
             raise
 
     def _commit(self) -> None:
         try:
-            super()._commit()
+            # Django's backends have _commit; the stubs leave it out.
+            super()._commit()  # type: ignore[misc]
         finally:
             self._release_writer_lock()
 
     def _rollback(self) -> None:
         try:
-            super()._rollback()
+            # Django's backends have _rollback; the stubs leave it out.
+            super()._rollback()  # type: ignore[misc]
         finally:
             self._release_writer_lock()
 
