@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -11,11 +12,11 @@ from referwell.clients.documents import MAX_PAPER_BYTES, paper_form, signature_p
 from referwell.clients.models import SCOPE_ALLOWS, Client, Consent, ConsentScope, Stream, Visit
 from referwell.clients.services import HOW_LINK, HOW_NOTED, HOW_PAPER, HOW_SIGN_HERE
 from referwell.core.widgets import LongSelect
-from referwell.directory.models import Partner
+from referwell.directory.models import Partner, Profession
 from referwell.directory.selectors import profession_list
 
 
-class ClientForm(forms.ModelForm):
+class ClientForm(forms.ModelForm[Client]):
     class Meta:
         model = Client
         fields = [
@@ -61,12 +62,14 @@ class ClientForm(forms.ModelForm):
             # Front desk: contact details only; intake stays as it is.
             for name in self.INTAKE:
                 del self.fields[name]
-        self.fields["source_partner"].queryset = Partner.objects.for_practice(practice)
+        partners = cast(forms.ModelChoiceField[Partner], self.fields["source_partner"])
+        partners.queryset = Partner.objects.for_practice(practice)
         others = Client.objects.for_practice(practice)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
-        self.fields["source_client"].queryset = others
-        self.fields["source_client"].label = "Referred by (client)"
+        clients = cast(forms.ModelChoiceField[Client], self.fields["source_client"])
+        clients.queryset = others
+        clients.label = "Referred by (client)"
 
     CONTACT = (
         "first_name",
@@ -91,6 +94,7 @@ class ClientForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean returns its cleaned_data
         if data.get("stream") == Stream.MEDICAL and not data.get("source_partner"):
             self.add_error("source_partner", "Which professional sent this client?")
         # The box speaks of today; the client keeps the day (a later day's page knows better).
@@ -102,7 +106,7 @@ class ClientForm(forms.ModelForm):
         return data
 
 
-class VisitForm(forms.ModelForm):
+class VisitForm(forms.ModelForm[Visit]):
     class Meta:
         model = Visit
         fields = ["date", "service", "fee", "payer", "notes"]
@@ -120,8 +124,8 @@ class VisitForm(forms.ModelForm):
     def clean_payer(self) -> str:
         return self.cleaned_data.get("payer") or "client"
 
-    def clean_fee(self) -> Any:
-        fee = self.cleaned_data["fee"]
+    def clean_fee(self) -> Decimal | None:
+        fee: Decimal | None = self.cleaned_data["fee"]
         if fee is not None and fee < 0:
             raise forms.ValidationError("A fee cannot be negative.")
         return fee
@@ -158,14 +162,14 @@ class PaperField(forms.FileField):
         )
         super().__init__(**kwargs)
 
-    def clean(self, data: Any, initial: Any = None) -> Any:
+    def clean(self, data: Any, initial: Any = None) -> tuple[bytes, str] | None:
         upload = super().clean(data, initial)
         if not upload:
             return None
         return paper_form(upload)
 
 
-class ConsentForm(forms.ModelForm):
+class ConsentForm(forms.ModelForm[Consent]):
     """Whom, what, for what, how long — and how the client agrees. Every refusal the database
     would give is said here first, in plain words."""
 
@@ -203,13 +207,17 @@ class ConsentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.client = client
         # Only what the list shows (a network can have thousands of partners).
-        self.fields["partner"].queryset = Partner.objects.for_practice(practice).only("pk", "name")
-        self.fields["profession"].queryset = profession_list()
-        self.fields["scope"].choices = _scope_choices()
-        self.fields["scope"].error_messages["required"] = "Choose what may be shared."
-        self.fields["how"].error_messages["required"] = "Choose how the client agrees."
+        partners = cast(forms.ModelChoiceField[Partner], self.fields["partner"])
+        partners.queryset = Partner.objects.for_practice(practice).only("pk", "name")
+        professions = cast(forms.ModelChoiceField[Profession], self.fields["profession"])
+        professions.queryset = profession_list()
+        scope = cast(forms.ChoiceField, self.fields["scope"])
+        scope.choices = _scope_choices()
+        scope.error_messages["required"] = "Choose what may be shared."
+        how = cast(forms.ChoiceField, self.fields["how"])
+        how.error_messages["required"] = "Choose how the client agrees."
         if client is not None and client.email:
-            self.fields["how"].choices = [
+            how.choices = [
                 (v, f"E-mail {client.first_name} a link to sign, at {client.email}")
                 if v == HOW_LINK
                 else (v, label)
@@ -218,6 +226,7 @@ class ConsentForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # a ModelForm's clean returns its cleaned_data
         if not data.get("partner") and not data.get("profession"):
             # On the field: the model's own check of this is then not run a second time.
             self.add_error(

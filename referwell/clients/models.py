@@ -126,11 +126,12 @@ class ConsentScope(models.TextChoices):
     RECORDS = "records", "Share records"
 
 
-# A wider scope covers the narrower ones: records ⊃ report ⊃ talk.
-SCOPE_RANK = {ConsentScope.TALK: 1, ConsentScope.REPORT: 2, ConsentScope.RECORDS: 3}
+# A wider scope covers the narrower ones: records ⊃ report ⊃ talk. Keyed by the scopes, looked
+# up by a consent's stored value (a str, equal to its ConsentScope).
+SCOPE_RANK: dict[str, int] = {ConsentScope.TALK: 1, ConsentScope.REPORT: 2, ConsentScope.RECORDS: 3}
 
 # What each scope allows, in plain words: for the therapist (the form, the client's page)…
-SCOPE_ALLOWS = {
+SCOPE_ALLOWS: dict[str, str] = {
     ConsentScope.TALK: "Talk about the client by phone or in person. Nothing in writing: "
     "no referral letter, no progress report.",
     ConsentScope.REPORT: "Write about the client: the referral letter with its reason, "
@@ -140,7 +141,7 @@ SCOPE_ALLOWS = {
 }
 # …and for the client, who reads and signs it ("{whom}": the partner or the kind of
 # professional).
-SCOPE_FOR_CLIENT = {
+SCOPE_FOR_CLIENT: dict[str, str] = {
     ConsentScope.TALK: "may talk with {whom} about you and your care, by phone or in person. "
     "Nothing about you is sent to them in writing.",
     ConsentScope.REPORT: "may write to {whom} about you: a referral letter with your name and "

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Self
+from typing import Self, TypeVar
 
 from django.db import models
 
+_M = TypeVar("_M", bound=models.Model)
 
-class PracticeQuerySet(models.QuerySet):
+
+class PracticeQuerySet(models.QuerySet[_M]):
     """The one place that scopes rows to a practice: every selector starts here."""
 
     def for_practice(self, practice: models.Model) -> Self:  # an accounts.Practice
@@ -40,7 +42,7 @@ def explicit_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
         f
         for model in model_classes
         for f in model._meta.concrete_fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        if isinstance(f, models.DateField | models.TimeField) and (f.auto_now or f.auto_now_add)
     ]
     saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
     for f in fields:
