@@ -12,11 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Protocol
 
 from django.utils import timezone
 
+from referwell.clients.models import Client
 from referwell.core import csvout
+from referwell.directory.models import Partner
+from referwell.outreach.models import OutgoingMessage
+from referwell.referrals.models import Referral
 
 LISTS = ("partners", "clients", "referrals", "outbox")
 BOM = "\ufeff"
@@ -25,10 +29,16 @@ BOM = "\ufeff"
 @dataclass(frozen=True)
 class CsvTable:
     headers: tuple[str, ...]
-    rows: Iterable[list[Any]]
+    rows: Iterable[list[object]]
 
 
-def _cell(value: Any) -> Any:
+class Writable(Protocol):
+    """Where a table is written: a text file, or the HttpResponse itself."""
+
+    def write(self, text: str, /) -> object: ...
+
+
+def _cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -40,7 +50,7 @@ def _cell(value: Any) -> Any:
     return value  # a Decimal stays a number: csvout quotes only text
 
 
-def write_csv(out: IO[str], table: CsvTable) -> int:
+def write_csv(out: Writable, table: CsvTable) -> int:
     """The header and the rows into `out`; returns the number of rows written."""
     out.write(BOM)
     writer = csvout.writer(out)
@@ -52,7 +62,7 @@ def write_csv(out: IO[str], table: CsvTable) -> int:
     return count
 
 
-def partners_table(partners: Iterable[Any]) -> CsvTable:
+def partners_table(partners: Iterable[Partner]) -> CsvTable:
     """Partners as `selectors.partner_list` gives them (professions and niches prefetched,
     last_contact annotated; distance_miles when the list is filtered by ZIP)."""
     headers = (
@@ -61,7 +71,7 @@ def partners_table(partners: Iterable[Any]) -> CsvTable:
         "Insurance accepted", "Niches", "Stage", "How met", "Last contact", "Miles",
     )  # fmt: skip
 
-    def rows() -> Iterator[list[Any]]:
+    def rows() -> Iterator[list[object]]:
         for p in partners:
             yield [
                 p.name, p.credentials, "; ".join(x.name for x in p.professions.all()),
@@ -75,7 +85,7 @@ def partners_table(partners: Iterable[Any]) -> CsvTable:
     return CsvTable(headers, rows())
 
 
-def clients_table(clients: Iterable[Any]) -> CsvTable:
+def clients_table(clients: Iterable[Client]) -> CsvTable:
     """Clients as `selectors.client_list` gives them (visit_count and last_visit annotated):
     contact details and how they came, no clinical notes."""
     headers = (
@@ -84,7 +94,7 @@ def clients_table(clients: Iterable[Any]) -> CsvTable:
         "Last visit",
     )  # fmt: skip
 
-    def rows() -> Iterator[list[Any]]:
+    def rows() -> Iterator[list[object]]:
         for c in clients:
             source = c.source_partner or c.source_client or c.source_name
             yield [
@@ -96,7 +106,7 @@ def clients_table(clients: Iterable[Any]) -> CsvTable:
     return CsvTable(headers, rows())
 
 
-def referrals_table(referrals: Iterable[Any]) -> CsvTable:
+def referrals_table(referrals: Iterable[Referral]) -> CsvTable:
     """Referrals as `selectors.referral_list` gives them (client, partner, profession
     selected); without the reasons, which are clinical."""
     headers = (
@@ -104,7 +114,7 @@ def referrals_table(referrals: Iterable[Any]) -> CsvTable:
         "Sent", "Answered", "Closed", "Thanked",
     )  # fmt: skip
 
-    def rows() -> Iterator[list[Any]]:
+    def rows() -> Iterator[list[object]]:
         for r in referrals:
             yield [
                 r.created_at, r.get_direction_display(), str(r.client),
@@ -117,15 +127,15 @@ def referrals_table(referrals: Iterable[Any]) -> CsvTable:
     return CsvTable(headers, rows())
 
 
-def outbox_table(messages: Iterable[Any]) -> CsvTable:
+def outbox_table(messages: Iterable[OutgoingMessage]) -> CsvTable:
     """The outbox: every letter and e-mail sent, without its body."""
     headers = ("When", "Kind", "To", "E-mail", "Subject", "How", "Error", "Sent by")
 
-    def rows() -> Iterator[list[Any]]:
+    def rows() -> Iterator[list[object]]:
         for m in messages:
             yield [
                 m.created_at, m.get_kind_display(), m.to_name, m.to_email, m.subject,
-                m.get_status_display(), m.error, m.by.email if m.by_id else "",
+                m.get_status_display(), m.error, m.by.email if m.by is not None else "",
             ]  # fmt: skip
 
     return CsvTable(headers, rows())

@@ -17,7 +17,7 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from cryptography.fernet import InvalidToken
 from django import forms
@@ -25,6 +25,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -102,12 +103,23 @@ def sweep_pending_imports() -> int:
     return deleted
 
 
+class ImportMeta(TypedDict):
+    """The waiting file's sidecar: whose upload it is, what it holds, its mapping once chosen."""
+
+    practice: int
+    member: int
+    kind: str
+    filename: str
+    mapping: list[str] | None
+    uploaded_at: str
+
+
 def _store(request: PracticeRequest, *, kind: str, filename: str, text: str) -> str:
     directory = private_dir(_import_dir())
     sweep_pending_imports()
     token = secrets.token_urlsafe(18)
     _write_private(directory / f"{token}{DATA}", text)
-    meta = {
+    meta: ImportMeta = {
         "practice": request.practice.pk,
         "member": request.member.pk,
         "kind": kind,
@@ -122,7 +134,7 @@ def _store(request: PracticeRequest, *, kind: str, filename: str, text: str) -> 
 class PendingImport:
     """An uploaded file waiting for its mapping or its confirmation."""
 
-    def __init__(self, token: str, signed: str, meta: dict[str, Any]) -> None:
+    def __init__(self, token: str, signed: str, meta: ImportMeta) -> None:
         self.token = token
         self.signed = signed
         self.meta = meta
@@ -163,7 +175,7 @@ def _pending(request: PracticeRequest, signed: str) -> PendingImport:
     if not TOKEN_PATTERN.fullmatch(token):
         raise Http404("No such import.")
     try:
-        meta = json.loads(_read_private(_import_dir() / f"{token}{META}"))
+        meta: ImportMeta = json.loads(_read_private(_import_dir() / f"{token}{META}"))
     except (OSError, ValueError):
         raise Http404("No such import (already imported or cancelled?).") from None
     if meta.get("practice") != request.practice.pk or meta.get("member") != request.member.pk:
@@ -195,8 +207,10 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
+    def clean_file(self) -> UploadedFile[bytes]:
+        upload: UploadedFile[bytes] = self.cleaned_data["file"]
+        # FileField refuses a file without a name; an upload knows its size.
+        assert upload.name is not None and upload.size is not None
         if not upload.name.lower().endswith(".csv"):
             raise ValidationError("Choose a .csv file (in Excel: File → Save As → CSV UTF-8).")
         if upload.size > importer.MAX_BYTES:
@@ -372,10 +386,11 @@ def csv_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
     slugs = {slug for f in good for slug in f.professions}
     professions = Profession.objects.in_bulk(list(slugs))
     practice, by = request.practice, request.user
-    created: list[Any] = []
+    created: list[tuple[importer.RowFate, Partner | Client]] = []
     try:
         with transaction.atomic():
             for fate in good:
+                row: Partner | Client
                 try:
                     if pending.kind == importer.PARTNERS:
                         row = partner_create(

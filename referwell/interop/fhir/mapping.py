@@ -23,10 +23,11 @@ from django.core.validators import URLValidator, validate_email
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from referwell.accounts.models import Practice
 from referwell.core.validators import validate_npi, validate_us_zip
-from referwell.directory.models import Stage
+from referwell.directory.models import Partner, Stage
 from referwell.guidance import kb
-from referwell.referrals.models import Direction
+from referwell.referrals.models import Direction, Referral, ReferralEvent
 from referwell.referrals.states import FHIR_TASK_STATUS, IN_TRANSITIONS, OUT_TRANSITIONS, Status
 
 FHIR_VERSION = "4.0.1"
@@ -120,7 +121,7 @@ OUT_STATUS_OF_SERVICE_REQUEST: dict[str, str | None] = {
     "entered-in-error": None,
 }
 
-RefFn = Callable[[str, Any], str]
+RefFn = Callable[[str, str | int], str]  # (resource type, id) → reference
 
 
 def partner_system(practice_slug: str) -> str:
@@ -131,7 +132,7 @@ def referral_system(practice_slug: str) -> str:
     return f"urn:referwell:{practice_slug}:referral"
 
 
-def rest_ref(resource_type: str, resource_id: Any) -> str:
+def rest_ref(resource_type: str, resource_id: str | int) -> str:
     """A reference as the REST API gives it: relative to the server's base."""
     return f"{resource_type}/{resource_id}"
 
@@ -139,7 +140,7 @@ def rest_ref(resource_type: str, resource_id: Any) -> str:
 def bundle_ref(practice_slug: str) -> RefFn:
     """References inside an exported Bundle: stable urn:uuid names, the entries' fullUrls."""
 
-    def ref(resource_type: str, resource_id: Any) -> str:
+    def ref(resource_type: str, resource_id: str | int) -> str:
         name = f"urn:referwell:{practice_slug}:{resource_type}/{resource_id}"
         return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
 
@@ -222,7 +223,7 @@ def profession_concept(slug: str, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ Referwell → FHIR
 
 
-def practice_organization(practice: Any) -> dict[str, Any]:
+def practice_organization(practice: Practice) -> dict[str, Any]:
     """The practice itself: the requester of its referrals out, the performer of those in."""
     org: dict[str, Any] = {
         "resourceType": "Organization",
@@ -242,7 +243,7 @@ def practice_organization(practice: Any) -> dict[str, Any]:
     return org
 
 
-def _partner_identifiers(partner: Any, practice_slug: str) -> list[dict[str, Any]]:
+def _partner_identifiers(partner: Partner, practice_slug: str) -> list[dict[str, Any]]:
     identifiers: list[dict[str, Any]] = []
     if partner.npi:
         identifiers.append(
@@ -265,17 +266,17 @@ def _partner_identifiers(partner: Any, practice_slug: str) -> list[dict[str, Any
     return identifiers
 
 
-def has_organization(partner: Any) -> bool:
+def has_organization(partner: Partner) -> bool:
     return bool(partner.clinic)
 
 
-def has_location(partner: Any) -> bool:
+def has_location(partner: Partner) -> bool:
     return bool(partner.street or partner.city or partner.state or partner.zip_code) or (
         partner.latitude is not None and partner.longitude is not None
     )
 
 
-def partner_practitioner(partner: Any, *, practice_slug: str) -> dict[str, Any]:
+def partner_practitioner(partner: Partner, *, practice_slug: str) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Practitioner",
         "id": str(partner.pk),
@@ -294,7 +295,7 @@ def partner_practitioner(partner: Any, *, practice_slug: str) -> dict[str, Any]:
 
 
 def partner_role(
-    partner: Any,
+    partner: Partner,
     *,
     practice_slug: str,
     professions: Iterable[tuple[str, str]],
@@ -330,7 +331,7 @@ def partner_role(
     return resource
 
 
-def partner_organization(partner: Any) -> dict[str, Any] | None:
+def partner_organization(partner: Partner) -> dict[str, Any] | None:
     """The partner's clinic, or None when the partner names none."""
     if not has_organization(partner):
         return None
@@ -350,7 +351,7 @@ def partner_organization(partner: Any) -> dict[str, Any] | None:
     return org
 
 
-def partner_location(partner: Any, *, ref: RefFn = rest_ref) -> dict[str, Any] | None:
+def partner_location(partner: Partner, *, ref: RefFn = rest_ref) -> dict[str, Any] | None:
     """Where the partner works: the address and the position, or None when unknown."""
     if not has_location(partner):
         return None
@@ -379,7 +380,7 @@ def partner_location(partner: Any, *, ref: RefFn = rest_ref) -> dict[str, Any] |
 
 
 def partner_resources(
-    partner: Any,
+    partner: Partner,
     *,
     practice_slug: str,
     professions: Iterable[tuple[str, str]],
@@ -396,7 +397,7 @@ def partner_resources(
 
 
 def _parties(
-    referral: Any, practice: Any, ref: RefFn
+    referral: Referral, practice: Practice, ref: RefFn
 ) -> tuple[dict[str, str] | None, dict[str, str] | None]:
     """(requester, performer): we ask the partner for a referral out, they ask us for one in."""
     us = {"reference": ref("Organization", PRACTICE_ID), "display": practice.name}
@@ -412,18 +413,18 @@ def _parties(
     return them, us
 
 
-def _subject(referral: Any) -> dict[str, str]:
+def _subject(referral: Referral) -> dict[str, str]:
     client = referral.client
     return {"type": "Patient", "display": patient_display(client.first_name, client.last_name)}
 
 
 def referral_service_request(
-    referral: Any,
+    referral: Referral,
     *,
-    practice: Any,
+    practice: Practice,
     ref: RefFn = rest_ref,
     clinical: bool = True,
-    events: Iterable[Any] = (),
+    events: Iterable[ReferralEvent] = (),
 ) -> dict[str, Any]:
     """The referral as a ServiceRequest. `clinical=False` (front desk) leaves out the reasons
     and the timeline's notes; `events`: the referral's timeline, for its notes."""
@@ -467,7 +468,9 @@ def referral_service_request(
     return resource
 
 
-def referral_task(referral: Any, *, practice: Any, ref: RefFn = rest_ref) -> dict[str, Any]:
+def referral_task(
+    referral: Referral, *, practice: Practice, ref: RefFn = rest_ref
+) -> dict[str, Any]:
     """The referral's fulfilment: a Task whose status is the state machine's FHIR status and
     whose businessStatus keeps Referwell's own, finer status."""
     requester, performer = _parties(referral, practice, ref)
@@ -514,12 +517,12 @@ def referral_task(referral: Any, *, practice: Any, ref: RefFn = rest_ref) -> dic
 
 
 def referral_resources(
-    referral: Any,
+    referral: Referral,
     *,
-    practice: Any,
+    practice: Practice,
     ref: RefFn = rest_ref,
     clinical: bool = True,
-    events: Iterable[Any] = (),
+    events: Iterable[ReferralEvent] = (),
 ) -> list[dict[str, Any]]:
     return [
         referral_service_request(

@@ -10,9 +10,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
+from django.db import models
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -23,6 +24,7 @@ from ninja.errors import HttpError
 
 from referwell.accounts.api import MemberToken
 from referwell.accounts.http import PracticeRequest
+from referwell.accounts.models import Member, Practice
 from referwell.audit.services import log_read
 from referwell.directory.models import Partner
 from referwell.directory.selectors import partner_get
@@ -58,7 +60,7 @@ def outcome(status: int, code: str, message: str) -> HttpResponse:
     return response
 
 
-def _authenticate(request: PracticeRequest) -> Any:
+def _authenticate(request: HttpRequest) -> Member | None:
     """The member whose token is in the Authorization header, or None. Only the token counts:
     a browser session does not open the FHIR API."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -67,11 +69,16 @@ def _authenticate(request: PracticeRequest) -> Any:
     return MemberToken().authenticate(request, token.strip())
 
 
-def fhir_view(*, auth: bool = True) -> Callable[[Callable[..., HttpResponse]], Any]:
-    def decorate(view: Callable[..., HttpResponse]) -> Any:
+def fhir_view(
+    *, auth: bool = True
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A FHIR view: read-only, JSON only, errors as OperationOutcomes; with `auth`, behind a
+    member's API token, which sets the request's member and practice (a PracticeRequest)."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: PracticeRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in ("GET", "HEAD"):
                 response = outcome(
                     405, "not-supported", "This FHIR server is read-only: use GET (read, search)."
@@ -215,42 +222,55 @@ def _string_q(names: list[str], value: str, modifier: str) -> Q:
     return q
 
 
-@dataclass
-class Param:
-    type: str
-    documentation: str
-    apply: Callable[[Any, str, str, Any], Any]  # (rows, value, modifier, practice) → rows
-    modifiers: tuple[str, ...] = ("",)
+# What a resource type's search finds and its read renders: a partner, a referral, or (an
+# Organization) the practice itself or a partner's clinic.
+_Row = TypeVar("_Row", bound=models.Model)
 
 
 @dataclass
-class Rows:
+class Rows(Generic[_Row]):
     """Search results: an optional first row (the practice itself) and a queryset."""
 
-    queryset: QuerySet[Any]
-    head: list[Any] = field(default_factory=list)
-    head_updated: Callable[[Any], dt.datetime] | None = None
+    queryset: QuerySet[_Row]
+    head: list[_Row] = field(default_factory=list)
+    head_updated: Callable[[_Row], dt.datetime] | None = None
 
     def count(self) -> int:
         return len(self.head) + self.queryset.count()
 
-    def page(self, offset: int, count: int) -> list[Any]:
+    def page(self, offset: int, count: int) -> list[_Row]:
         head = self.head[offset : offset + count]
         start = max(0, offset - len(self.head))
         rest = count - len(head)
         return head + (list(self.queryset[start : start + rest]) if rest > 0 else [])
 
-    def filter(self, q: Q, keep_head: Callable[[Any], bool] | None = None) -> Rows:
+    def filter(self, q: Q, keep_head: Callable[[_Row], bool] | None = None) -> Rows[_Row]:
         head = [row for row in self.head if keep_head and keep_head(row)]
         return Rows(self.queryset.filter(q).distinct(), head, self.head_updated)
 
 
-def _by_id(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+class Apply(Protocol):
+    """A search parameter's filter: (rows, value, modifier, practice) → rows, for any kind."""
+
+    def __call__(
+        self, rows: Rows[_Row], value: str, modifier: str, practice: Practice, /
+    ) -> Rows[_Row]: ...
+
+
+@dataclass
+class Param:
+    type: str
+    documentation: str
+    apply: Apply
+    modifiers: tuple[str, ...] = ("",)
+
+
+def _by_id(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
     ids = value.split(",")
     return rows.filter(Q(pk__in=_int_ids(ids)), keep_head=lambda _row: mapping.PRACTICE_ID in ids)
 
 
-def _by_last_updated(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_last_updated(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
     condition = parse_date_condition(value)
     updated = rows.head_updated
     return rows.filter(
@@ -259,7 +279,9 @@ def _by_last_updated(rows: Rows, value: str, modifier: str, practice: Any) -> Ro
     )
 
 
-def _by_partner_identifier(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_partner_identifier(
+    rows: Rows[_Row], value: str, modifier: str, practice: Practice
+) -> Rows[_Row]:
     q = Q(pk__in=[])
     for system, code in _tokens(value):
         if system in (None, mapping.NPI_SYSTEM):
@@ -269,7 +291,7 @@ def _by_partner_identifier(rows: Rows, value: str, modifier: str, practice: Any)
     return rows.filter(q)
 
 
-def _by_specialty(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_specialty(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
     q = Q(pk__in=[])
     for system, code in _tokens(value):
         if system == mapping.NUCC_SYSTEM or (system is None and _nucc_slugs(code)):
@@ -279,7 +301,7 @@ def _by_specialty(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
     return rows.filter(q)
 
 
-def _by_role(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_role(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
     q = Q(pk__in=[])
     for system, code in _tokens(value):
         if system in (None, mapping.NUCC_SYSTEM):
@@ -287,10 +309,12 @@ def _by_role(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
     return rows.filter(q)
 
 
-def _string(*names: str, head: Callable[[Any], str] | None = None) -> Callable[..., Rows]:
-    def apply(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
-        def keep(row: Any) -> bool:
-            text = head(row) if head else ""
+def _string(*names: str, head: Callable[[Practice], str] | None = None) -> Apply:
+    """`head`: the practice's value, when the rows begin with the practice (Organization)."""
+
+    def apply(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
+        def keep(row: _Row) -> bool:
+            text = head(row) if head and isinstance(row, Practice) else ""
             parts = value.split(",")
             if modifier == "exact":
                 return text in parts
@@ -301,21 +325,23 @@ def _string(*names: str, head: Callable[[Any], str] | None = None) -> Callable[.
     return apply
 
 
-def _by_reference(field_name: str, resource_type: str) -> Callable[..., Rows]:
-    def apply(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_reference(field_name: str, resource_type: str) -> Apply:
+    def apply(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
         ids = _int_ids(_reference_ids(value, resource_type))
         return rows.filter(Q(**{f"{field_name}__in": ids}))
 
     return apply
 
 
-def _by_request_status(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_request_status(
+    rows: Rows[_Row], value: str, modifier: str, practice: Practice
+) -> Rows[_Row]:
     codes = {code for _, code in _tokens(value)}
     statuses = [s for s, fhir in mapping.SERVICE_REQUEST_STATUS.items() if fhir in codes]
     return rows.filter(Q(status__in=statuses))
 
 
-def _by_task_status(rows: Rows, value: str, modifier: str, practice: Any) -> Rows:
+def _by_task_status(rows: Rows[_Row], value: str, modifier: str, practice: Practice) -> Rows[_Row]:
     codes = {code for _, code in _tokens(value)}
     statuses = [s for s, fhir in FHIR_TASK_STATUS.items() if fhir in codes]
     return rows.filter(Q(status__in=statuses))
@@ -334,22 +360,22 @@ LAST_UPDATED = Param(
 
 
 @dataclass
-class Kind:
+class Kind(Generic[_Row]):
     """One resource type: where its rows come from, how one row reads, its parameters."""
 
     name: str
     documentation: str
-    rows: Callable[[Any], Rows]
-    get: Callable[[Any, str], Any]
-    render: Callable[[HttpRequest, Any], dict[str, Any]]
+    rows: Callable[[Practice], Rows[_Row]]
+    get: Callable[[Practice, str], _Row]
+    render: Callable[[PracticeRequest, _Row], dict[str, Any]]
     params: dict[str, Param]
 
 
-def _partners(practice: Any) -> QuerySet[Partner]:
+def _partners(practice: Practice) -> QuerySet[Partner]:
     return Partner.objects.for_practice(practice).prefetch_related("professions").order_by("pk")
 
 
-def _partner(practice: Any, resource_id: str) -> Partner:
+def _partner(practice: Practice, resource_id: str) -> Partner:
     if _row_id(resource_id) is None:
         raise Http404(f"No resource with the id '{resource_id}'.")
     return partner_get(practice=practice, pk=resource_id)
@@ -359,7 +385,7 @@ def _professions(partner: Partner) -> list[tuple[str, str]]:
     return [(p.slug, p.name) for p in partner.professions.all()]
 
 
-def _organization(practice: Any, resource_id: str) -> Any:
+def _organization(practice: Practice, resource_id: str) -> Partner | Practice:
     if resource_id == mapping.PRACTICE_ID:
         return practice
     partner = _partner(practice, resource_id)
@@ -368,14 +394,14 @@ def _organization(practice: Any, resource_id: str) -> Any:
     return partner
 
 
-def _location(practice: Any, resource_id: str) -> Partner:
+def _location(practice: Practice, resource_id: str) -> Partner:
     partner = _partner(practice, resource_id)
     if not mapping.has_location(partner):
         raise Http404(f"Partner {resource_id} has no address.")
     return partner
 
 
-def _located(practice: Any) -> QuerySet[Partner]:
+def _located(practice: Practice) -> QuerySet[Partner]:
     return _partners(practice).filter(
         ~Q(street="")
         | ~Q(city="")
@@ -385,7 +411,7 @@ def _located(practice: Any) -> QuerySet[Partner]:
     )
 
 
-def _referrals(practice: Any) -> QuerySet[Referral]:
+def _referrals(practice: Practice) -> QuerySet[Referral]:
     return (
         Referral.objects.for_practice(practice)
         .select_related("client", "partner", "profession")
@@ -394,14 +420,14 @@ def _referrals(practice: Any) -> QuerySet[Referral]:
     )
 
 
-def _referral(practice: Any, resource_id: str) -> Referral:
+def _referral(practice: Practice, resource_id: str) -> Referral:
     if _row_id(resource_id) is None:
         raise Http404(f"No resource with the id '{resource_id}'.")
     referral_get(practice=practice, pk=resource_id)  # the 404 of another practice's id
     return _referrals(practice).get(pk=int(resource_id))
 
 
-def _render_organization(request: PracticeRequest, row: Any) -> dict[str, Any]:
+def _render_organization(request: PracticeRequest, row: Partner | Practice) -> dict[str, Any]:
     if isinstance(row, Partner):
         return mapping.partner_organization(row) or {}
     return mapping.practice_organization(row)
@@ -410,164 +436,159 @@ def _render_organization(request: PracticeRequest, row: Any) -> dict[str, Any]:
 def _render_request(request: PracticeRequest, referral: Referral) -> dict[str, Any]:
     return mapping.referral_service_request(
         referral,
-        practice=request.practice,  # type: ignore[attr-defined]
-        clinical=request.member.sees_clinical,  # type: ignore[attr-defined]
+        practice=request.practice,
+        clinical=request.member.sees_clinical,
         events=referral.events.all(),
     )
 
 
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in [
-        Kind(
-            "Practitioner",
-            "The professionals of the practice's network (its partners).",
-            lambda practice: Rows(_partners(practice)),
-            _partner,
-            lambda request, p: mapping.partner_practitioner(
-                p,
-                practice_slug=request.practice.slug,  # type: ignore[attr-defined]
+# Each kind has its own rows: a partner, a referral, or the practice or a partner's clinic.
+_KINDS: list[Kind[Any]] = [
+    Kind[Partner](
+        "Practitioner",
+        "The professionals of the practice's network (its partners).",
+        lambda practice: Rows(_partners(practice)),
+        _partner,
+        lambda request, p: mapping.partner_practitioner(
+            p,
+            practice_slug=request.practice.slug,
+        ),
+        {
+            "_id": ID,
+            "_lastUpdated": LAST_UPDATED,
+            "name": Param(
+                "string",
+                "Part of the name (`:exact` for the whole name).",
+                _string("name"),
+                STRING_MODIFIERS,
             ),
-            {
-                "_id": ID,
-                "_lastUpdated": LAST_UPDATED,
-                "name": Param(
-                    "string",
-                    "Part of the name (`:exact` for the whole name).",
-                    _string("name"),
-                    STRING_MODIFIERS,
-                ),
-                "identifier": Param(
-                    "token",
-                    f"An NPI ({mapping.NPI_SYSTEM}|NNNNNNNNNN) or the Referwell "
-                    "identifier (urn:referwell:<practice>:partner|ID).",
-                    _by_partner_identifier,
-                ),
-                "specialty": Param(
-                    "token",
-                    "A specialty or modality (text), or a NUCC taxonomy code "
-                    f"({mapping.NUCC_SYSTEM}|CODE) of the partner's professions.",
-                    _by_specialty,
-                ),
-            },
-        ),
-        Kind(
-            "PractitionerRole",
-            "What each partner does (NUCC-coded professions, specialties), how to reach them "
-            "and where.",
-            lambda practice: Rows(_partners(practice)),
-            _partner,
-            lambda request, p: mapping.partner_role(
-                p,
-                practice_slug=request.practice.slug,  # type: ignore[attr-defined]
-                professions=_professions(p),
+            "identifier": Param(
+                "token",
+                f"An NPI ({mapping.NPI_SYSTEM}|NNNNNNNNNN) or the Referwell "
+                "identifier (urn:referwell:<practice>:partner|ID).",
+                _by_partner_identifier,
             ),
-            {
-                "_id": ID,
-                "_lastUpdated": LAST_UPDATED,
-                "specialty": Param(
-                    "token",
-                    "A specialty or modality (text), or a NUCC taxonomy code.",
-                    _by_specialty,
-                ),
-                "role": Param(
-                    "token", f"A NUCC taxonomy code ({mapping.NUCC_SYSTEM}|CODE).", _by_role
-                ),
-                "practitioner": Param(
-                    "reference", "Practitioner/ID.", _by_reference("pk", "Practitioner")
-                ),
-                "identifier": Param(
-                    "token", "An NPI or the Referwell identifier.", _by_partner_identifier
-                ),
-            },
-        ),
-        Kind(
-            "Organization",
-            "The practice itself (id `practice`) and the partners' clinics.",
-            lambda practice: Rows(
-                _partners(practice).exclude(clinic=""),
-                head=[practice],
-                head_updated=lambda p: p.created_at,
+            "specialty": Param(
+                "token",
+                "A specialty or modality (text), or a NUCC taxonomy code "
+                f"({mapping.NUCC_SYSTEM}|CODE) of the partner's professions.",
+                _by_specialty,
             ),
-            _organization,
-            _render_organization,
-            {
-                "_id": ID,
-                "_lastUpdated": LAST_UPDATED,
-                "name": Param(
-                    "string",
-                    "Part of the name.",
-                    _string("clinic", head=lambda p: p.name),
-                    STRING_MODIFIERS,
-                ),
-            },
+        },
+    ),
+    Kind[Partner](
+        "PractitionerRole",
+        "What each partner does (NUCC-coded professions, specialties), how to reach them "
+        "and where.",
+        lambda practice: Rows(_partners(practice)),
+        _partner,
+        lambda request, p: mapping.partner_role(
+            p,
+            practice_slug=request.practice.slug,
+            professions=_professions(p),
         ),
-        Kind(
-            "Location",
-            "Where the partners work: address and position.",
-            lambda practice: Rows(_located(practice)),
-            _location,
-            lambda request, p: mapping.partner_location(p) or {},
-            {
-                "_id": ID,
-                "_lastUpdated": LAST_UPDATED,
-                "name": Param(
-                    "string",
-                    "Part of the clinic's (or the partner's) name.",
-                    _string("clinic", "name"),
-                    STRING_MODIFIERS,
-                ),
-                "address-city": Param("string", "The city.", _string("city"), STRING_MODIFIERS),
-                "address-state": Param(
-                    "string", "The state (two letters).", _string("state"), STRING_MODIFIERS
-                ),
-                "address-postalcode": Param(
-                    "string", "The ZIP code.", _string("zip_code"), STRING_MODIFIERS
-                ),
-            },
-        ),
-        Kind(
-            "ServiceRequest",
-            "Referrals, out and in. The client is named by first name and last initial only.",
-            lambda practice: Rows(_referrals(practice)),
-            _referral,
-            _render_request,
-            {
-                "_id": ID,
-                "_lastUpdated": LAST_UPDATED,
-                "status": Param(
-                    "token", "draft, active, completed or revoked.", _by_request_status
-                ),
-            },
-        ),
-        Kind(
-            "Task",
-            "The fulfilment of each referral; its status follows the referral's.",
-            lambda practice: Rows(_referrals(practice)),
-            _referral,
-            lambda request, r: mapping.referral_task(
-                r,
-                practice=request.practice,  # type: ignore[attr-defined]
+        {
+            "_id": ID,
+            "_lastUpdated": LAST_UPDATED,
+            "specialty": Param(
+                "token",
+                "A specialty or modality (text), or a NUCC taxonomy code.",
+                _by_specialty,
             ),
-            {
-                "_id": ID,
-                "_lastUpdated": LAST_UPDATED,
-                "status": Param(
-                    "token",
-                    "draft, requested, received, accepted, rejected, in-progress, "
-                    "completed, cancelled or failed.",
-                    _by_task_status,
-                ),
-                "focus": Param(
-                    "reference", "ServiceRequest/ID.", _by_reference("pk", "ServiceRequest")
-                ),
-            },
+            "role": Param("token", f"A NUCC taxonomy code ({mapping.NUCC_SYSTEM}|CODE).", _by_role),
+            "practitioner": Param(
+                "reference", "Practitioner/ID.", _by_reference("pk", "Practitioner")
+            ),
+            "identifier": Param(
+                "token", "An NPI or the Referwell identifier.", _by_partner_identifier
+            ),
+        },
+    ),
+    Kind[Partner | Practice](
+        "Organization",
+        "The practice itself (id `practice`) and the partners' clinics.",
+        lambda practice: Rows(
+            _partners(practice).exclude(clinic=""),
+            head=[practice],
+            head_updated=lambda p: p.created_at,
         ),
-    ]
-}
+        _organization,
+        _render_organization,
+        {
+            "_id": ID,
+            "_lastUpdated": LAST_UPDATED,
+            "name": Param(
+                "string",
+                "Part of the name.",
+                _string("clinic", head=lambda p: p.name),
+                STRING_MODIFIERS,
+            ),
+        },
+    ),
+    Kind[Partner](
+        "Location",
+        "Where the partners work: address and position.",
+        lambda practice: Rows(_located(practice)),
+        _location,
+        lambda request, p: mapping.partner_location(p) or {},
+        {
+            "_id": ID,
+            "_lastUpdated": LAST_UPDATED,
+            "name": Param(
+                "string",
+                "Part of the clinic's (or the partner's) name.",
+                _string("clinic", "name"),
+                STRING_MODIFIERS,
+            ),
+            "address-city": Param("string", "The city.", _string("city"), STRING_MODIFIERS),
+            "address-state": Param(
+                "string", "The state (two letters).", _string("state"), STRING_MODIFIERS
+            ),
+            "address-postalcode": Param(
+                "string", "The ZIP code.", _string("zip_code"), STRING_MODIFIERS
+            ),
+        },
+    ),
+    Kind[Referral](
+        "ServiceRequest",
+        "Referrals, out and in. The client is named by first name and last initial only.",
+        lambda practice: Rows(_referrals(practice)),
+        _referral,
+        _render_request,
+        {
+            "_id": ID,
+            "_lastUpdated": LAST_UPDATED,
+            "status": Param("token", "draft, active, completed or revoked.", _by_request_status),
+        },
+    ),
+    Kind[Referral](
+        "Task",
+        "The fulfilment of each referral; its status follows the referral's.",
+        lambda practice: Rows(_referrals(practice)),
+        _referral,
+        lambda request, r: mapping.referral_task(
+            r,
+            practice=request.practice,
+        ),
+        {
+            "_id": ID,
+            "_lastUpdated": LAST_UPDATED,
+            "status": Param(
+                "token",
+                "draft, requested, received, accepted, rejected, in-progress, "
+                "completed, cancelled or failed.",
+                _by_task_status,
+            ),
+            "focus": Param(
+                "reference", "ServiceRequest/ID.", _by_reference("pk", "ServiceRequest")
+            ),
+        },
+    ),
+]
+KINDS = {k.name: k for k in _KINDS}
 
 
-def _kind(resource_type: str) -> Kind:
+def _kind(resource_type: str) -> Kind[Any]:
     kind = KINDS.get(resource_type)
     if kind is None:
         raise Http404(
@@ -587,7 +608,7 @@ def _non_negative(name: str, value: str) -> int:
 
 
 @fhir_view(auth=False)
-def metadata(request: PracticeRequest) -> HttpResponse:
+def metadata(request: HttpRequest) -> HttpResponse:
     """The CapabilityStatement: what this server reads and searches (public, as FHIR wants)."""
     base = request.build_absolute_uri(reverse("fhir_metadata")).rsplit("/", 1)[0]
     resources = [
@@ -642,7 +663,7 @@ def metadata(request: PracticeRequest) -> HttpResponse:
 @fhir_view()
 def search(request: PracticeRequest, resource_type: str) -> HttpResponse:
     kind = _kind(resource_type)
-    practice = request.practice  # type: ignore[attr-defined]
+    practice = request.practice
     rows = kind.rows(practice)
     count, offset = DEFAULT_COUNT, 0
     kept: list[tuple[str, str]] = []
@@ -691,7 +712,7 @@ def search(request: PracticeRequest, resource_type: str) -> HttpResponse:
         "total": total,
         "link": links,
     }
-    entries = []
+    entries: list[dict[str, Any]] = []
     for row in page:
         resource = kind.render(request, row)
         url = reverse("fhir_read", args=[kind.name, resource["id"]])
@@ -714,7 +735,7 @@ def read(request: PracticeRequest, resource_type: str, resource_id: str) -> Http
     kind = _kind(resource_type)
     if not mapping.RESOURCE_ID.match(resource_id):
         raise Http404(f"'{resource_id}' is not a resource id.")
-    row = kind.get(request.practice, resource_id)  # type: ignore[attr-defined]
+    row = kind.get(request.practice, resource_id)
     resource = kind.render(request, row)
     log_read(
         request,
@@ -727,7 +748,7 @@ def read(request: PracticeRequest, resource_type: str, resource_id: str) -> Http
 
 
 @fhir_view(auth=False)
-def unknown(request: PracticeRequest, path: str) -> HttpResponse:
+def unknown(request: HttpRequest, path: str) -> HttpResponse:
     raise Http404(
         f"Nothing at '{path or '/'}': read [type]/[id], search [type]?params, "
         "or see metadata for the CapabilityStatement."
