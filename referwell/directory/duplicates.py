@@ -146,7 +146,7 @@ def find_duplicates(
         .prefetch_related("professions")
     )
     for partner in matches:
-        partner.duplicate_reason = reasons[partner.pk]  # type: ignore[attr-defined]
+        partner.duplicate_reason = reasons[partner.pk]
     matches.sort(key=lambda p: (RANKS[reasons[p.pk]], p.name.casefold(), p.pk))
     return matches
 

@@ -115,6 +115,11 @@ class Partner(TenantModel):
     )
     fhir_identifier = models.CharField(max_length=200, blank=True, db_index=True)
 
+    # Not stored: set on the partners a search returns. How far they are from the ZIP code
+    # asked (selectors.partner_list), why they look like a duplicate (find_duplicates).
+    distance_miles: float | None = None
+    duplicate_reason: str = ""
+
     class Meta:
         ordering = ["name"]
         indexes = [

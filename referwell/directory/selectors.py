@@ -69,18 +69,16 @@ def partner_list(*, practice: Practice, filters: PartnerFilters | None = None) -
     origin = zip_centroid(f.near_zip) if f.near_zip else None
     if origin:
         for p in partners:
-            p.distance_miles = (  # type: ignore[attr-defined]
+            p.distance_miles = (
                 round(miles_between(origin, (p.latitude, p.longitude)), 1)
                 if p.latitude is not None and p.longitude is not None
                 else None
             )
         if f.miles is not None:
             partners = [
-                p
-                for p in partners
-                if p.distance_miles is not None and p.distance_miles <= f.miles  # type: ignore[attr-defined]
+                p for p in partners if p.distance_miles is not None and p.distance_miles <= f.miles
             ]
-        partners.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0))  # type: ignore[attr-defined]
+        partners.sort(key=lambda p: (p.distance_miles is None, p.distance_miles or 0))
     return partners
 
 

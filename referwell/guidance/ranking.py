@@ -109,8 +109,13 @@ def _components(p: PartnerFacts, profession: str, ctx: ClientContext) -> list[Co
     else:
         rate, why = 0.5, "no referral sent yet: responsiveness unknown"
     out.append(Component("responsiveness", rate, WEIGHTS["responsiveness"], why))
-    if None not in (p.latitude, p.longitude, ctx.latitude, ctx.longitude):
-        miles = _miles(ctx.latitude, ctx.longitude, p.latitude, p.longitude)  # type: ignore[arg-type]
+    if (
+        p.latitude is not None
+        and p.longitude is not None
+        and ctx.latitude is not None
+        and ctx.longitude is not None
+    ):
+        miles = _miles(ctx.latitude, ctx.longitude, p.latitude, p.longitude)
         out.append(
             Component(
                 "distance",
