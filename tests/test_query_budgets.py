@@ -234,8 +234,12 @@ def world(elm_grove, alice, partner, client_alice_jones, referral):
         signed_form="JVBERi0xLjQKJSVFT0YK",  # "%PDF-1.4 %%EOF", base64
         signed_form_type="application/pdf",
     )
+    from referwell.core.jobs import ImportJob
+
     return {
         **referrals,
+        "nppes_job": ImportJob.objects.create(kind="registry.nppes", practice=elm_grove),
+        "restore_job": ImportJob.objects.create(kind="interop.restore", practice=elm_grove),
         "consent_signed": consent_signed,
         "member": member,
         "plan": plan,
@@ -298,6 +302,8 @@ PAGE_BUDGETS = {
     "inbound_accept": 38,
     "inbound_reject": 16,
     "member_edit": 17,
+    "registry_job": 8,  # the job (a running one's progress file is not a query)
+    "practice_restore_job": 8,
     # Lists, forms and reports.
     "dashboard": 18,
     "partner_list": 14,  # paged: the count, the page, its partners' activity
@@ -317,7 +323,9 @@ PAGE_BUDGETS = {
     "inbound_list": 9,
     "csv_import": 7,
     "practice_export": 7,
+    "practice_restore": 8,  # + the practice's latest restores
     "registry_search": 8,
+    "registry_import": 10,  # + an import under way, the latest run, the practice's imports
     "members": 10,
     "notifications": 7,
     "audit_trail": 13,

@@ -61,11 +61,14 @@ def marked(elm_grove, partner, client_alice_jones, referral):
         reason=f"{MARK}-inbound",
         client_agreed_to_be_contacted=True,
     )
+    from referwell.core.jobs import ImportJob
     from referwell.directory.models import Niche
     from referwell.outreach.models import ContactPlan
     from tests.factories import MemberFactory
 
     return {
+        "nppes_job": ImportJob.objects.create(kind="registry.nppes", practice=elm_grove),
+        "restore_job": ImportJob.objects.create(kind="interop.restore", practice=elm_grove),
         "member": MemberFactory(practice=elm_grove),
         "partner": partner,
         "client": client,
@@ -159,6 +162,10 @@ def test_only_owners_manage_members_templates_and_exports(elm_grove, marked, rol
     http = _logged_in(MemberFactory(practice=elm_grove, role=role))
     urls = [
         reverse("practice_export"),
+        reverse("practice_restore"),
+        reverse("registry_import"),
+        reverse("registry_job", kwargs={"pk": marked["nppes_job"].pk}),
+        reverse("practice_restore_job", kwargs={"pk": marked["restore_job"].pk}),
         reverse("practice_settings"),
         reverse("members"),
         reverse("member_edit", kwargs={"pk": marked["member"].pk}),

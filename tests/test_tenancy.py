@@ -55,6 +55,8 @@ OBJECTS = {
     "partner_vcard": "partner",
     "partner_merge": "partner",
     "member_edit": "member",
+    "registry_job": "nppes_job",
+    "practice_restore_job": "restore_job",
 }
 # Pages without an id: the lists and forms, where alice's data must simply not appear.
 PAGES_WITHOUT_ID = {
@@ -76,7 +78,9 @@ PAGES_WITHOUT_ID = {
     "inbound_list",
     "csv_import",
     "practice_export",
+    "practice_restore",
     "registry_search",
+    "registry_import",
     "members",
     "notifications",
     "audit_trail",
@@ -155,7 +159,15 @@ def alice_objects(elm_grove, partner, client_alice_jones, referral):
     member = MemberFactory(
         practice=elm_grove, user=UserFactory(email="jones.desk@example.com", last_name="Jones")
     )
+    from referwell.core.jobs import ImportJob
+
     return {
+        "nppes_job": ImportJob.objects.create(
+            kind="registry.nppes", practice=elm_grove, file_name="Jones-npidata.csv"
+        ),
+        "restore_job": ImportJob.objects.create(
+            kind="interop.restore", practice=elm_grove, file_name="Jones-export.zip"
+        ),
         "member": member,
         "plan": plan,
         "niche": niche,

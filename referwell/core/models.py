@@ -52,3 +52,7 @@ def explicit_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
     finally:
         for f, now, now_add in saved:
             f.auto_now, f.auto_now_add = now, now_add
+
+
+# The record of long work started from a page, a model of this app kept with its helpers.
+from referwell.core.jobs import ImportJob  # noqa: E402, F401

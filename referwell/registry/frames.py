@@ -312,7 +312,9 @@ class FrameReader:
             for batch in planned.collect_batches(chunk_size=BATCH_ROWS, engine="streaming"):
                 parsed, frame = _split(batch, self.selection, width)
                 # The rows read so far: up to this batch's last (line 1 is the header).
-                parsed.read = max(int(batch.get_column("line").max() or 1) - 1 - self.read, 0)
+                last = batch.get_column("line").max()
+                last_line = last if isinstance(last, int) and last else 1
+                parsed.read = max(last_line - 1 - self.read, 0)
                 self.read += parsed.read
                 yield parsed, frame
         except pl.exceptions.PolarsError as exc:

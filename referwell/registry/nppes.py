@@ -137,22 +137,38 @@ def open_nppes(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     path = Path(path)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            members = [
-                info
-                for info in archive.infolist()
-                if info.filename.lower().endswith(".csv")
-                and "fileheader" not in info.filename.lower()
-            ]
-            wanted = [m for m in members if Path(m.filename).name.startswith("npidata_pfile")]
-            chosen = wanted or members
-            if not chosen:
-                raise NppesFormatError(f"{path.name}: no npidata_pfile_*.csv in this zip")
-            member = max(chosen, key=lambda info: info.file_size)
-            with archive.open(member) as stream:
+            with archive.open(provider_member(archive, path.name)) as stream:
                 yield stream
     else:
         with path.open("rb") as stream:
             yield stream
+
+
+def provider_member(archive: zipfile.ZipFile, name: str) -> zipfile.ZipInfo:
+    """The provider file in the zip CMS distributes: the largest npidata_pfile_*.csv (not its
+    _fileheader.csv), or else the largest CSV file."""
+    members = [
+        info
+        for info in archive.infolist()
+        if info.filename.lower().endswith(".csv") and "fileheader" not in info.filename.lower()
+    ]
+    wanted = [m for m in members if Path(m.filename).name.startswith("npidata_pfile")]
+    chosen = wanted or members
+    if not chosen:
+        raise NppesFormatError(f"{name}: no npidata_pfile_*.csv in this zip")
+    return max(chosen, key=lambda info: info.file_size)
+
+
+@contextmanager
+def damaged_zip_refused(path: str | os.PathLike[str]) -> Iterator[None]:
+    """A damaged zip fails as it is read (a bad CRC, a cut or corrupt deflate stream, a
+    compression method flipped to one zipfile does not know): NppesFormatError, one line."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise NppesFormatError(
+            f"{Path(path).name}: the zip file is damaged or cannot be read ({exc})"
+        ) from None
 
 
 def read_chunks(stream: IO[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -258,25 +274,18 @@ def parsed_from_file(
     worker are in flight (bounded memory)."""
     if workers is None:
         workers = default_workers(path)
-    try:
-        with open_nppes(path) as stream:
-            if not workers:
-                yield from iter_parsed(stream, selection)
-                return
-            layout = read_header(stream)
-            plain = isinstance(stream, io.BufferedReader)
-            tasks: Iterable[bytes | tuple[int, int]] = (
-                byte_ranges(stream) if plain else read_chunks(stream)
-            )
-            yield from number_lines(
-                _parse_in_pool(tasks, layout, selection, workers, str(path) if plain else None)
-            )
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        # A damaged zip fails as it is read (a bad CRC, a cut or corrupt deflate stream, a
-        # compression method flipped to one zipfile does not know).
-        raise NppesFormatError(
-            f"{Path(path).name}: the zip file is damaged or cannot be read ({exc})"
-        ) from None
+    with damaged_zip_refused(path), open_nppes(path) as stream:
+        if not workers:
+            yield from iter_parsed(stream, selection)
+            return
+        layout = read_header(stream)
+        plain = isinstance(stream, io.BufferedReader)
+        tasks: Iterable[bytes | tuple[int, int]] = (
+            byte_ranges(stream) if plain else read_chunks(stream)
+        )
+        yield from number_lines(
+            _parse_in_pool(tasks, layout, selection, workers, str(path) if plain else None)
+        )
 
 
 def _parse_in_pool(

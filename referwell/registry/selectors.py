@@ -79,6 +79,8 @@ def registry_search(
     )
     hits = []
     for entry in candidates:
+        if entry.latitude is None or entry.longitude is None:
+            continue  # (the box above leaves them out)
         distance = miles_between(origin, (entry.latitude, entry.longitude))
         if distance <= miles:
             hits.append(RegistryHit(entry, round(distance, 1)))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from referwell.registry.layout import ENTRY_SCHEMA, Counts
 from referwell.registry.models import RegistryEntry
@@ -118,13 +118,21 @@ def _database_file() -> str | None:
     return name
 
 
+def _column(name: str) -> str:
+    """The registry's column of a field."""
+    field = RegistryEntry._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise RuntimeError(f"{name} is not a column of the registry")
+    return field.column
+
+
 def _search_indexes() -> list[tuple[str, str]]:
     """(CREATE, DROP) statements of the registry's secondary indexes (plain column lists)."""
     quote = connection.ops.quote_name
     table = quote(RegistryEntry._meta.db_table)
     statements = []
     for index in RegistryEntry._meta.indexes:
-        columns = ", ".join(quote(RegistryEntry._meta.get_field(f).column) for f in index.fields)
+        columns = ", ".join(quote(_column(name)) for name in index.fields)
         statements.append(
             (
                 f"CREATE INDEX {quote(index.name)} ON {table} ({columns})",
@@ -206,6 +214,8 @@ class Staging:
             # one batch at a time.
             if self._pending is not None:
                 self._pending.result()
+            if self._writer is None:
+                raise RuntimeError("the staging file is closed")
             self._pending = self._writer.submit(self._ingest, frame)
         elif connection.vendor == "postgresql":
             columns = ", ".join(COLUMNS)
@@ -218,7 +228,7 @@ class Staging:
                 cursor.executemany(
                     f"INSERT INTO {self.table} ({', '.join(frame.columns)}) "  # noqa: S608  # nosec B608 — our names
                     f"VALUES ({marks})",
-                    frame.iter_rows(),
+                    frame.rows(),
                 )
         self.rows += frame.height
 

@@ -24,7 +24,7 @@ import logging
 import secrets
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,7 +34,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
-from referwell.accounts.models import Practice
+from referwell.accounts.models import Practice, User
 from referwell.accounts.services import practice_touched
 from referwell.audit.services import audit_chain_rebuild, log_action
 from referwell.core.limits import ZipMemberTooLarge, json_too_deep, megabytes, read_zip_member
@@ -54,6 +54,11 @@ FHIR_FUNCTION = "bundle_for_practice"
 # refused before it fills the memory (a 300 KB zip can unpack to gigabytes).
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 64  # arrays and objects within one another in a JSON file
+
+
+AnyField = models.Field[Any, Any]
+Row = dict[str, Any]  # one object of a table's file
+Tables = dict[str, list[Row]]  # each table's rows, by table name
 
 
 class ArchiveError(Exception):
@@ -116,6 +121,7 @@ NOT_EXPORTED = {
     "referrals.ReferralLink": "partners' links to referrals: expiring secrets; issue new ones.",
     "audit.AuditChain": "the audit trail's hash chain: made anew for the restored entries.",
     "accounts.DataChange": "a count of changes, for what is kept in memory: begins anew.",
+    "core.ImportJob": "imports started from a page and how far they went: this server's work.",
 }
 # Set by the app when a row is saved; restored as they were (now when an archive lacks them).
 STAMPS = ("created_at", "updated_at", "at")
@@ -147,7 +153,7 @@ def _user_model() -> type[models.Model]:
     return apps.get_model("accounts.User")
 
 
-def _dump(field: models.Field, value: Any) -> Any:
+def _dump(field: AnyField, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(field, models.DateTimeField):
@@ -159,7 +165,7 @@ def _dump(field: models.Field, value: Any) -> Any:
     return value
 
 
-def _load(field: models.Field, value: Any) -> Any:
+def _load(field: AnyField, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(field, (models.DateField, models.DecimalField)):  # DateTimeField included
@@ -171,7 +177,7 @@ def _load(field: models.Field, value: Any) -> Any:
 NOT_ARCHIVED_FIELDS = {"audit.AuditEntry": {"prev_hash", "hash"}}
 
 
-def _fields(model: type[models.Model]) -> list[models.Field]:
+def _fields(model: type[models.Model]) -> list[AnyField]:
     """Every stored field but the key and the practice (implied by the archive)."""
     skipped = NOT_ARCHIVED_FIELDS.get(model._meta.label, set())
     return [
@@ -187,9 +193,11 @@ def _is_practice(model: Any) -> bool:
     return model is not None and model._meta.label == "accounts.Practice"
 
 
-def _kind_of_reference(field: models.Field) -> str:
+def _kind_of_reference(field: AnyField) -> str:
     """user, profession, or the label of an exported table."""
     target = field.related_model
+    if target is None:
+        raise RuntimeError(f"{field} refers to no model.")
     if target is _user_model():
         return "user"
     if target._meta.label == "directory.Profession":
@@ -214,7 +222,7 @@ def _label_of_type(object_type: str) -> str | None:
 class _Snapshot:
     """The practice's rows, numbered per table, and how to write a row as JSON."""
 
-    def __init__(self, practice: Any) -> None:
+    def __init__(self, practice: Practice) -> None:
         self.practice = practice
         self.numbers: dict[str, dict[Any, int]] = {}
         self.rows: dict[str, list[dict[str, Any]]] = {}
@@ -223,10 +231,11 @@ class _Snapshot:
         self.people: dict[Any, Any] = {}
 
     def build(self) -> None:
-        fetched = {}
+        fetched: dict[str, list[models.Model]] = {}
         user_ids: set[Any] = set()
         for table in TABLES:
             model = _model(table)
+            objects: list[models.Model]
             if table.name == "practice":
                 objects = [self.practice]
             else:
@@ -272,7 +281,13 @@ class _Snapshot:
     def _number(self, label: str, pk: Any) -> int | None:
         return self.numbers.get(label, {}).get(pk)
 
-    def _row(self, table: Table, model: type[models.Model], obj: Any, m2m: dict) -> dict:
+    def _row(
+        self,
+        table: Table,
+        model: type[models.Model],
+        obj: Any,
+        m2m: dict[str, dict[Any, list[Any]]],
+    ) -> Row:
         row: dict[str, Any] = {"id": self.numbers[_label(model)][obj.pk]}
         for f in _fields(model):
             value = getattr(obj, f.attname)
@@ -318,7 +333,7 @@ class _Snapshot:
         return out
 
 
-def _fhir_bundle(practice: Any) -> tuple[dict[str, Any] | None, str]:
+def _fhir_bundle(practice: Practice) -> tuple[dict[str, Any] | None, str]:
     """The FHIR exporter's bundle, or a note saying why there is none."""
     try:
         module = importlib.import_module(FHIR_MODULE)
@@ -357,7 +372,9 @@ def readme_text(practice_name: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_practice(practice: Any, out: IO[bytes], *, by: Any = None, via: str = "cli") -> dict:
+def export_practice(
+    practice: Practice, out: IO[bytes], *, by: User | None = None, via: str = "cli"
+) -> dict[str, Any]:
     """Write the archive into `out` (a binary file); returns the manifest. Audited as
     referwell.practice.exported once written — the archive does not hold its own entry."""
     snapshot = _Snapshot(practice)
@@ -394,6 +411,7 @@ def export_practice(practice: Any, out: IO[bytes], *, by: Any = None, via: str =
         else:
             notes.append(fhir_note)
         counts = {t.name: len(snapshot.rows[t.name]) for t in TABLES}
+        readme = readme_text(practice.name)
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -405,9 +423,9 @@ def export_practice(practice: Any, out: IO[bytes], *, by: Any = None, via: str =
             "files": {f"{t.name}.json": t.about for t in TABLES},
             "not_exported": NOT_EXPORTED,
             "notes": notes,
-            "readme": readme_text(practice.name),
+            "readme": readme,
         }
-        archive.writestr("README.txt", manifest["readme"])
+        archive.writestr("README.txt", readme)
         archive.writestr("manifest.json", _json(manifest))
     log_action(
         practice=practice,
@@ -426,7 +444,7 @@ def _json(value: Any) -> str:
 # --------------------------------------------------------------------------- import
 
 
-def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], dict[str, list]]:
+def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], Tables]:
     """The manifest and every table's rows, checked for shape; ArchiveError otherwise."""
     try:
         archive = zipfile.ZipFile(source)
@@ -469,7 +487,7 @@ def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], dict[s
                 f"This export has version {version}; this Referwell reads up to {VERSION}."
             )
         counts = manifest.get("counts") or {}
-        tables: dict[str, list] = {}
+        tables: Tables = {}
         for table in TABLES:
             name = f"{table.name}.json"
             if name not in names:
@@ -488,9 +506,18 @@ def read_archive(source: str | Path | IO[bytes]) -> tuple[dict[str, Any], dict[s
     return manifest, tables
 
 
-def import_practice(source: str | Path | IO[bytes]) -> dict[str, Any]:
+# What a restore reports as it goes: (tables restored, tables in all, what it is doing now).
+Progress = Callable[[int, int, str], None]
+
+
+def import_practice(
+    source: str | Path | IO[bytes], *, progress: Progress | None = None
+) -> dict[str, Any]:
     """Restore an archive; returns {"practice": slug, "created": {table: rows, "users": n},
-    "new_users": [e-mails of the accounts created, who must reset their password]}."""
+    "new_users": [e-mails of the accounts created, who must reset their password]}.
+    `progress`, if given, hears of each table as it is restored."""
+    if progress is not None:
+        progress(0, len(TABLES), "Reading the archive")
     _manifest, tables = read_archive(source)
     slug = tables["practice"][0]["slug"]
     if Practice.objects.filter(slug=slug).exists():
@@ -498,12 +525,12 @@ def import_practice(source: str | Path | IO[bytes]) -> dict[str, Any]:
             f"A practice with the slug '{slug}' already exists here; "
             "an export is only restored into an instance without it."
         )
-    restore = _Restore(tables)
+    restore = _Restore(tables, progress)
     try:
         with transaction.atomic():
             restore.run()
             # Its rows were written in bulk (no signals): a version of its own from the start.
-            practice_touched(restore.practice.pk)
+            practice_touched(restore.restored.pk)
     except ArchiveError:
         raise
     except (DatabaseError, ValidationError, ValueError, TypeError, KeyError) as exc:
@@ -515,25 +542,37 @@ def import_practice(source: str | Path | IO[bytes]) -> dict[str, Any]:
 
 
 class _Restore:
-    def __init__(self, tables: dict[str, list]) -> None:
+    def __init__(self, tables: Tables, progress: Progress | None = None) -> None:
         self.tables = tables
+        self.progress = progress
         self.keys: dict[str, dict[int, Any]] = {}  # table label → archive id → new key
         self.users: dict[str, Any] = {}  # e-mail → user key
         self.new_users: list[str] = []
         self.current = "practice"
-        self.practice: Any = None
+        self.practice: Practice | None = None
+
+    @property
+    def restored(self) -> Practice:
+        """The practice restored (its row is the first written)."""
+        if self.practice is None:
+            raise ArchiveError("practice.json must hold exactly one practice, with its slug.")
+        return self.practice
 
     def run(self) -> None:
         self._professions()
         # created_at / updated_at as the archive has them, not "now" (a command runs alone).
         with explicit_timestamps(*(_model(t) for t in TABLES)):
             self._tables()
-
-        audit_chain_rebuild(practice=self.practice)
+        if self.progress is not None:
+            self.progress(len(TABLES), len(TABLES), "Chaining the audit trail anew")
+        audit_chain_rebuild(practice=self.restored)
 
     def _tables(self) -> None:
-        for table in TABLES:
+        for done, table in enumerate(TABLES):
             self.current = table.name
+            if self.progress is not None:
+                words = table.name.replace("_", " ")
+                self.progress(done, len(TABLES), f"Restoring {words} ({table.name}.json)")
             model = _model(table)
             if table.name == "members":
                 self._users()
@@ -586,7 +625,7 @@ class _Restore:
                 self.users[email] = user.pk
                 self.new_users.append(email)
 
-    def _reference(self, table: Table, row: dict, field: models.Field, label: str) -> Any:
+    def _reference(self, table: Table, row: Row, field: AnyField, label: str) -> Any:
         value = row[field.name]
         if value is None:
             return None
@@ -598,16 +637,16 @@ class _Restore:
             )
         return key
 
-    def _create(self, table: Table, model: type[models.Model], rows: list[dict]) -> list[Any]:
+    def _create(self, table: Table, model: type[models.Model], rows: list[Row]) -> list[Any]:
         fields = _fields(model)
         label = _label(model)
         objects = []
         now = timezone.now()
-        later: list[tuple[int, models.Field, Any]] = []  # references within the same table
+        later: list[tuple[int, AnyField, Any]] = []  # references within the same table
         for index, row in enumerate(rows):
             values: dict[str, Any] = {}
             if table.name != "practice":
-                values["practice_id"] = self.practice.pk
+                values["practice_id"] = self.restored.pk
             for f in fields:
                 if f.name not in row:
                     continue
@@ -667,7 +706,7 @@ class _Restore:
                 p.referral_code = new_referral_code()
             seen.add(p.referral_code)
 
-    def _partner_links(self, partners: list[Any], rows: list[dict]) -> None:
+    def _partner_links(self, partners: list[Any], rows: list[Row]) -> None:
         professions, niches = Partner.professions.through, Partner.niches.through
         profession_links, niche_links = [], []
         niche_keys = self.keys.get("directory.Niche", {})
@@ -683,7 +722,7 @@ class _Restore:
         professions.objects.bulk_create(profession_links, batch_size=500)
         niches.objects.bulk_create(niche_links, batch_size=500)
 
-    def _audit(self, values: dict[str, Any], row: dict) -> None:
+    def _audit(self, values: dict[str, Any], row: Row) -> None:
         object_type = row.get("object_type") or ""
         label = _label_of_type(object_type)
         number = row.get("object_id")

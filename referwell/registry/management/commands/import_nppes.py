@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from referwell.core.management.base import ReferwellCommand
-from referwell.registry.nppes import NppesFormatError, nppes_import
+from referwell.registry.layout import NppesFormatError
+from referwell.registry.nppes import nppes_import
 
 SHOWN_PROBLEMS = 20
 
