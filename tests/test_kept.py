@@ -19,7 +19,7 @@ def test_kept_in_the_process_then_in_the_shared_cache_then_made(elm_grove, other
         made.append(1)
         return {"n": len(made)}
 
-    kept = Kept("test-counter")
+    kept = Kept("test-counter", reads=("directory.Partner",))
     assert kept.get(practice_id=elm_grove.pk, parts="a", make=make) == {"n": 1}
     assert kept.get(practice_id=elm_grove.pk, parts="a", make=make) == {"n": 1}  # process
     forget_all()

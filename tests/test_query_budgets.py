@@ -257,8 +257,8 @@ def world(elm_grove, alice, partner, client_alice_jones, referral):
 # request's: the session, the user, the member with the practice, the two-factor check, and the
 # session saved again (savepoint, update, release: the idle timeout). A page that records its
 # viewing adds its audit entry (chain read, insert, chain update); a write records each row of
-# what Today is made of that it changes (accounts.DataChange: one insert each), and Today reads
-# the practice's data version first.
+# what is kept is made of that it changes (accounts.DataChange: one insert each, a referral's
+# event included; accounts/kept.py's WATCHED), and Today reads the practice's data version first.
 PAGE_BUDGETS = {
     # Pages about one object.
     "partner_detail": 13,
@@ -282,12 +282,12 @@ PAGE_BUDGETS = {
     "consent_send_link": 8,  # refused here (the client has no e-mail address): the consent
     "consent_upload": 8,  # a GET goes back to the consent's page, where its form is
     "consent_document": 11,  # the consent with its signed form; the reading audited (3)
-    "referral_transition": 22,
-    "referral_note": 15,  # the note, and its audit entry (chain head, entry, head)
+    "referral_transition": 23,
+    "referral_note": 16,  # the note, its data change, its audit entry (chain head, entry, head)
     # The referral locked, its last move read, the undo and the referral written, its audit
     # entry: 16 (measured here on a draft with no move to undo: refused, in 13).
     "referral_undo": 16,
-    "referral_send": 43,  # 1 of them: whether the sender may put clinical text in a letter
+    "referral_send": 44,  # 1 of them: whether the sender may put clinical text in a letter
     "referral_link_new": 14,
     "referral_link_revoke": 16,
     "referral_report": 28,  # 1 of them: whether the sender may put clinical text in a letter
@@ -299,7 +299,7 @@ PAGE_BUDGETS = {
     "plan_add": 18,
     "plan_done": 22,
     "niche_delete": 11,
-    "inbound_accept": 38,
+    "inbound_accept": 39,
     "inbound_reject": 16,
     "member_edit": 17,
     "registry_job": 8,  # the job (a running one's progress file is not a query)
@@ -464,9 +464,9 @@ def no_pruning_of_data_changes(monkeypatch):
     """A write's count without the DELETE that prunes a practice's old data changes: it comes
     with whichever write reaches a multiple of PRUNE_EVERY in the id sequence (on PostgreSQL,
     whatever earlier tests used), not with a page (the pruning has its test in test_today)."""
-    from referwell.accounts import services
+    from referwell.accounts import kept
 
-    monkeypatch.setattr(services, "PRUNE_EVERY", 10**15)
+    monkeypatch.setattr(kept, "PRUNE_EVERY", 10**15)
 
 
 def count_queries(http, method, url, data, headers):

@@ -446,10 +446,10 @@ def test_a_practice_is_deleted_with_its_changes(elm_grove, partner):
 
 
 def test_old_changes_are_pruned(elm_grove, partner, monkeypatch):
-    from referwell.accounts import services
+    from referwell.accounts import kept
     from referwell.accounts.models import DataChange
 
-    monkeypatch.setattr(services, "PRUNE_EVERY", 3)
+    monkeypatch.setattr(kept, "PRUNE_EVERY", 3)
     for day in range(7):
         touch(partner, D + dt.timedelta(days=day))
     latest = DataChange.objects.filter(practice=elm_grove).order_by("-id").first()

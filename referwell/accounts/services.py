@@ -8,7 +8,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from referwell.accounts.models import ApiToken, DataChange, Member, Practice, Role, User
+from referwell.accounts.models import ApiToken, Member, Practice, Role, User
 from referwell.accounts.security import client_ip, log_auth
 from referwell.audit.services import log_action
 from referwell.core.mail import queue_email
@@ -437,32 +437,3 @@ def user_two_factor_reset(*, email: str) -> User:
     _two_factor_clear(user=user, by=None, via="operator")
     return user
 
-
-# ---------------------------------------------------------------------------- data version
-
-PRUNE_EVERY = 1000  # changes; the rows before a practice's latest are of no more use
-
-
-def practice_touched(practice_id: int | None) -> None:
-    """Record a change to the practice's data, in the current transaction: readers see the new
-    version together with the change (never the version before it with the data after)."""
-    if practice_id is None:
-        return
-    change = DataChange.objects.create(practice_id=practice_id)
-    if change.pk % PRUNE_EVERY == 0:
-        DataChange.objects.filter(practice_id=practice_id, pk__lt=change.pk).delete()
-
-
-def on_tenant_row_changed(sender: type, instance: object, **kwargs: object) -> None:
-    """post_save / post_delete of the rows what is kept is made of (not when the practice
-    itself is being deleted: its changes go with it)."""
-    origin = kwargs.get("origin")
-    if isinstance(origin, Practice) or getattr(origin, "model", None) is Practice:
-        return
-    practice_touched(getattr(instance, "practice_id", None))
-
-
-def on_partner_links_changed(sender: type, instance: object, action: str, **kwargs: object) -> None:
-    """m2m_changed of a partner's professions or niches (from either side)."""
-    if action.startswith("post_"):
-        practice_touched(getattr(instance, "practice_id", None))

@@ -11,13 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import median
+from typing import Any
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     CharField,
     Count,
     Exists,
+    Expression,
     ExpressionWrapper,
     F,
     FloatField,
@@ -29,6 +30,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Extract, TruncMonth
 from django.utils import timezone
 
+from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
 from referwell.clients.models import INSURANCE_PAYERS, Client, Payer, Stream, Visit
 from referwell.directory.models import Partner, Stage
@@ -53,7 +55,7 @@ class Insights:
     end: dt.date
     months: list[str]
     tables: dict[str, Table]
-    charts: dict[str, dict]
+    charts: dict[str, dict[str, Any]]
 
 
 def _months(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -68,7 +70,7 @@ def _pct(part: float, whole: float) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _days_between(earlier: str, later: str) -> Func:
+def _days_between(earlier: str, later: str) -> Expression:
     """Days from one timestamp to another, computed by the database itself (SQLite's
     julianday, PostgreSQL's epoch) instead of row by row in Python."""
     if connection.vendor == "sqlite":
@@ -95,7 +97,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
     in_range = Q(created_at__gte=since, created_at__lt=until)
     month_keys = [m.strftime("%Y-%m") for m in months]
     tables: dict[str, Table] = {}
-    charts: dict[str, dict] = {}
+    charts: dict[str, dict[str, Any]] = {}
 
     # 1. New clients by stream, month by month.
     by_month: dict[str, dict[str, int]] = {k: defaultdict(int) for k in month_keys}
@@ -131,17 +133,19 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         .order_by("-n")[:25]
     )
     t = Table("sources", "Where new clients come from", ["Source", "Kind", "New clients"])
+    lines: list[tuple[str, str, int]] = []
     from_clients = 0
     for partner, client_id, name, n in sources:
         if partner:
-            t.rows.append([partner, "Partner", n])
+            lines.append((partner, "Partner", n))
         elif client_id:
             from_clients += n  # each client referrer stays private: one line for all
         else:
-            t.rows.append([name or "Unknown", "Other", n])
+            lines.append((name or "Unknown", "Other", n))
     if from_clients:
-        t.rows.append(["Clients who recommended you", "Client", from_clients])
-    t.rows.sort(key=lambda r: -r[2])
+        lines.append(("Clients who recommended you", "Client", from_clients))
+    lines.sort(key=lambda line: -line[2])
+    t.rows = [list(line) for line in lines]
     tables[t.key] = t
 
     # 3. Per partner: both ways, answers, leakage, declines.
@@ -240,9 +244,11 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
          "Spent", "Cost per new client", "Insurance-paid visits %"],
     )  # fmt: skip
     all_visits = all_insured = all_mvc = all_wc = 0
+    revenues: list[float] = []
     for stream_value, label in STREAMS:
         visits, revenue, clients, insured, mvc, wc = value.get(stream_value, (0, 0, 0, 0, 0, 0))
         revenue = revenue or Decimal("0")
+        revenues.append(float(revenue))
         spent = costs.get(stream_value) or Decimal("0")
         new = new_by_stream[stream_value]
         all_visits, all_insured, all_mvc, all_wc = (
@@ -258,7 +264,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
             ]
         )  # fmt: skip
     tables[t.key] = t
-    charts["revenue"] = {"labels": [r[0] for r in t.rows], "values": [float(r[3]) for r in t.rows]}
+    charts["revenue"] = {"labels": [label for _, label in STREAMS], "values": revenues}
     tables["insurance"] = Table(
         "insurance",
         "Insurance-paid work",
@@ -294,7 +300,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
 
     # 6. Network growth: partners added month by month, by their stage today.
     growth: dict[str, dict[str, int]] = {k: defaultdict(int) for k in month_keys}
-    before = defaultdict(int)
+    before: defaultdict[str, int] = defaultdict(int)
     # Bucketed here, from the stored text of the timestamp (UTC "YYYY-MM…"), rather than
     # with a per-row month function or thousands of datetime conversions.
     for created, stage in (
@@ -347,9 +353,12 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
 
 REPORT_SECONDS = 300
 
-
-def _version_key(practice: Practice) -> str:
-    return f"insights:version:{practice.pk}"
+# Kept five minutes whatever changes, not while the data version holds: why, in
+# referwell/accounts/kept.py (READS, "insights-report"). In the shared cache only, so that a
+# report counted again in one process is the one every process shows.
+_reports: Kept[tuple[Insights, dt.datetime]] = Kept(
+    "insights-report", seconds=REPORT_SECONDS, size=0, timed=True
+)
 
 
 def insights_cached(
@@ -358,16 +367,14 @@ def insights_cached(
     """The report and when it was made: kept five minutes per practice and period (a year of
     a large practice takes 0.4 s to count), made again at once on `fresh` or after
     `insights_changed` (a cost recorded)."""
-    version = cache.get(_version_key(practice), 0)
-    key = f"insights:{practice.pk}:{version}:{start.isoformat()}:{end.isoformat()}"
-    kept = None if fresh else cache.get(key)
-    if kept is None:
-        kept = (insights(practice=practice, start=start, end=end), timezone.now())
-        cache.set(key, kept, REPORT_SECONDS)
-    return kept
+    return _reports.get(
+        practice_id=practice.pk,
+        parts=[start.isoformat(), end.isoformat()],
+        make=lambda: (insights(practice=practice, start=start, end=end), timezone.now()),
+        fresh=fresh,
+    )
 
 
 def insights_changed(practice: Practice) -> None:
     """Forget the practice's kept reports (the next view counts again)."""
-    key = _version_key(practice)
-    cache.set(key, cache.get(key, 0) + 1, None)
+    _reports.renew(practice_id=practice.pk)

@@ -34,8 +34,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from referwell.accounts.kept import practice_touched
 from referwell.accounts.models import Practice, User
-from referwell.accounts.services import practice_touched
 from referwell.audit.services import audit_chain_rebuild, log_action
 from referwell.core.limits import ZipMemberTooLarge, json_too_deep, megabytes, read_zip_member
 from referwell.core.models import explicit_timestamps

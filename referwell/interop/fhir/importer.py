@@ -32,8 +32,8 @@ from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as PydanticValidationError
 
+from referwell.accounts.kept import practice_touched
 from referwell.accounts.models import Practice, User
-from referwell.accounts.services import practice_touched
 from referwell.audit.services import log_action
 from referwell.clients.models import Client
 from referwell.clients.services import client_create
