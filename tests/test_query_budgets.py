@@ -26,7 +26,7 @@ from referwell.inbound.models import ReferralRequest
 from referwell.insights.models import StreamCost
 from referwell.outreach import cadence
 from referwell.outreach.models import ContactPlan, OutgoingMessage
-from referwell.referrals.models import Direction, ReferralEvent, ReferralLink
+from referwell.referrals.models import Direction, EventKind, ReferralEvent, ReferralLink, Via
 from tests.factories import (
     ClientFactory,
     MemberFactory,
@@ -160,6 +160,18 @@ def grow(practice, user, focus, n):
             client=client,
         )
         ReferralFactory(practice=practice, client=client, partner=None, profession_id="podiatrist")
+        # The partners' answers through their link, with a note: the dashboard's news.
+        for r in (referrals[0], focus["referral_sent"]):
+            ReferralEvent.objects.create(
+                practice=practice,
+                referral=r,
+                kind=EventKind.NOTE,
+                via=Via.PARTNER_LINK,
+                from_status=r.status,
+                to_status=r.status,
+                at=now,
+                note=f"Booked {i}; avoid deep work on the neck.",
+            )
         Touchpoint.objects.create(
             practice=practice,
             partner=focus["partner"],
@@ -224,6 +236,16 @@ def world(elm_grove, alice, partner, client_alice_jones, referral):
         "referral_in": another(direction=Direction.IN, status="accepted", report_interval_days=14),
     }
     ReferralLink.issue(referral=referrals["referral_sent"])
+    ReferralEvent.objects.create(  # the partner's answer through the link: the dashboard's news
+        practice=elm_grove,
+        referral=referrals["referral_sent"],
+        kind=EventKind.NOTE,
+        via=Via.PARTNER_LINK,
+        from_status="sent",
+        to_status="sent",
+        at=timezone.now(),
+        note="Booked for Monday.",
+    )
     consent_signed = Consent.objects.create(
         practice=elm_grove,
         client=client_alice_jones,
@@ -305,7 +327,7 @@ PAGE_BUDGETS = {
     "registry_job": 8,  # the job (a running one's progress file is not a query)
     "practice_restore_job": 8,
     # Lists, forms and reports.
-    "dashboard": 18,
+    "dashboard": 20,  # 2 of them the member's news: the partners' answers, the new requests
     "partner_list": 14,  # paged: the count, the page, its partners' activity
     "partner_create": 9,
     "partner_import": 7,

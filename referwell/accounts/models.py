@@ -144,6 +144,14 @@ class Member(models.Model):
     notify_inbound = models.BooleanField(
         "e-mail me when a referral arrives through the practice's public page", default=True
     )
+    # The dashboard's "Since you last looked": what partners answered and what arrived after
+    # this moment, until the member marks it seen again (empty: the last 14 days).
+    seen_news_at = models.DateTimeField(
+        "news marked seen at",
+        null=True,
+        blank=True,
+        help_text="When the member last marked the dashboard's news seen.",
+    )
 
     objects = MemberQuerySet.as_manager()
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -27,6 +30,56 @@ def request_get(*, practice: Practice, pk: int | str) -> ReferralRequest:
         )
     except (ReferralRequest.DoesNotExist, ValueError, TypeError):
         raise Http404("No such request.") from None
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request that arrived through a public referral page, as the dashboard's news lists
+    it: who for, from whom, when, and where it stands (its reason is not read)."""
+
+    pk: int
+    at: dt.datetime
+    client: str
+    referrer: str
+    status: str
+    status_label: str
+
+
+STATUS_LABELS = dict(RequestStatus.choices)
+
+
+def requests_since(
+    *, practice: Practice, since: dt.datetime, limit: int = 10
+) -> tuple[list[NewRequest], bool]:
+    """The requests that arrived after `since`, newest first, at most `limit`, and whether
+    there are more; whatever happened to them since (a colleague may have accepted one). One
+    query, on the (practice, status, created_at) index."""
+    rows = list(
+        ReferralRequest.objects.for_practice(practice)
+        .filter(status__in=RequestStatus.values, created_at__gt=since)
+        .order_by("-created_at", "-id")
+        .values_list(
+            "pk",
+            "created_at",
+            "client_first_name",
+            "client_last_name",
+            "referrer_name",
+            "referrer_organization",
+            "status",
+        )[: limit + 1]
+    )
+    requests = [
+        NewRequest(
+            pk=pk,
+            at=at,
+            client=f"{first} {last}",
+            referrer=f"{name} ({organization})" if organization else name,
+            status=status,
+            status_label=STATUS_LABELS.get(status, status),
+        )
+        for pk, at, first, last, name, organization, status in rows[:limit]
+    ]
+    return requests, len(rows) > limit
 
 
 def partner_link_list(*, practice: Practice) -> QuerySet[Partner]:

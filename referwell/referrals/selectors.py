@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -274,3 +274,89 @@ def partner_answers(*, practice: Practice, client_id: int, limit: int = 5) -> li
         )
     answers.sort(key=lambda a: not a.precaution)  # stable: newest first within each
     return answers[:limit]
+
+
+# --- What partners answered through their link since a moment: the dashboard's news ---------
+
+# Each answer in words, between the partner's name and the client's.
+ANSWER_WORDS: dict[str, str] = {
+    Status.RECEIVED: "received the referral of",
+    Status.ACCEPTED: "accepted the referral of",
+    Status.DECLINED: "declined the referral of",
+    Status.SEEN: "has seen",
+    Status.REPORTED: "reported back about",
+}
+NOTE_WORDS = "sent a note about"
+
+
+@dataclass(frozen=True)
+class LinkAnswer:
+    """One answer a partner gave through the secure link: who, what, when, about which
+    referral. Its note (clinical text) only when it was asked for: `has_note` says that there
+    is one either way."""
+
+    at: dt.datetime
+    partner: str
+    what: str  # "accepted the referral of", "sent a note about" (then the client's name)
+    status: str  # the status it moved the referral to; "" for a note
+    client: str
+    referral_id: int
+    has_note: bool
+    note: str
+    precaution: bool
+
+
+def partner_answers_since(
+    *, practice: Practice, since: dt.datetime, notes: bool, limit: int = 10
+) -> tuple[list[LinkAnswer], bool]:
+    """What partners answered through their secure link after `since`, newest first, at most
+    `limit`, and whether there are more. Their notes are read (and decrypted) only with
+    `notes` — for the clinical roles; the front desk learns that a note came, not what it says.
+    A "received" that the partner's next answer made on the way (the link marks a referral
+    received before accepting it) is left out when that answer is listed. One query."""
+    fields = [
+        "at",
+        "kind",
+        "to_status",
+        "referral_id",
+        "referral__partner__name",
+        "referral__client__first_name",
+        "referral__client__last_name",
+        "has_note",
+    ]
+    if notes:
+        fields.append("note")
+    rows = list(
+        ReferralEvent.objects.filter(practice=practice, via=Via.PARTNER_LINK, at__gt=since)
+        .exclude(kind=EventKind.UNDO)
+        .annotate(has_note=ExpressionWrapper(~Q(note=""), output_field=BooleanField()))
+        .order_by("-at", "-id")
+        .values(*fields)[: 2 * limit + 1]
+    )
+    answers: list[LinkAnswer] = []
+    answered_later: set[int] = set()  # referrals with a later answer listed (newest first)
+    for row in rows[: 2 * limit]:
+        referral_id = row["referral_id"]
+        is_note = row["kind"] == EventKind.NOTE
+        status = "" if is_note else row["to_status"]
+        if status == Status.RECEIVED and referral_id in answered_later:
+            continue
+        answered_later.add(referral_id)
+        note = row.get("note") or ""
+        what = ANSWER_WORDS.get(status, f"moved to {_label(status)} the referral of")
+        client = (row["referral__client__first_name"], row["referral__client__last_name"])
+        answers.append(
+            LinkAnswer(
+                at=row["at"],
+                partner=row["referral__partner__name"] or "The partner",
+                what=NOTE_WORDS if is_note else what,
+                status=status,
+                client=" ".join(client),
+                referral_id=referral_id,
+                has_note=bool(row["has_note"]),
+                note=note,
+                precaution=bool(note and PRECAUTION.search(note)),
+            )
+        )
+    more = len(answers) > limit or len(rows) > 2 * limit
+    return answers[:limit], more

@@ -28,11 +28,13 @@ from referwell.clients.services import client_create, consent_create, visit_crea
 from referwell.directory.models import Partner, Profession
 from referwell.directory.professions import professions_sync
 from referwell.directory.services import niche_get_or_create, partner_create, touchpoint_create
+from referwell.inbound.models import ReferralRequest
+from referwell.inbound.services import request_receive
 from referwell.insights.models import StreamCost
 from referwell.outreach.services import contact_plan_create
-from referwell.referrals.models import Direction, Referral, ReferralEvent
-from referwell.referrals.services import referral_create, referral_transition
-from referwell.referrals.states import Status
+from referwell.referrals.models import Direction, Referral, ReferralEvent, Via
+from referwell.referrals.services import referral_create, referral_note, referral_transition
+from referwell.referrals.states import Status, can_move
 
 DEMO_SLUG = "elm-grove"
 DEMO_NAME = "Elm Grove Massage"
@@ -1028,6 +1030,101 @@ def _build(today: dt.date) -> None:
     # --- partners and clients look like they were added over the year
     for key, since in partner_since.items():
         Partner.objects.filter(pk=partners[key].pk).update(created_at=_aware(since, rng))
+
+    # --- the latest news (the dashboard's "Since you last looked"): partners' answers through
+    # their secure link yesterday (or hours after the referral's last step), and two referrals
+    # that came through the public pages. Last, and without random draws: the rest of the
+    # demo is as it was.
+    for client_key, partner_key, answer, note, hour in LINK_ANSWERS:
+        answered = (
+            Referral.objects.filter(
+                practice=practice,
+                direction=Direction.OUT,
+                client=clients[client_key],
+                partner=partners[partner_key],
+            )
+            .order_by("pk")
+            .first()
+        )
+        if answered is not None:
+            yesterday = timezone.make_aware(dt.datetime.combine(ago(1), dt.time(hour, 5)))
+            _link_answer(answered, answer, note, not_before=yesterday)
+    for partner_key, fields, hour in PUBLIC_REQUESTS:
+        request = request_receive(
+            practice=practice,
+            partner=partners[partner_key] if partner_key else None,
+            fields=fields,
+            ip="192.0.2.10",
+        )
+        arrived = dt.datetime.combine(ago(1), dt.time(hour, 20))
+        ReferralRequest.objects.filter(pk=request.pk).update(
+            created_at=timezone.make_aware(arrived)
+        )
+
+
+# What partners answered through their secure link: (client, partner, answer, their note,
+# the hour yesterday).
+LINK_ANSWERS: tuple[tuple[str, str, str, str, int], ...] = (
+    ("luis", "stroud", Status.SEEN,
+     "Seen Tuesday; MRI ordered. Avoid deep pressure on the neck until the results are in.", 9),
+    ("jasmine", "reyes", "note",
+     "Pelvic belt fitted; she comes twice a week. Gentle side-lying work is fine.", 11),
+    ("diane", "abernathy", Status.DECLINED,
+     "My practice is full until February; Dr. Lena Moss in Brookfield takes new clients.", 14),
+    ("rosa", "okafor", Status.ACCEPTED,
+     "Booked for Thursday at 8. No deep work on the low back until I have examined her.", 16),
+)  # fmt: skip
+
+# Referrals through the public pages: (the partner whose page it came through, the form, hour).
+PUBLIC_REQUESTS: tuple[tuple[str, dict[str, object], int], ...] = (
+    ("reyes", {
+        "referrer_name": "Hannah Reyes",
+        "referrer_organization": "Lakeshore Physical Therapy",
+        "referrer_email": "hreyes@lakeshorept.example",
+        "client_first_name": "Marta",
+        "client_last_name": "Kowalczyk",
+        "client_phone": "(262) 555-0148",
+        "reason": "Postpartum, 4 months; upper back and neck tension from feeding. Cleared for "
+        "massage.",
+        "client_agreed_to_be_contacted": True,
+    }, 10),
+    ("", {
+        "referrer_name": "Dr. Alan Price",
+        "referrer_organization": "Brookfield Family Medicine",
+        "referrer_phone": "(262) 555-0192",
+        "client_first_name": "Joe",
+        "client_last_name": "Nakamura",
+        "client_email": "joe.nakamura@mail.example",
+        "reason": "Chronic low back pain, desk job; no red flags on exam.",
+        "client_agreed_to_be_contacted": True,
+    }, 15),
+)  # fmt: skip
+
+
+def _link_answer(referral: Referral, answer: str, note: str, *, not_before: dt.datetime) -> None:
+    """The partner's answer through the secure link (`answer`: a status, or "note"), as
+    referrals.services.link_act records it (the referral marked received on the way): at
+    `not_before`, or three hours after the referral's last step if that is later."""
+    last = referral.events.order_by("-at", "-id").first()
+    at = max(not_before, (last.at if last else referral.created_at) + dt.timedelta(hours=3))
+    if answer != "note" and not can_move(referral.direction, referral.status, answer):
+        return
+    if can_move(referral.direction, referral.status, Status.RECEIVED):
+        referral = referral_transition(
+            referral=referral, to=Status.RECEIVED, by=None, at=at, via=Via.PARTNER_LINK
+        )
+    if answer == "note":
+        event = referral_note(referral=referral, by=None, note=note, via=Via.PARTNER_LINK)
+        ReferralEvent.objects.filter(pk=event.pk).update(at=at + dt.timedelta(minutes=2))
+    elif answer != Status.RECEIVED:
+        referral_transition(
+            referral=referral,
+            to=answer,
+            by=None,
+            note=note,
+            at=at + dt.timedelta(minutes=2),
+            via=Via.PARTNER_LINK,
+        )
 
 
 # Paths through the state machine, so the demo shows a referral in every state.

@@ -10,11 +10,12 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from referwell.accounts.kept import Kept
-from referwell.accounts.models import Practice
+from referwell.accounts.models import Member, Practice
 from referwell.clients.models import Client, Stream
 from referwell.directory.models import Partner, Stage
+from referwell.inbound.selectors import NewRequest, requests_since
 from referwell.referrals.models import Direction, Referral
-from referwell.referrals.selectors import last_move_at
+from referwell.referrals.selectors import LinkAnswer, last_move_at, partner_answers_since
 from referwell.referrals.states import Status
 
 
@@ -152,4 +153,52 @@ def _dashboard_summary(*, practice: Practice, today: dt.date) -> DashboardSummar
         "stream_max": max(stream_counts.values(), default=0),
         "losing_touch": losing_touch,
         "today": today,
+    }
+
+
+# --- "Since you last looked": per member, never kept --------------------------------------------
+
+NEWS_DAYS = 14  # what a member who never marked the news seen is shown
+NEWS_SHOWN = 10  # answers, and requests, listed
+
+
+class News(TypedDict):
+    since: dt.datetime  # what is shown arrived after this moment
+    marked: bool  # since the member marked it seen (else: the last `days` days)
+    days: int
+    until: dt.datetime  # the moment it was read: "Mark as seen" marks what arrived until then
+    answers: list[LinkAnswer]
+    more_answers: bool
+    requests: list[NewRequest]
+    more_requests: bool
+
+
+def news_since(member: Member, now: dt.datetime) -> dt.datetime:
+    """Since when the member's news is: the moment they last marked it seen, else the last
+    NEWS_DAYS days."""
+    return member.seen_news_at or now - dt.timedelta(days=NEWS_DAYS)
+
+
+def since_last_looked(*, member: Member, now: dt.datetime | None = None) -> News:
+    """What partners answered through their link and the referral requests that arrived since
+    the member last marked them seen, in their practice. Read for each request, not kept: it
+    is the member's own and changes when they mark it seen. The partners' notes only for the
+    clinical roles. Two queries."""
+    now = now or timezone.now()
+    since = news_since(member, now)
+    answers, more_answers = partner_answers_since(
+        practice=member.practice, since=since, notes=member.sees_clinical, limit=NEWS_SHOWN
+    )
+    requests, more_requests = requests_since(
+        practice=member.practice, since=since, limit=NEWS_SHOWN
+    )
+    return {
+        "since": since,
+        "marked": member.seen_news_at is not None,
+        "days": NEWS_DAYS,
+        "until": now,
+        "answers": answers,
+        "more_answers": more_answers,
+        "requests": requests,
+        "more_requests": more_requests,
     }
