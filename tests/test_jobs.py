@@ -558,8 +558,8 @@ def test_only_owners_import_and_follow_jobs(elm_grove, jobs_of_alice, role):
 def test_another_practice_s_job_is_not_found(charlie_http, jobs_of_alice):
     for name, job in jobs_of_alice.items():
         assert charlie_http.get(reverse(name, kwargs={"pk": job.pk})).status_code == 404
-    # Nor is a job of one kind under the other's address.
-    assert charlie_http.get(reverse("registry_import")).status_code == 200
+    # Charlie owns a practice on a server of two: starting an import is the operator's.
+    assert charlie_http.get(reverse("registry_import")).status_code == 403
 
 
 def test_a_job_is_found_only_under_its_own_kind(alice_http, jobs_of_alice):
@@ -587,3 +587,44 @@ def test_the_registry_page_leads_owners_to_the_import(alice_http, bob_http):
 def test_the_export_page_leads_to_the_restore(alice_http):
     page = alice_http.get(reverse("practice_export")).content.decode()
     assert "Download everything" in page and reverse("practice_restore") in page
+
+
+# --------------------------------------------------------------------------- the operator
+
+
+def test_on_a_shared_server_only_the_operator_imports_or_restores(
+    alice, alice_http, other_practice, jobs_of_alice
+):
+    """With another practice on the server, an owner changes nothing the others share: the
+    registry and the practices beside theirs are the operator's (a staff account)."""
+    for name in ("registry_import", "practice_restore"):
+        refused = alice_http.get(reverse(name))
+        assert refused.status_code == 403
+        assert "operator" in refused.content.decode()
+        assert alice_http.post(reverse(name), {"file": upload("x.zip", b"PK")}).status_code == 403
+    assert (
+        reverse("registry_import")
+        not in alice_http.get(reverse("registry_search")).content.decode()
+    )
+    assert (
+        reverse("practice_restore")
+        not in alice_http.get(reverse("practice_export")).content.decode()
+    )
+    # The jobs the practice already has are still its owners' to follow.
+    for name, job in jobs_of_alice.items():
+        assert alice_http.get(reverse(name, kwargs={"pk": job.pk})).status_code == 200
+    alice.user.is_staff = True
+    alice.user.save()
+    for name in ("registry_import", "practice_restore"):
+        assert alice_http.get(reverse(name)).status_code == 200
+
+
+def test_a_staff_account_that_is_not_an_owner_is_no_operator(elm_grove, other_practice):
+    from referwell.accounts.models import Role
+
+    member = MemberFactory(practice=elm_grove, role=Role.THERAPIST)
+    member.user.is_staff = True
+    member.user.save()
+    http = _logged_in(member)
+    for name in ("registry_import", "practice_restore"):
+        assert http.get(reverse(name)).status_code == 403

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from referwell.accounts.http import PracticeRequest
+from referwell.accounts.operators import is_operator, operator_required
 from referwell.core.decorators import owner_required, practice_required
 from referwell.core.geo import zip_centroid, zip_place
 from referwell.core.jobs import ImportJob, recent, render_job, under_way
@@ -77,6 +78,7 @@ def registry_search(request: PracticeRequest) -> HttpResponse:
             "searched": form.is_bound and form.is_valid(),
             "near": f"{place[0]}, {place[1]}" if place else near,
             "imported": selectors.registry_has_entries(),
+            "operator": is_operator(request),
         },
     )
 
@@ -127,7 +129,7 @@ class NppesUploadForm(forms.Form):
         return upload
 
 
-@owner_required(IMPORTS)
+@operator_required(IMPORTS)
 def registry_import(request: PracticeRequest) -> HttpResponse:
     """Upload CMS's NPPES file: it is imported by the worker, followed on the job's page."""
     form = NppesUploadForm(request.POST or None, request.FILES or None)

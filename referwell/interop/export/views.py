@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from referwell.accounts.http import PracticeRequest
+from referwell.accounts.operators import is_operator, operator_required
 from referwell.core.decorators import owner_required
 from referwell.core.jobs import ImportJob, recent, render_job
 from referwell.core.limits import megabytes
@@ -40,7 +41,11 @@ def practice_export(request: PracticeRequest) -> HttpResponse:
     return render(
         request,
         "interop/practice_export_page.html",
-        {"tables": archive.TABLES, "not_exported": archive.NOT_EXPORTED},
+        {
+            "tables": archive.TABLES,
+            "not_exported": archive.NOT_EXPORTED,
+            "operator": is_operator(request),
+        },
     )
 
 
@@ -60,7 +65,7 @@ class RestoreForm(forms.Form):
         return upload
 
 
-@owner_required(RESTORES)
+@operator_required(RESTORES)
 def practice_restore(request: PracticeRequest) -> HttpResponse:
     """Upload a practice's export: the worker restores it, followed on the job's page."""
     form = RestoreForm(request.POST or None, request.FILES or None)
