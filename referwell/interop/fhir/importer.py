@@ -557,8 +557,9 @@ class Importer:
     def _client(self, first: str, last: str) -> Client:
         clients = Client.objects.for_practice(self.practice)
         same = clients.filter(first_name__iexact=first, last_name__iexact=last).order_by("pk")
-        if same.exists():
-            return same.first()  # type: ignore[return-value]
+        found = same.first()
+        if found is not None:
+            return found
         if len(last) == 2 and last.endswith("."):
             candidates = list(
                 clients.filter(first_name__iexact=first, last_name__istartswith=last[0])[:2]
