@@ -43,6 +43,7 @@ test: install chromium fonts
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/bandit -c pyproject.toml -r referwell config -q --severity-level medium --confidence-level medium
 	$(BIN)/pytest
 
@@ -51,6 +52,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: install
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "duckdb==2.0.1" \
