@@ -46,7 +46,8 @@ MAX_LENGTHS = {
 # A job title is kept in the partner's notes (Partner has no field of its own for it).
 TITLE_LENGTH = 100
 # A business card has a few dozen properties; a "card" of thousands is not one, and reading
-# each costs vobject tens of microseconds (a 2 MB upload of one-line properties: 20 s).
+# vobject reads each one slowly enough that such an upload would hold a worker for long
+# (docs/performance.md, "Measured choices").
 MAX_PROPERTIES = 1000
 # Photos, logos, sounds and keys are ignored: never decoded, so broken base64 cannot hurt.
 IGNORED_PROPERTIES = {"PHOTO", "LOGO", "SOUND", "KEY"}

@@ -31,7 +31,8 @@ from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, Touc
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import AWAITING_ANSWER, taken_on
 
-STAGE_LABELS = dict(Stage.choices)  # get_stage_display() costs 30 µs; thousands of partners
+# Looked up here, not by get_stage_display() per partner (docs/performance.md, "Measured choices").
+STAGE_LABELS = dict(Stage.choices)
 
 GIFT_CAUTION = (
     "A gift to someone who sends you clients can look like a referral fee: keep it modest, "
@@ -259,8 +260,8 @@ def _loads(stored: bytes) -> list[Row]:
 
 
 # Made again when the practice's data version moves (any change to what the rules read), a rule
-# changes, the day changes, or after five minutes; in the shared cache marshalled (16,000 rows
-# read back in 12 ms, where making them takes 0.3 s and unpickling them as items 0.1 s).
+# changes, the day changes, or after five minutes; in the shared cache marshalled, which reads
+# back faster than pickled items (docs/performance.md, "Measured choices").
 _today_kept: Kept[list[Row]] = Kept("today", dumps=_dumps, loads=_loads)
 
 

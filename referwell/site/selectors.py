@@ -109,8 +109,8 @@ def _dashboard_summary(*, practice: Practice, today: dt.date) -> DashboardSummar
     stages = [(value, label, stage_counts.get(value, 0)) for value, label in Stage.choices]
 
     referrals = Referral.objects.for_practice(practice)
-    # Three counts, each read from an index alone (one aggregate over every referral of the
-    # practice took 18 ms on 100,000 referrals; these take 3 together).
+    # Three counts, each read from an index alone, not one aggregate over every referral of the
+    # practice (docs/performance.md, "Measured choices").
     counts = {
         "open_out": referrals.filter(direction=Direction.OUT).filter(status__final=False).count(),
         "out_year": referrals.filter(direction=Direction.OUT, created_at__gte=year_start).count(),

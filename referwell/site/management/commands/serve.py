@@ -50,8 +50,8 @@ def warm_up() -> int:
     zip_centroid("53122")  # the ZIP code table
     connections.close_all()  # no connection crosses the fork
     # What is loaded now lives as long as the process: the collector need not walk it again.
-    # (Its full collections over these 300,000 objects took 50–250 ms, now and then, in the
-    # middle of a request.)
+    # (Its full collections over these objects paused requests now and then: docs/performance.md,
+    # "Measured choices".)
     gc.collect()
     gc.freeze()
     return loaded
