@@ -13,16 +13,14 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import phonenumbers
 from django.db import models
 from django.db.models import ForeignObjectRel
 from nameparser import HumanName
 
 from referwell.accounts.models import Practice
+from referwell.core.phones import phone_key
 from referwell.directory.models import Partner
 from referwell.directory.vcard import split_name
-
-DEFAULT_REGION = "US"
 
 # Strongest first: the order in which duplicates are listed, and the one an import merges into.
 SAME_NPI = "same NPI"
@@ -39,21 +37,6 @@ def normalize_email(email: str) -> str:
 def normalize_npi(npi: str) -> str:
     digits = re.sub(r"\D", "", npi or "")
     return digits if len(digits) == 10 else ""
-
-
-@lru_cache(maxsize=8192)
-def normalize_phone(phone: str) -> str:
-    """E.164 (+14145550100), or "" for what cannot be a phone number (too short to compare)."""
-    raw = re.sub(r"^tel:", "", (phone or "").strip(), flags=re.IGNORECASE)
-    if not raw:
-        return ""
-    try:
-        number = phonenumbers.parse(raw, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return ""
-    if not phonenumbers.is_possible_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _fold(text: str) -> str:
@@ -126,11 +109,11 @@ def find_duplicates(
     if email_key:
         for pk in partners.filter(email__iexact=email_key).values_list("pk", flat=True):
             found(pk, SAME_EMAIL)
-    phone_key = normalize_phone(phone)
-    if phone_key:
+    wanted_phone = phone_key(phone)
+    if wanted_phone:
         # Phones are stored as written; a few hundred partners are compared in a blink.
         for pk, other in partners.exclude(phone="").values_list("pk", "phone"):
-            if normalize_phone(other) == phone_key:
+            if phone_key(other) == wanted_phone:
                 found(pk, SAME_PHONE)
     key = name_key(name)
     if key:

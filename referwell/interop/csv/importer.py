@@ -22,12 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 
 from referwell.clients.models import Client, Stream
-from referwell.directory.duplicates import name_key, normalize_email, normalize_npi, normalize_phone
+from referwell.core.phones import phone_display, phone_key
+from referwell.directory.duplicates import name_key, normalize_email, normalize_npi
 from referwell.directory.models import Partner, Stage
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -262,20 +262,6 @@ def mapping_errors(kind: str, headers: Sequence[str], mapping: Sequence[str]) ->
 # --------------------------------------------------------------------------- normalising
 
 
-def normalise_phone(raw: str) -> str:
-    """A US number in the national format the app shows, "(414) 555-0101"; another country's
-    in international format, "+44 20 7946 0958". ValueError when it cannot be a number."""
-    try:
-        number = phonenumbers.parse(raw, "US")
-    except phonenumbers.NumberParseException:
-        raise ValueError(f"“{raw}” is not a phone number") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"“{raw}” is not a phone number")
-    if phonenumbers.region_code_for_number(number) in ("US", None) and number.country_code == 1:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
 def normalise_email(raw: str) -> str:
     value = re.sub(r"^mailto:", "", raw.strip(), flags=re.IGNORECASE).lower()
     try:
@@ -443,7 +429,7 @@ def check_row(
 
 def _convert(kind: str, key: str, raw: str, fate: RowFate, professions: ProfessionLookup) -> Any:
     if key == "phone":
-        return normalise_phone(raw)
+        return phone_display(raw)
     if key == "email":
         return normalise_email(raw)
     if key == "zip_code":
@@ -541,7 +527,7 @@ class PartnerIndex:
             self.npi.setdefault(npi, k)
         if email := normalize_email(k.email):
             self.email.setdefault(email, k)
-        if phone := normalize_phone(k.phone):
+        if phone := phone_key(k.phone):
             self.phone.setdefault(phone, []).append(k)
         key = name_key(k.name)
         if key:
@@ -553,7 +539,7 @@ class PartnerIndex:
         if (email := normalize_email(k.email)) and email in self.email:
             return "same e-mail", self.email[email]
         key = name_key(k.name)
-        if (phone := normalize_phone(k.phone)) and phone in self.phone:
+        if (phone := phone_key(k.phone)) and phone in self.phone:
             for other in self.phone[phone]:
                 if key.last and key.last == name_key(other.name).last:
                     return "same phone", other
@@ -615,7 +601,7 @@ def plan(
                 fate.fate = DUPLICATE
                 fate.reasons.append(f"already there ({reason}): {other.label}")
             else:
-                phone = normalize_phone(me.phone)
+                phone = phone_key(me.phone)
                 if partners is not None and phone in partners.phone:
                     fate.notes.append(
                         f"shares a phone number with {partners.phone[phone][0].label}"
