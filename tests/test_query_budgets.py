@@ -344,10 +344,10 @@ PAGE_BUDGETS = {
     "insights": 23,  # its charts and tables are kept (accounts/kept.py: the data version)
     "inbound_list": 9,
     "csv_import": 7,
-    "practice_export": 7,
-    "practice_restore": 8,  # + the practice's latest restores
-    "registry_search": 8,
-    "registry_import": 10,  # + an import under way, the latest run, the practice's imports
+    "practice_export": 8,  # + whether this server holds another practice (accounts/operators.py)
+    "practice_restore": 9,  # + the practice's latest restores, + is this the operator
+    "registry_search": 9,  # + whether an owner here is the operator (the import link)
+    "registry_import": 11,  # + an import under way, the latest run, the practice's imports, the operator
     "members": 10,
     "notifications": 7,
     "audit_trail": 13,
