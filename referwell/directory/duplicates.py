@@ -1,17 +1,37 @@
-"""One professional, one partner: finding the partners a new one would duplicate.
+"""One professional, one partner: the one rule that says when two partners are the same.
 
-The same NPI, the same e-mail address, the same phone number (compared in E.164, so
-"(414) 555-0100" and "+1 414-555-0100" are one number), or the same name in the same city
-("Dr. Jane Smith, DC" and "jane smith": titles, credentials, punctuation and case aside).
-Used by the partner form (a warning), the vCard import (a merge) and the merge page.
+The rule, for a new partner (typed in the form, read from a business card, a row of a CSV
+file) against one already there, strongest first:
+
+1. the same NPI (10 digits) → the same professional ("same NPI");
+2. the same e-mail address, case aside → the same professional ("same e-mail");
+3. the same phone number (compared in E.164 by referwell.core.phones.phone_key, so
+   "(414) 555-0100" and "+1 414-555-0100" are one number) and the same family name → likely
+   the same ("same phone");
+4. the same person's name in the same city ("Dr. Jane Smith, DC" and "jane smith": titles,
+   credentials, punctuation, accents and case aside; middle names only count when both have
+   one, by their initials) → likely the same ("same name and city");
+5. the same phone number under another family name → not a duplicate: a colleague on the
+   office's line ("same phone, another name"), worth a word but never a merge or a skip.
+
+1 to 4 make a duplicate (`is_duplicate`): the partner form warns, the vCard preview leaves the
+card unticked and merges it into the strongest match when ticked, the CSV import skips the
+row. 5 is listed with the others (the form warns, the merge page suggests it, the vCard
+preview says so, the CSV import notes it, the command line's import leaves the card out).
+
+`compare` is the rule for one pair, `DuplicateIndex` finds the matches of a new partner among
+many without comparing each (the CSV import, with no database), `find_duplicates` among the
+practice's partners (the form, the vCard preview and import, the merge page).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from django.db import models
 from django.db.models import ForeignObjectRel
@@ -22,12 +42,19 @@ from referwell.core.phones import phone_key
 from referwell.directory.models import Partner
 from referwell.directory.vcard import split_name
 
-# Strongest first: the order in which duplicates are listed, and the one an import merges into.
+# Strongest first: the order in which matches are listed, and the one an import merges into.
 SAME_NPI = "same NPI"
 SAME_EMAIL = "same e-mail"
 SAME_PHONE = "same phone"
 SAME_NAME_AND_CITY = "same name and city"
-RANKS = {SAME_NPI: 0, SAME_EMAIL: 1, SAME_PHONE: 2, SAME_NAME_AND_CITY: 3}
+SHARED_PHONE = "same phone, another name"
+RANKS = {SAME_NPI: 0, SAME_EMAIL: 1, SAME_PHONE: 2, SAME_NAME_AND_CITY: 3, SHARED_PHONE: 4}
+DUPLICATE_REASONS = frozenset({SAME_NPI, SAME_EMAIL, SAME_PHONE, SAME_NAME_AND_CITY})
+
+
+def is_duplicate(reason: str) -> bool:
+    """A match that makes a duplicate (rules 1 to 4), not a colleague sharing a phone."""
+    return reason in DUPLICATE_REASONS
 
 
 def normalize_email(email: str) -> str:
@@ -80,6 +107,110 @@ def _city_key(city: str) -> str:
     return _fold(city or "")
 
 
+@dataclass(frozen=True)
+class Contact:
+    """What the rule reads of a partner, a business card or a row of a file."""
+
+    name: str = ""
+    city: str = ""
+    email: str = ""
+    phone: str = ""
+    npi: str = ""
+
+
+@dataclass(frozen=True)
+class _Keys:
+    npi: str
+    email: str
+    phone: str
+    name: NameKey
+    city: str
+
+    @classmethod
+    def of(cls, contact: Contact) -> _Keys:
+        return cls(
+            npi=normalize_npi(contact.npi),
+            email=normalize_email(contact.email),
+            phone=phone_key(contact.phone),
+            name=name_key(contact.name),
+            city=_city_key(contact.city),
+        )
+
+
+def _reason(new: _Keys, other: _Keys) -> str | None:
+    if new.npi and new.npi == other.npi:
+        return SAME_NPI
+    if new.email and new.email == other.email:
+        return SAME_EMAIL
+    same_phone = bool(new.phone) and new.phone == other.phone
+    if same_phone and new.name.last and new.name.last == other.name.last:
+        return SAME_PHONE
+    if new.city == other.city and new.name.same_person(other.name):
+        return SAME_NAME_AND_CITY
+    if same_phone:
+        return SHARED_PHONE
+    return None
+
+
+def compare(new: Contact, other: Contact) -> str | None:
+    """Why `new` matches `other` by the rule (the module's docstring), strongest reason first;
+    None when nothing does."""
+    return _reason(_Keys.of(new), _Keys.of(other))
+
+
+T = TypeVar("T")
+
+
+class DuplicateIndex(Generic[T]):
+    """Contacts (each with an item of the caller's: a partner's id, a row's label) by their
+    keys: `matches` gives those a new contact matches, as `compare` would, without comparing
+    it with every one."""
+
+    def __init__(self, contacts: Iterable[tuple[Contact, T]] = ()) -> None:
+        self._entries: list[tuple[_Keys, T]] = []
+        self._by_npi: dict[str, list[int]] = {}
+        self._by_email: dict[str, list[int]] = {}
+        self._by_phone: dict[str, list[int]] = {}
+        self._by_last_name: dict[str, list[int]] = {}
+        for contact, item in contacts:
+            self.add(contact, item)
+
+    def add(self, contact: Contact, item: T) -> None:
+        keys = _Keys.of(contact)
+        position = len(self._entries)
+        self._entries.append((keys, item))
+        for index, key in (
+            (self._by_npi, keys.npi),
+            (self._by_email, keys.email),
+            (self._by_phone, keys.phone),
+            (self._by_last_name, keys.name.last if keys.name else ""),
+        ):
+            if key:
+                index.setdefault(key, []).append(position)
+
+    def matches(self, contact: Contact) -> list[tuple[str, T]]:
+        """(reason, item) of every contact the new one matches, strongest first, then in the
+        order they were added."""
+        keys = _Keys.of(contact)
+        candidates: set[int] = set()
+        for index, key in (
+            (self._by_npi, keys.npi),
+            (self._by_email, keys.email),
+            (self._by_phone, keys.phone),
+            (self._by_last_name, keys.name.last if keys.name else ""),
+        ):
+            if key:
+                candidates.update(index.get(key, ()))
+        found = []
+        for position in sorted(candidates):
+            other, item = self._entries[position]
+            reason = _reason(keys, other)
+            if reason is not None:
+                found.append((RANKS[reason], position, reason, item))
+        found.sort(key=lambda match: (match[0], match[1]))
+        return [(reason, item) for _rank, _position, reason, item in found]
+
+
 def find_duplicates(
     *,
     practice: Practice,
@@ -90,37 +221,22 @@ def find_duplicates(
     npi: str = "",
     exclude_pk: int | None = None,
 ) -> list[Partner]:
-    """The practice's partners that look like the same professional, strongest match first;
-    each carries `duplicate_reason` ("same e-mail"…) for the page that lists them."""
+    """The practice's partners the rule matches (duplicates and colleagues sharing the phone:
+    `is_duplicate` tells them apart), strongest match first; each carries `duplicate_reason`
+    ("same e-mail"…) for the page that lists them."""
+    contact = Contact(name=name, city=city, email=email, phone=phone, npi=npi)
     partners = Partner.objects.for_practice(practice)
     if exclude_pk is not None:
         partners = partners.exclude(pk=exclude_pk)
+    # Phones are stored as written, names as typed: a few thousand partners are read and
+    # compared in a blink.
+    index: DuplicateIndex[int] = DuplicateIndex(
+        (Contact(name=n, city=c, email=e, phone=p, npi=i), pk)
+        for pk, n, c, e, p, i in partners.values_list("pk", "name", "city", "email", "phone", "npi")
+    )
     reasons: dict[int, str] = {}
-
-    def found(pk: int, reason: str) -> None:
-        if pk not in reasons or RANKS[reason] < RANKS[reasons[pk]]:
-            reasons[pk] = reason
-
-    npi_key = normalize_npi(npi)
-    if npi_key:
-        for pk in partners.filter(npi=npi_key).values_list("pk", flat=True):
-            found(pk, SAME_NPI)
-    email_key = normalize_email(email)
-    if email_key:
-        for pk in partners.filter(email__iexact=email_key).values_list("pk", flat=True):
-            found(pk, SAME_EMAIL)
-    wanted_phone = phone_key(phone)
-    if wanted_phone:
-        # Phones are stored as written; a few hundred partners are compared in a blink.
-        for pk, other in partners.exclude(phone="").values_list("pk", "phone"):
-            if phone_key(other) == wanted_phone:
-                found(pk, SAME_PHONE)
-    key = name_key(name)
-    if key:
-        city_key = _city_key(city)
-        for pk, other_name, other_city in partners.values_list("pk", "name", "city"):
-            if _city_key(other_city) == city_key and key.same_person(name_key(other_name)):
-                found(pk, SAME_NAME_AND_CITY)
+    for reason, pk in index.matches(contact):
+        reasons.setdefault(pk, reason)
     if not reasons:
         return []
     matches = list(
@@ -169,15 +285,10 @@ def partner_links(partner: Partner) -> dict[str, int]:
     return counts
 
 
-def merge_target(duplicates: list[Partner], *, name: str) -> Partner | None:
-    """The partner a business card merges into: the strongest match, except that a shared
-    phone number alone is not enough when the family names differ — colleagues share the
-    office's line. None when the card should be flagged rather than merged."""
-    key = name_key(name)
+def merge_target(duplicates: list[Partner]) -> Partner | None:
+    """The partner a business card merges into: the strongest duplicate (rules 1 to 4; a
+    colleague who only shares the phone is none). None when the card matches no duplicate."""
     for partner in duplicates:
-        reason = getattr(partner, "duplicate_reason", "")
-        if reason != SAME_PHONE:
-            return partner
-        if key.last and key.last == name_key(partner.name).last:
+        if is_duplicate(getattr(partner, "duplicate_reason", "")):
             return partner
     return None

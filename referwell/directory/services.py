@@ -12,7 +12,12 @@ from django.db import DatabaseError, transaction
 from referwell.accounts.models import Practice, User
 from referwell.audit.services import log_action
 from referwell.core.geo import zip_centroid
-from referwell.directory.duplicates import find_duplicates, merge_target, partner_references
+from referwell.directory.duplicates import (
+    find_duplicates,
+    is_duplicate,
+    merge_target,
+    partner_references,
+)
 from referwell.directory.models import HowMet, Niche, Partner, Profession, Stage, Touchpoint
 from referwell.directory.vcard import (
     CardData,
@@ -167,7 +172,9 @@ class CardPreview:
 
     @property
     def likely_duplicate(self) -> bool:
-        return bool(self.duplicates)
+        """A duplicate by the duplicates' rule (duplicates.py), not a colleague who only
+        shares the phone number."""
+        return any(is_duplicate(p.duplicate_reason) for p in self.duplicates)
 
     @property
     def checked(self) -> bool:
@@ -208,9 +215,10 @@ def _duplicates_of(practice: Practice, data: CardData) -> list[Partner]:
 
 
 def vcards_preview(*, practice: Practice, files: list[tuple[str, ParsedFile]]) -> list[CardPreview]:
-    """Every card of the read files, in order, with the practice's partners it may duplicate
-    (duplicates.py's rules: the same NPI, e-mail, phone, or name and city); a problem with a
-    file as a whole comes before its cards, as card 0."""
+    """Every card of the read files, in order, with the practice's partners it matches by the
+    duplicates' rule (duplicates.py: the same NPI or e-mail; the same phone and family name, or
+    name and city; a colleague sharing the phone is listed, not flagged); a problem with a file
+    as a whole comes before its cards, as card 0."""
     previews = []
     for file_number, (filename, parsed) in enumerate(files, start=1):
         if parsed.problem:
@@ -230,7 +238,7 @@ def vcards_preview(*, practice: Practice, files: list[tuple[str, ParsedFile]]) -
             if card.data is not None:
                 preview.duplicates = _duplicates_of(practice, card.data)
                 if preview.duplicates:
-                    preview.target = merge_target(preview.duplicates, name=card.data.name)
+                    preview.target = merge_target(preview.duplicates)
             previews.append(preview)
     return previews
 
@@ -242,9 +250,9 @@ def _skip_reason(preview: CardPreview, *, chosen: bool) -> str:
         if chosen:
             return "No name on this card, and none was typed."
         return "No name on this card; not selected."
-    if preview.duplicates:
-        other = preview.target or preview.duplicates[0]
-        reason = getattr(other, "duplicate_reason", "")
+    if preview.target is not None:
+        other = preview.target
+        reason = other.duplicate_reason
         return f"Possibly already in your directory as {other.name} ({reason}); not selected."
     return "Not selected."
 
@@ -334,7 +342,7 @@ def vcards_import(
                 if not chosen and data.name:  # which partner it resembles, as in the preview
                     preview.duplicates = _duplicates_of(practice, data)
                     if preview.duplicates:
-                        preview.target = merge_target(preview.duplicates, name=data.name)
+                        preview.target = merge_target(preview.duplicates)
                 if choices is None:
                     reason = "No name on this card."
                 else:
@@ -345,7 +353,7 @@ def vcards_import(
             try:
                 with transaction.atomic():
                     duplicates = _duplicates_of(practice, data)
-                    target = merge_target(duplicates, name=data.name) if duplicates else None
+                    target = merge_target(duplicates) if duplicates else None
                     if target is not None:
                         _fill_from_card(partner=target, card=data, by=by, professions=professions)
                         record(preview, "merged", partner=target)

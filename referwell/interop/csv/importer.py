@@ -26,8 +26,14 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 
 from referwell.clients.models import Client, Stream
-from referwell.core.phones import phone_display, phone_key
-from referwell.directory.duplicates import name_key, normalize_email, normalize_npi
+from referwell.core.phones import phone_display
+from referwell.directory.duplicates import (
+    SHARED_PHONE,
+    Contact,
+    DuplicateIndex,
+    is_duplicate,
+    normalize_email,
+)
 from referwell.directory.models import Partner, Stage
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -509,44 +515,34 @@ class Known:
     date_of_birth: dt.date | None = None
 
 
+def _contact(k: Known) -> Contact:
+    return Contact(name=k.name, city=k.city, email=k.email, phone=k.phone, npi=k.npi)
+
+
 class PartnerIndex:
-    """Who a new partner would duplicate, by the rules of the duplicates module: the same
-    NPI, e-mail, phone (in E.164) or name and city; a phone shared with someone of another
-    family name is a colleague on the office's line, not a duplicate."""
+    """Who a new partner would duplicate, by the directory's one rule (directory/duplicates.py):
+    the same NPI or e-mail; the same phone and family name, or the same name and city. A phone
+    shared with someone of another family name is a colleague on the office's line: not a
+    duplicate (`shares_phone` says with whom)."""
 
     def __init__(self, known: Iterable[Known] = ()) -> None:
-        self.npi: dict[str, Known] = {}
-        self.email: dict[str, Known] = {}
-        self.phone: dict[str, list[Known]] = {}
-        self.name_city: dict[tuple[str, str], list[Known]] = {}
+        self.index: DuplicateIndex[Known] = DuplicateIndex()
         for k in known:
             self.add(k)
 
     def add(self, k: Known) -> None:
-        if npi := normalize_npi(k.npi):
-            self.npi.setdefault(npi, k)
-        if email := normalize_email(k.email):
-            self.email.setdefault(email, k)
-        if phone := phone_key(k.phone):
-            self.phone.setdefault(phone, []).append(k)
-        key = name_key(k.name)
-        if key:
-            self.name_city.setdefault((key.last, _fold(k.city)), []).append(k)
+        self.index.add(_contact(k), k)
 
     def match(self, k: Known) -> tuple[str, Known] | None:
-        if (npi := normalize_npi(k.npi)) and npi in self.npi:
-            return "same NPI", self.npi[npi]
-        if (email := normalize_email(k.email)) and email in self.email:
-            return "same e-mail", self.email[email]
-        key = name_key(k.name)
-        if (phone := phone_key(k.phone)) and phone in self.phone:
-            for other in self.phone[phone]:
-                if key.last and key.last == name_key(other.name).last:
-                    return "same phone", other
-        if key:
-            for other in self.name_city.get((key.last, _fold(k.city)), []):
-                if key.same_person(name_key(other.name)):
-                    return "same name and city", other
+        for reason, other in self.index.matches(_contact(k)):
+            if is_duplicate(reason):
+                return reason, other
+        return None
+
+    def shares_phone(self, k: Known) -> Known | None:
+        for reason, other in self.index.matches(_contact(k)):
+            if reason == SHARED_PHONE:
+                return other
         return None
 
 
@@ -601,11 +597,9 @@ def plan(
                 fate.fate = DUPLICATE
                 fate.reasons.append(f"already there ({reason}): {other.label}")
             else:
-                phone = phone_key(me.phone)
-                if partners is not None and phone in partners.phone:
-                    fate.notes.append(
-                        f"shares a phone number with {partners.phone[phone][0].label}"
-                    )
+                colleague = partners.shares_phone(me) if partners is not None else None
+                if colleague is not None:
+                    fate.notes.append(f"shares a phone number with {colleague.label}")
                 index.add(me)
         fates.append(fate)
     return fates
