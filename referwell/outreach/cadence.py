@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
+from referwell.core.dates import add_business_days
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import AWAITING_ANSWER, taken_on
@@ -176,16 +177,6 @@ def _local(value: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
     """The local date of a moment (`tz`: the current time zone, looked up once per call of
     the engine rather than once per value — thousands of values)."""
     return value.astimezone(tz).date() if value else None
-
-
-def _add_business_days(start: dt.date, days: int) -> dt.date:
-    """The first day with `days` business days (Monday to Friday) after `start`."""
-    day, counted = start, 0
-    while counted < days:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            counted += 1
-    return day
 
 
 # Today's list, most overdue first, as rows of plain values (DueItem's fields, the due date as
@@ -365,7 +356,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
                 DueItem(
                     "follow_up",
                     f"follow_up:r{r.pk}:{last.isoformat()}",
-                    _add_business_days(last, practice.no_response_business_days),
+                    add_business_days(last, practice.no_response_business_days),
                     f"Follow up with {who}: no answer to a referral sent {sent:%b %d}",
                     r.partner_id,
                     r.partner__name or "",

@@ -16,6 +16,7 @@ from referwell.audit.models import Channel, Disclosure
 from referwell.audit.services import disclosure_record, log_action
 from referwell.clients.models import Client, Consent
 from referwell.clients.selectors import consent_covering
+from referwell.core.dates import business_days_between
 from referwell.referrals.models import (
     NOTE_MAX_LENGTH,
     Direction,
@@ -548,15 +549,6 @@ def link_act(*, link: ReferralLink, action: str, note: str, ip_address: str | No
 
 
 # --- Closing the loop ------------------------------------------------------------------------
-
-
-def business_days_between(start: dt.date, end: dt.date) -> int:
-    days, day = 0, start
-    while day < end:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5:
-            days += 1
-    return days
 
 
 def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = None) -> list[int]:
