@@ -18,11 +18,11 @@ from referwell.accounts.http import PracticeRequest
 from referwell.accounts.kept import kept_fragment
 from referwell.accounts.models import Practice
 from referwell.core.decorators import practice_required
+from referwell.core.pending import PendingUpload, pending_get, pending_store
 from referwell.directory import selectors, services, vcard
 from referwell.directory.duplicates import find_duplicates, partner_links
 from referwell.directory.forms import PartnerFilterForm, PartnerForm, TouchpointForm
 from referwell.directory.models import Partner
-from referwell.interop.csv import views as csv_import
 from referwell.referrals.selectors import referral_list
 
 
@@ -258,10 +258,11 @@ class VCardImportForm(forms.Form):
         return files
 
 
-# Between the preview and the import the cards wait as the CSV import's files wait
-# (referwell/interop/csv/views.py): encrypted under VAR_DIR/imports, readable by the member who
-# uploaded them only, behind a signed address that expires within the hour. What waits is the
-# cards as read (vcard.dump_files), never the files with their photos and notes.
+# Between the preview and the import the cards wait in the store of pending uploads
+# (referwell/core/pending.py), as the CSV import's files do: encrypted under VAR_DIR/imports,
+# readable by the member who uploaded them only, behind a signed address that expires within
+# the hour. What waits is the cards as read (vcard.dump_files), never the files with their
+# photos and notes.
 VCARD_KIND = "vcards"
 
 
@@ -273,8 +274,9 @@ def partner_import(request: PracticeRequest) -> HttpResponse:
     if bound and form.is_valid():
         uploads = form.cleaned_data["files"]
         files = services.read_vcard_files([(upload.name, upload.read()) for upload in uploads])
-        signed = csv_import._store(
-            request,
+        signed = pending_store(
+            practice_id=request.practice.pk,
+            member_id=request.member.pk,
             kind=VCARD_KIND,
             filename=", ".join(upload.name for upload in uploads),
             text=vcard.dump_files(files),
@@ -285,12 +287,12 @@ def partner_import(request: PracticeRequest) -> HttpResponse:
 
 def _vcard_pending(
     request: PracticeRequest, token: str
-) -> tuple[csv_import.PendingImport, list[tuple[str, vcard.ParsedFile]]]:
+) -> tuple[PendingUpload, list[tuple[str, vcard.ParsedFile]]]:
     """The member's own waiting upload and its read files, or 404 (another member's or
     practice's, expired, already imported or cancelled, or a CSV import's)."""
-    pending = csv_import._pending(request, token)
-    if pending.kind != VCARD_KIND:
-        raise Http404("No such import.")
+    pending = pending_get(
+        token, practice_id=request.practice.pk, member_id=request.member.pk, kinds=(VCARD_KIND,)
+    )
     try:
         files = vcard.load_files(pending.text())
     except ValueError:

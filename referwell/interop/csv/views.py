@@ -1,29 +1,18 @@
 """CSV in (partners and clients, in four steps) and out (every list of the app).
 
 The import: upload → map the columns → dry run (each row's fate) → confirm. Between steps the
-file waits under VAR_DIR/imports as a temporary file named by a random token; the address
-carries the token signed with a timestamp (so it expires) and the file's sidecar names the
-practice and the member who uploaded it — anyone else gets a 404. The file is removed once
-imported or cancelled, and files older than the signature's lifetime are swept on upload and
-by `referwell sweep`. Both files are encrypted with the clinical text's key (Fernet,
-referwell/core/crypto.py) and readable by their owner only (mode 600, in a directory of 700).
+file waits in the store of pending uploads (referwell/core/pending.py: encrypted under
+VAR_DIR/imports, behind a signed address that expires within the hour, the member's own:
+anyone else gets a 404, and so does a page of the business cards' import); it is removed once
+imported or cancelled.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import secrets
-import time
-from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
-from cryptography.fernet import InvalidToken
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, transaction
@@ -39,9 +28,9 @@ from referwell.audit.services import log_action, request_ip
 from referwell.clients import selectors as client_selectors
 from referwell.clients.models import Client, Stream
 from referwell.clients.services import client_create
-from referwell.core import crypto
+from referwell.core import pending
 from referwell.core.decorators import practice_required
-from referwell.core.limits import private_dir
+from referwell.core.pending import PendingUpload
 from referwell.directory import selectors as directory_selectors
 from referwell.directory.forms import PartnerFilterForm
 from referwell.directory.models import Partner, Profession
@@ -52,137 +41,29 @@ from referwell.referrals import selectors as referral_selectors
 from referwell.referrals.models import Direction
 from referwell.referrals.states import Status
 
-SIGNING_SALT = "referwell.interop.csv.import"
-LIFETIME_SECONDS = 3600
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,40}")
-
-
 # --------------------------------------------------------------------------- the waiting file
 
-
-def _import_dir() -> Path:
-    return Path(settings.VAR_DIR) / "imports"
-
-
-# The waiting file and its sidecar; both hold a Fernet token, never the text itself.
-DATA, META = ".csv.enc", ".json.enc"
+# `referwell sweep` deletes the expired uploads through this name.
+sweep_pending_imports = pending.sweep_pending_imports
 
 
-def _write_private(path: Path, text: str) -> None:
-    """The text encrypted, in a file of mode 600 (created so: never readable by others)."""
-    token = crypto.fernet().encrypt(text.encode("utf-8"))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(token)
+def _pending(request: PracticeRequest, signed: str) -> PendingUpload:
+    """The member's own waiting CSV file, or 404 (pending.pending_get)."""
+    return pending.pending_get(
+        signed,
+        practice_id=request.practice.pk,
+        member_id=request.member.pk,
+        kinds=importer.KINDS,
+    )
 
 
-def _read_private(path: Path) -> str:
-    """The text of a file written by _write_private; ValueError once it is older than the
-    import's lifetime (Fernet tokens carry their time) or when it cannot be decrypted."""
-    try:
-        return crypto.fernet().decrypt(path.read_bytes(), ttl=LIFETIME_SECONDS).decode("utf-8")
-    except InvalidToken:
-        raise ValueError(f"{path.name} cannot be decrypted, or has expired") from None
+def _mapping(upload: PendingUpload) -> list[str] | None:
+    mapping: list[str] | None = upload.state.get("mapping")
+    return mapping
 
 
-def sweep_pending_imports() -> int:
-    """Delete the waiting files older than their lifetime (and what a crash left behind);
-    returns how many files were deleted. Run on each upload and by `referwell sweep`."""
-    directory = _import_dir()
-    if not directory.is_dir():
-        return 0
-    cutoff = time.time() - LIFETIME_SECONDS
-    deleted = 0
-    for path in directory.glob("*.*"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                deleted += 1
-        except OSError:
-            pass  # another request removed it first
-    return deleted
-
-
-class ImportMeta(TypedDict):
-    """The waiting file's sidecar: whose upload it is, what it holds, its mapping once chosen."""
-
-    practice: int
-    member: int
-    kind: str
-    filename: str
-    mapping: list[str] | None
-    uploaded_at: str
-
-
-def _store(request: PracticeRequest, *, kind: str, filename: str, text: str) -> str:
-    directory = private_dir(_import_dir())
-    sweep_pending_imports()
-    token = secrets.token_urlsafe(18)
-    _write_private(directory / f"{token}{DATA}", text)
-    meta: ImportMeta = {
-        "practice": request.practice.pk,
-        "member": request.member.pk,
-        "kind": kind,
-        "filename": filename[:200],
-        "mapping": None,
-        "uploaded_at": timezone.now().isoformat(),
-    }
-    _write_private(directory / f"{token}{META}", json.dumps(meta))
-    return signing.TimestampSigner(salt=SIGNING_SALT).sign(token)
-
-
-class PendingImport:
-    """An uploaded file waiting for its mapping or its confirmation."""
-
-    def __init__(self, token: str, signed: str, meta: ImportMeta) -> None:
-        self.token = token
-        self.signed = signed
-        self.meta = meta
-
-    @property
-    def kind(self) -> str:
-        return self.meta["kind"]
-
-    @property
-    def mapping(self) -> list[str] | None:
-        return self.meta.get("mapping")
-
-    def text(self) -> str:
-        try:
-            return _read_private(_import_dir() / f"{self.token}{DATA}")
-        except (OSError, ValueError):
-            raise Http404("No such import (the link may have expired).") from None
-
-    def table(self) -> importer.Table:
-        return importer.read_table(self.text())
-
-    def save_mapping(self, mapping: list[str]) -> None:
-        self.meta["mapping"] = mapping
-        _write_private(_import_dir() / f"{self.token}{META}", json.dumps(self.meta))
-
-    def remove(self) -> None:
-        for suffix in (DATA, META):
-            (_import_dir() / f"{self.token}{suffix}").unlink(missing_ok=True)
-
-
-def _pending(request: PracticeRequest, signed: str) -> PendingImport:
-    """The member's own waiting file, or 404: another practice's (or member's) import, an
-    expired or forged address, a file already imported do not exist here."""
-    try:
-        token = signing.TimestampSigner(salt=SIGNING_SALT).unsign(signed, max_age=LIFETIME_SECONDS)
-    except signing.BadSignature:
-        raise Http404("No such import (the link may have expired).") from None
-    if not TOKEN_PATTERN.fullmatch(token):
-        raise Http404("No such import.")
-    try:
-        meta: ImportMeta = json.loads(_read_private(_import_dir() / f"{token}{META}"))
-    except (OSError, ValueError):
-        raise Http404("No such import (already imported or cancelled?).") from None
-    if meta.get("practice") != request.practice.pk or meta.get("member") != request.member.pk:
-        raise Http404("No such import.")
-    if not (_import_dir() / f"{token}{DATA}").is_file():
-        raise Http404("No such import.")
-    return PendingImport(token, signed, meta)
+def _table(upload: PendingUpload) -> importer.Table:
+    return importer.read_table(upload.text())
 
 
 def _importer_only(request: PracticeRequest) -> None:
@@ -229,8 +110,9 @@ def csv_import(request: PracticeRequest) -> HttpResponse:
     _importer_only(request)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        signed = _store(
-            request,
+        signed = pending.pending_store(
+            practice_id=request.practice.pk,
+            member_id=request.member.pk,
             kind=form.cleaned_data["kind"],
             filename=form.cleaned_data["file"].name,
             text=form.cleaned_data["text"],
@@ -252,19 +134,19 @@ def _field_choices(kind: str) -> list[tuple[str, str]]:
 @practice_required
 def csv_import_map(request: PracticeRequest, token: str) -> HttpResponse:
     _importer_only(request)
-    pending = _pending(request, token)
-    table = pending.table()
-    kind = pending.kind
+    upload = _pending(request, token)
+    table = _table(upload)
+    kind = upload.kind
     known = {f.key for f in importer.fields_for(kind)}
-    mapping = pending.mapping or importer.guess_mapping(kind, table.headers)
+    mapping = _mapping(upload) or importer.guess_mapping(kind, table.headers)
     errors: list[str] = []
     if request.method == "POST":
         mapping = [request.POST.get(f"column_{i}", "") for i in range(len(table.headers))]
         mapping = [key if key in known else "" for key in mapping]
         errors = importer.mapping_errors(kind, table.headers, mapping)
         if not errors:
-            pending.save_mapping(mapping)
-            return redirect("csv_import_preview", token=pending.signed)
+            upload.save_state({**upload.state, "mapping": mapping})
+            return redirect("csv_import_preview", token=upload.signed)
     columns = [
         {"index": i, "header": header, "field": mapping[i], "samples": table.samples(i)}
         for i, header in enumerate(table.headers)
@@ -273,7 +155,7 @@ def csv_import_map(request: PracticeRequest, token: str) -> HttpResponse:
         request,
         "interop/csv_map.html",
         {
-            "pending": pending,
+            "pending": upload,
             "kind_label": importer.KINDS[kind],
             "columns": columns,
             "choices": _field_choices(kind),
@@ -317,25 +199,25 @@ def _existing(request: PracticeRequest, kind: str) -> list[importer.Known]:
     ]
 
 
-def _plan(request: PracticeRequest, pending: PendingImport) -> list[importer.RowFate]:
+def _plan(request: PracticeRequest, upload: PendingUpload) -> list[importer.RowFate]:
     lookup = importer.ProfessionLookup.from_pairs(
         Profession.objects.filter(is_provider=True).values_list("slug", "name")
     )
     return importer.plan(
-        pending.kind,
-        pending.table(),
-        pending.mapping or [],
-        existing=_existing(request, pending.kind),
+        upload.kind,
+        _table(upload),
+        _mapping(upload) or [],
+        existing=_existing(request, upload.kind),
         professions=lookup,
     )
 
 
 def _preview_context(
-    pending: PendingImport, fates: list[importer.RowFate], error: str = ""
+    upload: PendingUpload, fates: list[importer.RowFate], error: str = ""
 ) -> dict[str, Any]:
     return {
-        "pending": pending,
-        "kind_label": importer.KINDS[pending.kind],
+        "pending": upload,
+        "kind_label": importer.KINDS[upload.kind],
         "fates": fates,
         "counts": importer.summary(fates),
         "error": error,
@@ -349,11 +231,11 @@ def _preview_context(
 @practice_required
 def csv_import_preview(request: PracticeRequest, token: str) -> HttpResponse:
     _importer_only(request)
-    pending = _pending(request, token)
-    if not pending.mapping:
-        return redirect("csv_import_map", token=pending.signed)
-    fates = _plan(request, pending)
-    return render(request, "interop/csv_preview.html", _preview_context(pending, fates))
+    upload = _pending(request, token)
+    if not _mapping(upload):
+        return redirect("csv_import_map", token=upload.signed)
+    fates = _plan(request, upload)
+    return render(request, "interop/csv_preview.html", _preview_context(upload, fates))
 
 
 # --------------------------------------------------------------------------- step 4: import
@@ -378,10 +260,10 @@ def csv_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
     """The good rows in one transaction: all of them, or — if one cannot be saved — none.
     The plan is made again, so rows added since the dry run are still caught as duplicates."""
     _importer_only(request)
-    pending = _pending(request, token)
-    if not pending.mapping:
-        return redirect("csv_import_map", token=pending.signed)
-    fates = _plan(request, pending)
+    upload = _pending(request, token)
+    if not _mapping(upload):
+        return redirect("csv_import_map", token=upload.signed)
+    fates = _plan(request, upload)
     good = [f for f in fates if f.is_created]
     slugs = {slug for f in good for slug in f.professions}
     professions = Profession.objects.in_bulk(list(slugs))
@@ -392,7 +274,7 @@ def csv_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
             for fate in good:
                 row: Partner | Client
                 try:
-                    if pending.kind == importer.PARTNERS:
+                    if upload.kind == importer.PARTNERS:
                         row = partner_create(
                             practice=practice,
                             by=by,
@@ -414,7 +296,7 @@ def csv_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
                 actor=by,
                 action="referwell.csv.imported",
                 data={
-                    "kind": pending.kind,
+                    "kind": upload.kind,
                     "created": counts["create"],
                     "duplicates": counts["duplicate"],
                     "rejected": counts["reject"],
@@ -423,15 +305,15 @@ def csv_import_confirm(request: PracticeRequest, token: str) -> HttpResponse:
     except RowFailed as exc:
         error = f"Nothing was imported: {exc}. Correct the file and upload it again."
         return render(
-            request, "interop/csv_preview.html", _preview_context(pending, fates, error=error)
+            request, "interop/csv_preview.html", _preview_context(upload, fates, error=error)
         )
-    pending.remove()
+    upload.remove()
     return render(
         request,
         "interop/csv_result.html",
         {
-            "kind": pending.kind,
-            "kind_label": importer.KINDS[pending.kind],
+            "kind": upload.kind,
+            "kind_label": importer.KINDS[upload.kind],
             "created": created,
             "skipped": [f for f in fates if not f.is_created],
             "counts": importer.summary(fates),
