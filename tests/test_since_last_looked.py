@@ -136,7 +136,7 @@ def test_the_partners_answers_are_on_the_dashboard_naming_partner_move_and_when(
     assert "<strong>Dr. Dana Spine</strong>" in news
     assert f"“{PRECAUTION}”" in news
     # A note that asks to hold back is marked as a precaution.
-    assert '<li class="precaution"><strong>Precaution</strong>' in news
+    assert '<li class="precaution" style="padding-left:.6rem"><strong>Precaution</strong>' in news
     assert f"Their reason: “{REASON}”" in news
     assert "declined the referral of" in news
     seen_link = reverse("referral_detail", args=[seen.pk])
@@ -159,6 +159,15 @@ def test_a_received_alone_is_an_answer(alice_http, sent):
     assert "received the referral of" in news and "Alice Jones" in news
 
 
+def test_the_front_desk_is_told_a_note_came_in_plain_words(bob_http, sent):
+    _answer(sent("Alice"), "accept", PRECAUTION)
+    _answer(sent("Bea"), "note", PRECAUTION)
+    news = _news(_dashboard(bob_http))
+    assert "A note came with it, for therapists and owners." in news
+    assert "The note is for therapists and owners." in news
+    assert PRECAUTION not in news and "Precaution" not in news
+
+
 def test_notes_are_plain_text(alice_http, sent):
     referral = sent()
     _answer(referral, "note", "<script>alert(1)</script> <b>avoid</b> pressure")
@@ -175,9 +184,9 @@ def test_the_front_desk_sees_that_an_answer_came_not_its_note(bob_http, alice_ht
     news = _news(html)
     assert "<strong>Dr. Dana Spine</strong> declined the referral of" in news
     assert "Alice Jones" in news and "Bea Jones" in news
-    assert REASON not in html and "Their reason" not in html
-    assert "With a note, for therapists and owners." in news
-    assert news.count("With a note") == 1  # the acceptance came without one
+    assert REASON not in html and "Their reason:" not in html
+    assert "Their reason is for therapists and owners." in news
+    assert news.count("for therapists and owners") == 1  # the acceptance came without a note
     # The clinical roles read it.
     assert REASON in _news(_dashboard(alice_http))
 
@@ -190,7 +199,7 @@ def test_new_referrals_through_the_public_page_link_to_their_request(
     for http in (alice_http, bob_http):
         html = _dashboard(http)
         news = _news(html)
-        assert "Referrals through your public page" in news
+        assert "Referrals through your public pages" in news
         link = reverse("inbound_detail", args=[waiting.pk])
         assert f'<a href="{link}">Ann Other</a>, from Dr. Dana Spine (Spine Clinic)' in news
         # One a colleague already accepted says so.
