@@ -1,5 +1,5 @@
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AnonymousUser
@@ -83,6 +83,67 @@ def log_action(
     with transaction.atomic(savepoint=False):
         _append(entry)
     return entry
+
+
+# What an update never sets: the key, the tenant, the timestamps Django keeps.
+NEVER_UPDATED = frozenset({"practice", "created_at", "updated_at"})
+_UNLOADED = object()
+
+
+def update_with_audit(
+    obj: models.Model,
+    *,
+    practice: Practice,
+    by: User | None,
+    action: str,
+    fields: dict[str, Any],
+    check: Callable[[], None] | None = None,
+    not_allowed: Iterable[str] = (),
+) -> list[str]:
+    """The one way the `*_update` services change a record: set `fields` (each an editable
+    field of the model, other than the key, the practice, the timestamps and `not_allowed`:
+    ValueError for another), run `check` (the service's own validation, `full_clean`, the
+    values it derives: a partner's place from its ZIP code…), save only the columns whose
+    value changed (`update_fields`, with `updated_at`; nothing when none did), and record one
+    audit entry, `action`, naming the fields given that changed — their names only, never
+    their values. Returns those names, sorted."""
+    meta = obj._meta
+    concrete = [f for f in meta.concrete_fields if not f.primary_key]
+    excluded = NEVER_UPDATED | set(not_allowed)
+    allowed = {f.name: f.attname for f in concrete if f.editable and f.name not in excluded}
+    refused = sorted(set(fields) - set(allowed))
+    if refused:
+        raise ValueError(f"{meta.label}: {', '.join(refused)} cannot be changed here")
+    given = {allowed[key] for key in fields}
+    # Before the change, as the instance holds it (a deferred field is not loaded to be
+    # compared)...
+    before = {f.attname: vars(obj).get(f.attname, _UNLOADED) for f in concrete}
+    for key, value in fields.items():
+        setattr(obj, key, value)
+    # ...except a field given that the instance already held with its new value: a ModelForm
+    # puts its values on the instance before the service runs, so what is stored is read
+    # (one query, only then).
+    same = [a for a in given if vars(obj).get(a, _UNLOADED) == before[a] or before[a] is _UNLOADED]
+    if same:
+        stored = type(obj)._base_manager.filter(pk=obj.pk).values(*same).first() or {}
+        before.update({a: stored.get(a, _UNLOADED) for a in same})
+    if check is not None:
+        check()
+
+    def differs(field: models.Field[Any, Any]) -> bool:
+        was = before[field.attname]
+        if was is _UNLOADED:  # deferred and not read: changed when given
+            return field.attname in given
+        return bool(vars(obj).get(field.attname, _UNLOADED) != was)
+
+    changed = [f for f in concrete if differs(f)]
+    if changed:
+        automatic = [f.name for f in concrete if getattr(f, "auto_now", False)]
+        obj.save(update_fields=[f.name for f in changed] + automatic)
+    columns = {f.attname for f in changed}
+    names = sorted(key for key in fields if allowed[key] in columns)
+    log_action(practice=practice, actor=by, action=action, obj=obj, data={"fields": names})
+    return names
 
 
 def _append_in_one_statement(entry: AuditEntry) -> bool:

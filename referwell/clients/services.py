@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from referwell.accounts.models import Practice, User
-from referwell.audit.services import log_action
+from referwell.audit.services import log_action, update_with_audit
 from referwell.clients.documents import PDF
 from referwell.clients.models import (
     SCOPE_RANK,
@@ -70,18 +70,20 @@ def referral_in_record(*, client: Client, by: User | None, reasons: str = "") ->
 
 @transaction.atomic
 def client_update(*, client: Client, by: User | None, fields: dict[str, Any]) -> Client:
-    changed = sorted(k for k, v in fields.items() if getattr(client, k) != v)
-    for key, value in fields.items():
-        setattr(client, key, value)
-    _check_sources(client)
-    client.full_clean(exclude=["practice"])
-    client.save()
-    log_action(
+    """The client's fields changed (the intake's encrypted text too: compared as read, stored
+    encrypted), the sources checked to be the practice's; the audit names the fields only."""
+
+    def check() -> None:
+        _check_sources(client)
+        client.full_clean(exclude=["practice"])
+
+    update_with_audit(
+        client,
         practice=client.practice,
-        actor=by,
+        by=by,
         action="referwell.client.changed",
-        obj=client,
-        data={"fields": changed},
+        fields=fields,
+        check=check,
     )
     return client
 

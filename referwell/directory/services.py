@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
 from referwell.accounts.models import Practice, User
-from referwell.audit.services import log_action
+from referwell.audit.services import log_action, update_with_audit
 from referwell.core.geo import zip_centroid
 from referwell.directory.duplicates import (
     find_duplicates,
@@ -31,10 +31,6 @@ from referwell.directory.vcard import (
 def _geocode(partner: Partner) -> None:
     point = zip_centroid(partner.zip_code)
     partner.latitude, partner.longitude = point if point else (None, None)
-
-
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return sorted(k for k in after if before.get(k) != after[k])
 
 
 @transaction.atomic
@@ -65,24 +61,23 @@ def partner_update(
     professions: Iterable[Profession] | None = None,
     niches: Iterable[Niche] | None = None,
 ) -> Partner:
-    before = {k: getattr(partner, k) for k in fields}
-    for key, value in fields.items():
-        setattr(partner, key, value)
-    if "zip_code" in fields:
-        _geocode(partner)
-    partner.full_clean(exclude=["practice"])
-    partner.save()
+    def check() -> None:
+        if "zip_code" in fields:
+            _geocode(partner)  # the place follows the ZIP code
+        partner.full_clean(exclude=["practice"])
+
+    update_with_audit(
+        partner,
+        practice=partner.practice,
+        by=by,
+        action="referwell.partner.changed",
+        fields=fields,
+        check=check,
+    )
     if professions is not None:
         partner.professions.set(list(professions))
     if niches is not None:
         partner.niches.set([n for n in niches if n.practice_id == partner.practice_id])
-    log_action(
-        practice=partner.practice,
-        actor=by,
-        action="referwell.partner.changed",
-        obj=partner,
-        data={"fields": _changed(before, fields)},
-    )
     return partner
 
 
