@@ -46,6 +46,9 @@ def test_the_clinical_fields_are_the_encrypted_ones():
         ("clients.Visit", "notes"),
         ("clients.Consent", "signed_form"),  # the signed consent form (PDF or photo)
         ("referrals.Referral", "reasons"),
+        # The referral letter left ready for the front desk (it carries the reasons).
+        ("referrals.Referral", "letter_subject"),
+        ("referrals.Referral", "letter_body"),
         ("referrals.ReferralEvent", "note"),
         ("outreach.OutgoingMessage", "body"),
         ("inbound.ReferralRequest", "reason"),

@@ -180,7 +180,15 @@ class ConsentForm(forms.ModelForm[Consent]):
 
     class Meta:
         model = Consent
-        fields = ["partner", "profession", "scope", "purpose", "given_on", "expires_on"]
+        fields = [
+            "partner",
+            "profession",
+            "scope",
+            "share_contact_details",
+            "purpose",
+            "given_on",
+            "expires_on",
+        ]
         widgets = {
             "partner": LongSelect,
             "scope": forms.RadioSelect,
@@ -199,6 +207,8 @@ class ConsentForm(forms.ModelForm[Consent]):
             "partner": "Name a partner, or a kind of professional below.",
             "purpose": "In a few words, e.g. “Referral for an assessment”. No health details.",
             "expires_on": "Leave empty: until the client withdraws it.",
+            "share_contact_details": "Letters under this consent then give them, so that the "
+            "office can find the client in its records and book them.",
         }
 
     def __init__(

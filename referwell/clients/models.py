@@ -177,6 +177,12 @@ class Consent(TenantModel):
     )
     scope = models.CharField(max_length=20, choices=ConsentScope.choices)
     purpose = models.CharField(max_length=200, blank=True)
+    # What the receiving office needs to find the client: only with this (a letter under the
+    # consent gives them, when the client has them).
+    share_contact_details = models.BooleanField(
+        "They may have the client's date of birth and phone number, to find and book them",
+        default=False,
+    )
     given_on = models.DateField(default=dt.date.today)
     expires_on = models.DateField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -236,7 +242,13 @@ class Consent(TenantModel):
         else:
             whom = "the professional named"
         name = practice_name or self.practice.name
-        return f"{name} {SCOPE_FOR_CLIENT[self.scope].format(whom=whom)}"
+        text = f"{name} {SCOPE_FOR_CLIENT[self.scope].format(whom=whom)}"
+        if self.share_contact_details:
+            text += (
+                f" {whom[:1].upper()}{whom[1:]} may also have your date of birth and phone "
+                "number, to find you and book you."
+            )
+        return text
 
     @property
     def is_signed(self) -> bool:

@@ -7,7 +7,8 @@ context of plain dicts, strings, numbers, booleans and dates, for example::
         "practice": {"name", "phone", "email", "address"},
         "therapist": {"name"},
         "partner": {"name", "clinic"},
-        "client": {"first_name", "last_name"},
+        "client": {"first_name", "last_name",
+                   "date_of_birth", "phone"},  # these two only when the consent covers them
         "referral": {"reasons", "date"},
         "report": {"text", "visits", "period"},
         "referrer": {"name", "is_professional": bool},

@@ -91,6 +91,17 @@ class Referral(TenantModel):
     thanked_at = models.DateTimeField(null=True, blank=True)
     followup_done_at = models.DateTimeField(null=True, blank=True)
     last_report_at = models.DateTimeField(null=True, blank=True)
+    # A referral out: when our thank-you for taking care of the client went to the partner.
+    thanked_for_care_at = models.DateTimeField(null=True, blank=True)
+    # The referral letter a clinician read and left "ready to send" for the front desk: its
+    # subject and text exactly as they will leave (encrypted, like the reasons they carry),
+    # who prepared it and when. Emptied when it is sent, or when the referral changes.
+    letter_subject = EncryptedTextField(blank=True)
+    letter_body = EncryptedTextField(blank=True)
+    letter_prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    letter_prepared_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -148,6 +159,16 @@ class Referral(TenantModel):
 
     def initial_status(self) -> str:
         return INITIAL[self.direction]
+
+    def letter_sent_at(self, kind: str) -> dt.datetime | None:
+        """When a letter of `kind` (a thank-you, a progress report) last went for this referral;
+        None if none did. The referral letter is sent once: its status says so."""
+        sent = {
+            "thanks_received": self.thanked_at,
+            "thanks_care": self.thanked_for_care_at,
+            "progress_report": self.last_report_at,
+        }
+        return sent.get(kind)
 
     @property
     def referrer_label(self) -> str:

@@ -52,7 +52,7 @@ def referral_get(*, practice: Practice, pk: int | str) -> Referral:
     try:
         return (
             Referral.objects.for_practice(practice)
-            .select_related("client", "partner", "profession", "created_by")
+            .select_related("client", "partner", "profession", "created_by", "letter_prepared_by")
             .get(pk=int(pk))
         )
     except (Referral.DoesNotExist, ValueError, TypeError):
@@ -155,6 +155,37 @@ def undo_offer(
 def referral_links(*, practice: Practice, referral: Referral) -> QuerySet[ReferralLink]:
     return ReferralLink.objects.for_practice(practice).filter(
         referral=referral, revoked_at__isnull=True
+    )
+
+
+@dataclass(frozen=True)
+class SentBefore:
+    """A thank-you or a report that already went for a referral: when, to whom, and whether by
+    e-mail (None: not known — it was recorded without its letter, imported for instance)."""
+
+    at: dt.datetime
+    to_name: str
+    by_email: bool | None
+
+
+def letter_sent_before(*, practice: Practice, referral: Referral, kind: str) -> SentBefore | None:
+    """The last letter of `kind` that went for this referral (its preview says so before another
+    is sent), or None."""
+    from referwell.outreach.models import OutgoingMessage
+
+    at = referral.letter_sent_at(kind)
+    if at is None:
+        return None
+    message = (
+        OutgoingMessage.objects.for_practice(practice)
+        .filter(referral=referral, kind=kind)
+        .only("created_at", "to_name", "to_email")
+        .first()
+    )
+    if message is None:
+        return SentBefore(at=at, to_name="", by_email=None)
+    return SentBefore(
+        at=message.created_at, to_name=message.to_name, by_email=bool(message.to_email)
     )
 
 

@@ -4,8 +4,10 @@ the follow-ups that close the loop. Every disclosure is recorded here, never in 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
-from typing import Any, Protocol, TypedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -13,10 +15,11 @@ from django.utils import timezone
 
 from referwell.accounts.models import Practice, User
 from referwell.audit.models import Channel, Disclosure
-from referwell.audit.services import disclosure_record, log_action, update_with_audit
+from referwell.audit.services import disclosure_record, log_action
 from referwell.clients.models import Client, Consent
 from referwell.clients.selectors import consent_covering
 from referwell.core.dates import business_days_between
+from referwell.directory.models import Partner
 from referwell.referrals.models import (
     NOTE_MAX_LENGTH,
     Direction,
@@ -39,6 +42,9 @@ from referwell.referrals.states import (
     undo_refusal,
 )
 
+if TYPE_CHECKING:
+    from referwell.outreach.letters import RenderedLetter
+
 
 class SentLetter(Protocol):
     """A letter in the outbox (outreach's OutgoingMessage, in a layer above this one): what
@@ -48,6 +54,8 @@ class SentLetter(Protocol):
     def pk(self) -> int: ...
     @property
     def subject(self) -> str: ...
+    @property
+    def to_name(self) -> str: ...
     @property
     def to_email(self) -> str: ...
     @property
@@ -99,19 +107,19 @@ def referral_create(*, practice: Practice, by: User | None, fields: dict[str, An
 
 @transaction.atomic
 def referral_update(*, referral: Referral, by: User | None, fields: dict[str, Any]) -> Referral:
-    def check() -> None:
-        _check_same_practice(referral)
-        referral.full_clean(exclude=["practice"])
-
-    # A status moves through referral_transition only (states.py decides every move).
-    update_with_audit(
-        referral,
+    for key, value in fields.items():
+        setattr(referral, key, value)
+    _check_same_practice(referral)
+    referral.full_clean(exclude=["practice"])
+    # A letter left ready for the front desk was read about the referral as it was: it goes.
+    _letter_unprepare(referral)
+    referral.save()
+    log_action(
         practice=referral.practice,
-        by=by,
+        actor=by,
         action="referwell.referral.changed",
-        fields=fields,
-        check=check,
-        not_allowed=("status",),
+        obj=referral,
+        data={"fields": sorted(fields)},
     )
     return referral
 
@@ -317,6 +325,42 @@ def referral_undo(*, referral: Referral, by: User | None) -> Referral:
     return referral
 
 
+def _contact_details(client: Client, consent: Consent | None) -> dict[str, object]:
+    """What the receiving office needs to find and book the client — the date of birth and
+    the phone — only when the consent the letter goes under says they may have it."""
+    if consent is None or not consent.share_contact_details:
+        return {"date_of_birth": None, "phone": ""}
+    return {"date_of_birth": client.date_of_birth, "phone": client.phone}
+
+
+def _letter_render(
+    *,
+    referral: Referral,
+    kind: str,
+    by: User | None,
+    consent: Consent | None = None,
+    link: str = "",
+    report: dict[str, object] | None = None,
+    referrer: dict[str, object] | None = None,
+) -> RenderedLetter:
+    """A letter about the referral from the practice's template, the same in its preview and
+    when it is sent; `consent` is the one it goes under (None: it carries no client details)."""
+    from referwell.outreach.services import letter_context, letter_render
+
+    context = letter_context(
+        practice=referral.practice,
+        by=by,
+        partner=referral.partner,
+        client=referral.client,
+        referral=referral,
+        link=link,
+        report=report,
+        referrer=referrer,
+    )
+    context["client"] = {**context["client"], **_contact_details(referral.client, consent)}
+    return letter_render(practice=referral.practice, kind=kind, context=context)
+
+
 def _letter_out(
     *,
     referral: Referral,
@@ -337,7 +381,7 @@ def _letter_out(
     disclosure when it carries client information (`disclose` says what), and send it — all
     inside the caller's transaction, so a failed send leaves no disclosure behind."""
     from referwell.outreach.letters import RenderedLetter
-    from referwell.outreach.services import letter_context, letter_render, message_send
+    from referwell.outreach.services import message_send
 
     if edited is not None:
         subject, body = edited
@@ -345,19 +389,14 @@ def _letter_out(
             body = body.replace(LINK_MARK, link) if LINK_MARK in body else f"{body}\n\n{link}\n"
         letter = RenderedLetter(subject=subject, body=body)
     else:
-        letter = letter_render(
-            practice=referral.practice,
+        letter = _letter_render(
+            referral=referral,
             kind=kind,
-            context=letter_context(
-                practice=referral.practice,
-                by=by,
-                partner=referral.partner,
-                client=referral.client,
-                referral=referral,
-                link=link,
-                report=report,
-                referrer=referrer,
-            ),
+            by=by,
+            consent=consent,
+            link=link,
+            report=report,
+            referrer=referrer,
         )
     disclosure = None
     if disclose:
@@ -384,36 +423,149 @@ def _letter_out(
     )
 
 
-# --- Sending a referral out ------------------------------------------------------------------
+# --- Letters read before they leave ----------------------------------------------------------
 
 
 # In a letter's preview, where the partner's secure link will be (it is made when it is sent).
 LINK_MARK = "[the secure link is added here when you send]"
+# In a progress report's preview, where the therapist writes the report.
+REPORT_MARK = "[Write the report here: only what the doctor needs to know.]"
 EDITED_MAX_CHARS = 20_000
+# The letters about a referral, each read before it leaves (letter_preview).
+REFERRAL_LETTERS = ("referral", "thanks_received", "thanks_care", "progress_report")
 
 
-def referral_letter_preview(*, referral: Referral, by: User | None) -> tuple[str, str]:
-    """The referral letter exactly as it would be sent now (subject, body), the secure link
-    marked where it will go: what the sender reads, and may edit, before sending."""
-    from referwell.outreach.services import letter_context, letter_render
+class AlreadySent(ValidationError):
+    """A thank-you or a progress report already went for this referral, and sending another
+    was not confirmed: a double click or a replayed form does not send it twice."""
 
-    letter = letter_render(
-        practice=referral.practice,
-        kind="referral",
-        context=letter_context(
-            practice=referral.practice,
-            by=by,
-            partner=referral.partner,
-            client=referral.client,
-            referral=referral,
-            link=LINK_MARK,
-        ),
+
+@dataclass(frozen=True)
+class LetterDraft:
+    """A letter about a referral as it would leave now: the subject and text the sender reads,
+    and may edit for this one letter, and to whom it goes (no e-mail address: a PDF to print)."""
+
+    kind: str
+    subject: str
+    body: str
+    to_name: str
+    to_email: str
+
+
+def _referral_letter_to(referral: Referral) -> tuple[str, str]:
+    partner = referral.partner
+    if partner is None:
+        return str(referral.profession or ""), ""
+    return partner.name, partner.email
+
+
+def _referral_send_check(referral: Referral) -> Consent | None:
+    """Why the referral letter cannot go now (raised), or the consent it goes under."""
+    if not referral.is_out:
+        raise TransitionError("Only a referral out is sent.")
+    check_transition(referral.status, Status.SENT, referral.direction)
+    return _require_consent(referral, Status.SENT)
+
+
+def _thank_you_to(referral: Referral) -> tuple[str, str, bool]:
+    """Whoever sent us the client: their name, e-mail, and whether a health-care professional."""
+    if referral.direction != Direction.IN:
+        raise ValidationError("A thank-you is for a referral in.")
+    if referral.partner is not None:
+        return referral.partner.name, referral.partner.email, True
+    if referral.referrer_client is not None:
+        rc: Client = referral.referrer_client
+        return rc.full_name, rc.email, False
+    return referral.referrer_name or "", "", False
+
+
+def _thanks_care_check(referral: Referral) -> tuple[Partner, Consent]:
+    """The partner who took our client on, and the consent to name the client to them."""
+    partner = referral.partner
+    if not referral.is_out or partner is None:
+        raise ValidationError("This thank-you is for a partner who took care of your client.")
+    if not may_thank_for_care(referral.status, referral.direction):
+        raise ValidationError("Thank the partner once they have taken the client on.")
+    consent = referral_consent(referral, "talk")
+    if consent is None:
+        raise TransitionError(
+            f"{referral.client.first_name} has not given consent to share with "
+            f"{partner}: record the client's permission first."
+        )
+    return partner, consent
+
+
+def _report_to(referral: Referral) -> Partner:
+    if referral.direction != Direction.IN or referral.partner is None:
+        raise ValidationError("Progress reports go to the professional who referred the client.")
+    return referral.partner
+
+
+def _report_consent(referral: Referral, partner: Partner) -> Consent:
+    consent = referral_consent(referral, "report")
+    if consent is None:
+        raise TransitionError(
+            f"{referral.client.first_name} has not consented to a written report to "
+            f"{partner}: record the client's permission first."
+        )
+    return consent
+
+
+def _report(referral: Referral, text: str) -> dict[str, object]:
+    visits = referral.client.visits.filter(date__gte=referral.created_at.date()).count()
+    return {"text": text, "visits": visits, "period": ""}
+
+
+def letter_preview(*, referral: Referral, kind: str, by: User | None) -> LetterDraft:
+    """A letter about the referral (`kind`, one of REFERRAL_LETTERS) exactly as it would be sent
+    now, and to whom: what the sender reads, and may edit, before sending. Refused with the
+    reason (TransitionError, ValidationError) as sending it would be. The referral letter marks
+    where the partner's secure link will go; a progress report, where the therapist writes it."""
+    consent: Consent | None = None
+    report: dict[str, object] | None = None
+    referrer: dict[str, object] | None = None
+    link = ""
+    if kind == "referral":
+        consent = _referral_send_check(referral)
+        to_name, to_email = _referral_letter_to(referral)
+        link = LINK_MARK
+    elif kind == "thanks_received":
+        to_name, to_email, professional = _thank_you_to(referral)
+        referrer = {"name": to_name, "is_professional": professional}
+    elif kind == "thanks_care":
+        partner, consent = _thanks_care_check(referral)
+        to_name, to_email = partner.name, partner.email
+    elif kind == "progress_report":
+        partner = _report_to(referral)
+        consent = _report_consent(referral, partner)
+        to_name, to_email = partner.name, partner.email
+        report = _report(referral, REPORT_MARK)
+    else:
+        raise ValueError(f"{kind!r} is not a letter about a referral.")
+    letter = _letter_render(
+        referral=referral,
+        kind=kind,
+        by=by,
+        consent=consent,
+        link=link,
+        report=report,
+        referrer=referrer,
     )
-    return letter.subject, letter.body
+    return LetterDraft(
+        kind=kind, subject=letter.subject, body=letter.body, to_name=to_name, to_email=to_email
+    )
 
 
-def edited_letter_check(*, referral: Referral, subject: str, body: str) -> tuple[str, str]:
-    """The sender's edits, refused in plain words when they would break a rule of letters."""
+def edited_letter_check(
+    *,
+    referral: Referral,
+    subject: str,
+    body: str,
+    kind: str = "referral",
+    names_client: bool = True,
+) -> tuple[str, str]:
+    """The sender's edits, refused in plain words when they would break a rule of letters
+    (`names_client` False: a thank-you that must not say who came)."""
     subject, body = " ".join(subject.split()), body.replace("\r\n", "\n").strip() + "\n"
     if not subject or not body.strip():
         raise ValidationError("The letter needs a subject and a text.")
@@ -425,7 +577,50 @@ def edited_letter_check(*, referral: Referral, subject: str, body: str) -> tuple
         raise ValidationError(
             "The subject must not name the client: whoever sees the inbox sees the subject."
         )
+    if kind == "progress_report" and REPORT_MARK in body:
+        raise ValidationError(f"Write the report in the letter, in place of “{REPORT_MARK}”.")
+    if not names_client and any(
+        re.search(rf"\b{re.escape(n)}\b", body, re.IGNORECASE) for n in names
+    ):
+        raise ValidationError(
+            f"The note must not name {client.first_name}: they have not agreed that the person "
+            "who recommended you may know they came."
+        )
     return subject, body
+
+
+def letter_pdf_preview(*, referral: Referral, subject: str, body: str) -> bytes:
+    """The PDF of a letter as its preview shows it (the text as it stands, edits included),
+    under the practice's letterhead: the printed letter, or the e-mail's attachment."""
+    from referwell.outreach.letters import RenderedLetter, letter_pdf
+
+    if len(body) > EDITED_MAX_CHARS or len(subject) > 300:
+        raise ValidationError("The letter is too long to send.")
+    practice = referral.practice
+    return letter_pdf(
+        letter=RenderedLetter(subject=" ".join(subject.split()), body=body.replace("\r\n", "\n")),
+        letterhead={
+            "name": practice.name,
+            "address": practice.address,
+            "phone": practice.phone,
+            "email": practice.email,
+        },
+        paper=practice.paper_size,
+    )
+
+
+_PREPARED = ("letter_subject", "letter_body", "letter_prepared_by", "letter_prepared_at")
+
+
+def _letter_unprepare(referral: Referral) -> bool:
+    """Forget the letter left ready for the front desk (on the instance: the caller saves it);
+    whether there was one."""
+    if referral.letter_prepared_at is None and not referral.letter_body:
+        return False
+    referral.letter_subject = referral.letter_body = ""
+    referral.letter_prepared_by = None
+    referral.letter_prepared_at = None
+    return True
 
 
 @transaction.atomic
@@ -438,35 +633,95 @@ def referral_send(
     body: str | None = None,
 ) -> ReferralSent:
     """Send a consented referral: the letter (e-mail with PDF, or a PDF to print), a secure link
-    for the partner, a disclosure recorded, the referral marked sent — all or nothing."""
+    for the partner, a disclosure recorded, the referral marked sent — all or nothing. A letter
+    left ready for the front desk is then done with."""
 
     referral = Referral.objects.select_related("client", "partner", "practice").get(pk=referral.pk)
-    if not referral.is_out:
-        raise TransitionError("Only a referral out is sent.")
-    check_transition(referral.status, Status.SENT, referral.direction)
-    consent = _require_consent(referral, Status.SENT)
+    consent = _referral_send_check(referral)
     edited = None
     if subject is not None and body is not None:
         edited = edited_letter_check(referral=referral, subject=subject, body=body)
     link, token = link_issue(referral=referral, by=by)
     url = base_url.rstrip("/") + f"/l/{token}/"
-    partner = referral.partner
+    to_name, to_email = _referral_letter_to(referral)
     message = _letter_out(
         referral=referral,
         kind="referral",
         by=by,
-        to_name=partner.name if partner else str(referral.profession or ""),
-        to_email=partner.email if partner else "",
+        to_name=to_name,
+        to_email=to_email,
         disclose="Referral letter: client's name and the reason for referral",
         consent=consent,
         edited=edited,
         link=url,
     )
     disclosure = message.disclosure
+    if _letter_unprepare(referral):
+        referral.save(update_fields=[*_PREPARED, "updated_at"])
     referral_transition(
         referral=referral, to=Status.SENT, by=by, note=f"Letter: {message.subject}", via="letter"
     )
     return {"message": message, "link": link, "url": url, "disclosure": disclosure}
+
+
+@transaction.atomic
+def referral_letter_prepare(
+    *, referral: Referral, by: User | None, subject: str, body: str
+) -> Referral:
+    """A clinician read the referral letter (and maybe edited it) and leaves it "ready to send":
+    the front desk sends exactly this letter (referral_send_prepared) without reading it. A new
+    one replaces it; the audit records who prepared it."""
+    referral = (
+        Referral.objects.select_for_update()
+        .select_related("client", "partner", "practice")
+        .get(pk=referral.pk)
+    )
+    _referral_send_check(referral)
+    subject, body = edited_letter_check(referral=referral, subject=subject, body=body)
+    referral.letter_subject, referral.letter_body = subject, body
+    referral.letter_prepared_by = by
+    referral.letter_prepared_at = timezone.now()
+    referral.save(update_fields=[*_PREPARED, "updated_at"])
+    log_action(
+        practice=referral.practice,
+        actor=by,
+        action="referwell.referral.letter_prepared",
+        obj=referral,
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_send_prepared(*, referral: Referral, by: User | None, base_url: str) -> ReferralSent:
+    """Send the referral letter a clinician left ready (the front desk's Send): exactly that
+    letter, through referral_send — the same consent checks, the same outbox. The audit records
+    who prepared it and who sent it."""
+    referral = (
+        Referral.objects.select_for_update()
+        .select_related("letter_prepared_by", "practice")
+        .get(pk=referral.pk)
+    )
+    if referral.letter_prepared_at is None:
+        raise ValidationError("No letter is ready to send: a therapist reads it first.")
+    prepared_by, prepared_at = referral.letter_prepared_by, referral.letter_prepared_at
+    result = referral_send(
+        referral=referral,
+        by=by,
+        base_url=base_url,
+        subject=referral.letter_subject,
+        body=referral.letter_body,
+    )
+    log_action(
+        practice=referral.practice,
+        actor=by,
+        action="referwell.referral.prepared_letter_sent",
+        obj=referral,
+        data={
+            "prepared_by": prepared_by.email if prepared_by is not None else "",
+            "prepared_at": prepared_at.isoformat(),
+        },
+    )
+    return result
 
 
 # --- The partner's link ----------------------------------------------------------------------
@@ -593,32 +848,55 @@ def referrals_flag_no_response(*, practice: Practice, today: dt.date | None = No
     return flagged
 
 
-@transaction.atomic
-def report_send(*, referral: Referral, text: str, by: User | None) -> SentLetter:
-    """A progress report to the professional who referred the client — only with consent."""
-
-    referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
-    if referral.direction != Direction.IN or referral.partner is None:
-        raise ValidationError("Progress reports go to the professional who referred the client.")
-    if not text.strip():
-        raise ValidationError("The report is empty.")
-    consent = referral_consent(referral, "report")
-    if consent is None:
-        raise TransitionError(
-            f"{referral.client.first_name} has not consented to a written report to "
-            f"{referral.partner}: record the client's permission first."
+def _already_sent(referral: Referral, kind: str, what: str) -> None:
+    """Refuse a second thank-you or report the sender did not confirm (AlreadySent)."""
+    at = referral.letter_sent_at(kind)
+    if at is not None:
+        raise AlreadySent(
+            f"{what} already went on {timezone.localtime(at):%b} {timezone.localtime(at).day}: "
+            "confirm to send another."
         )
-    visits = referral.client.visits.filter(date__gte=referral.created_at.date()).count()
+
+
+@transaction.atomic
+def report_send(
+    *,
+    referral: Referral,
+    text: str,
+    by: User | None,
+    subject: str | None = None,
+    body: str | None = None,
+    once: bool = False,
+) -> SentLetter:
+    """A progress report to the professional who referred the client — only with consent. The
+    report is `text` in the practice's letter, or the letter as the therapist wrote it from its
+    preview (`subject`, `body`). `once`: refused (AlreadySent) if a report already went."""
+
+    referral = (
+        Referral.objects.select_for_update().select_related("client", "partner").get(pk=referral.pk)
+    )
+    partner = _report_to(referral)
+    edited = None
+    if subject is not None and body is not None:
+        edited = edited_letter_check(
+            referral=referral, subject=subject, body=body, kind="progress_report"
+        )
+    elif not text.strip():
+        raise ValidationError("The report is empty.")
+    consent = _report_consent(referral, partner)
+    if once:
+        _already_sent(referral, "progress_report", "A progress report")
     message = _letter_out(
         referral=referral,
         kind="progress_report",
         by=by,
-        to_name=referral.partner.name,
-        to_email=referral.partner.email,
+        to_name=partner.name,
+        to_email=partner.email,
         disclose="Progress report",
         channel=Channel.REPORT,
         consent=consent,
-        report={"text": text.strip(), "visits": visits, "period": ""},
+        edited=edited,
+        report=_report(referral, text.strip()),
     )
     referral.last_report_at = timezone.now()
     referral.save(update_fields=["last_report_at", "updated_at"])
@@ -630,24 +908,36 @@ def report_send(*, referral: Referral, text: str, by: User | None) -> SentLetter
 
 
 @transaction.atomic
-def thank_you_send(*, referral: Referral, by: User | None) -> SentLetter:
+def thank_you_send(
+    *,
+    referral: Referral,
+    by: User | None,
+    subject: str | None = None,
+    body: str | None = None,
+    once: bool = False,
+) -> SentLetter:
     """Thank whoever sent us a client; a non-professional referrer is not told who came unless
-    the client agreed."""
+    the client agreed. The practice's letter, or as edited from its preview (`subject`,
+    `body`); `once`: refused (AlreadySent) if a thank-you already went."""
 
-    referral = Referral.objects.select_related("client", "partner", "referrer_client").get(
-        pk=referral.pk
+    referral = (
+        Referral.objects.select_for_update()
+        .select_related("client", "partner", "referrer_client")
+        .get(pk=referral.pk)
     )
-    if referral.direction != Direction.IN:
-        raise ValidationError("A thank-you is for a referral in.")
-    client = referral.client
-    if referral.partner is not None:
-        to_name, to_email, professional = referral.partner.name, referral.partner.email, True
-    elif referral.referrer_client is not None:
-        rc: Client = referral.referrer_client
-        to_name, to_email, professional = rc.full_name, rc.email, False
-    else:
-        to_name, to_email, professional = referral.referrer_name or "", "", False
-    named = professional or client.may_tell_referrer
+    to_name, to_email, professional = _thank_you_to(referral)
+    named = professional or referral.client.may_tell_referrer
+    edited = None
+    if subject is not None and body is not None:
+        edited = edited_letter_check(
+            referral=referral,
+            subject=subject,
+            body=body,
+            kind="thanks_received",
+            names_client=named,
+        )
+    if once:
+        _already_sent(referral, "thanks_received", "A thank-you")
     message = _letter_out(
         referral=referral,
         kind="thanks_received",
@@ -655,6 +945,7 @@ def thank_you_send(*, referral: Referral, by: User | None) -> SentLetter:
         to_name=to_name,
         to_email=to_email,
         disclose="Thank-you note naming the client" if named else "",
+        edited=edited,
         referrer={"name": to_name, "is_professional": professional},
     )
     referral.thanked_at = timezone.now()
@@ -686,37 +977,73 @@ def followup_done(*, referral: Referral, by: User | None) -> Referral:
 
 
 @transaction.atomic
-def thanks_care_send(*, referral: Referral, by: User | None) -> SentLetter:
+def thanks_care_send(
+    *,
+    referral: Referral,
+    by: User | None,
+    subject: str | None = None,
+    body: str | None = None,
+    once: bool = False,
+) -> SentLetter:
     """Thank a partner for taking care of our client: it names the client, so it needs the
-    client's consent and is a disclosure."""
+    client's consent and is a disclosure. The practice's letter, or as edited from its preview
+    (`subject`, `body`); `once`: refused (AlreadySent) if this thank-you already went."""
 
-    referral = Referral.objects.select_related("client", "partner").get(pk=referral.pk)
-    if not referral.is_out or referral.partner is None:
-        raise ValidationError("This thank-you is for a partner who took care of your client.")
-    if not may_thank_for_care(referral.status, referral.direction):
-        raise ValidationError("Thank the partner once they have taken the client on.")
-    consent = referral_consent(referral, "talk")
-    if consent is None:
-        raise TransitionError(
-            f"{referral.client.first_name} has not given consent to share with "
-            f"{referral.partner}: record the client's permission first."
+    referral = (
+        Referral.objects.select_for_update()
+        .select_related("client", "partner__practice", "practice")
+        .get(pk=referral.pk)
+    )
+    partner, consent = _thanks_care_check(referral)
+    edited = None
+    if subject is not None and body is not None:
+        edited = edited_letter_check(
+            referral=referral, subject=subject, body=body, kind="thanks_care"
         )
+    if once:
+        _already_sent(referral, "thanks_care", "A thank-you")
     message = _letter_out(
         referral=referral,
         kind="thanks_care",
         by=by,
-        to_name=referral.partner.name,
-        to_email=referral.partner.email,
+        to_name=partner.name,
+        to_email=partner.email,
         disclose="Thank-you for taking care of the client (names the client)",
         consent=consent,
+        edited=edited,
     )
+    referral.thanked_for_care_at = timezone.now()
+    referral.save(update_fields=["thanked_for_care_at", "updated_at"])
     from referwell.directory.services import touchpoint_create
 
     touchpoint_create(
-        partner=referral.partner,
+        partner=partner,
         by=by,
         kind="thank_you",
         date=timezone.localdate(),
         note="Thank-you for taking care of a client",
     )
     return message
+
+
+def letter_send(
+    *,
+    referral: Referral,
+    kind: str,
+    by: User | None,
+    subject: str | None = None,
+    body: str | None = None,
+    text: str = "",
+    once: bool = False,
+) -> SentLetter:
+    """A thank-you or a progress report as its preview showed it (`subject`, `body`; without
+    them, the practice's letter). The referral letter is referral_send: it makes a link."""
+    if kind == "thanks_received":
+        return thank_you_send(referral=referral, by=by, subject=subject, body=body, once=once)
+    if kind == "thanks_care":
+        return thanks_care_send(referral=referral, by=by, subject=subject, body=body, once=once)
+    if kind == "progress_report":
+        return report_send(
+            referral=referral, text=text, by=by, subject=subject, body=body, once=once
+        )
+    raise ValueError(f"{kind!r} is not a letter sent from its preview.")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +13,12 @@ from referwell.accounts.http import PracticeRequest
 from referwell.accounts.kept import kept_fragment
 from referwell.audit.services import log_request
 from referwell.clients.selectors import client_get
-from referwell.core.decorators import clinical_required, practice_required
+from referwell.core.decorators import (
+    CLINICAL_ONLY,
+    clinical_required,
+    is_clinical,
+    practice_required,
+)
 from referwell.directory.selectors import partner_get
 from referwell.outreach.letters import LetterTemplateError
 from referwell.referrals import selectors, services
@@ -219,33 +226,122 @@ def _base_url(request: PracticeRequest) -> str:
     return request.build_absolute_uri("/")
 
 
+@dataclass(frozen=True)
+class _LetterPage:
+    """What the page of one kind of letter says: its name, the letter that went before, the
+    confirmation another needs, who may send it."""
+
+    name: str  # "Read {name} before it leaves"
+    sent: str  # "{sent} went to Dr. X on Dec 3 by e-mail."
+    again: str  # the box that confirms another is meant
+    done: str  # once sent
+    clinical: bool  # only a clinician sends it (its text is clinical)
+
+
+LETTER_PAGES: dict[str, _LetterPage] = {
+    "referral": _LetterPage("the letter", "", "", "Referral sent", clinical=True),
+    "thanks_received": _LetterPage(
+        "the thank-you", "A thank-you", "Send it again", "Thank-you note sent", clinical=False
+    ),
+    "thanks_care": _LetterPage(
+        "the thank-you", "A thank-you", "Send it again", "Thank-you sent", clinical=False
+    ),
+    "progress_report": _LetterPage(
+        "the progress report",
+        "A progress report",
+        "Send another report",
+        "Progress report sent",
+        clinical=True,
+    ),
+}
+
+
 @require_http_methods(["GET", "POST"])
-@clinical_required
-def referral_send(request: PracticeRequest, pk: int) -> HttpResponse:
-    """GET: the letter exactly as it will leave, editable for this one letter; POST: send it."""
+@practice_required
+def referral_letter(request: PracticeRequest, pk: int, kind: str) -> HttpResponse:
+    """Every letter about a referral is read before it leaves; one page for each kind (the
+    referral letter, the thank-yous, the progress report). GET: the letter exactly as it will
+    leave, its text editable for this one letter. POST: send what was shown — or its PDF, or
+    (the referral letter) leave it ready for the front desk, who sends only such a letter."""
     referral = selectors.referral_get(practice=request.practice, pk=pk)
-    subject: str | None
-    body: str | None
+    page = LETTER_PAGES[kind]
+    if not is_clinical(request):
+        sends = request.method == "POST" and request.POST.get("action", "send") == "send"
+        if kind == "referral" and sends and referral.letter_prepared_at:
+            return _send_prepared(request, referral)
+        if page.clinical:
+            raise PermissionDenied(CLINICAL_ONLY)
     if request.method == "GET":
         try:
-            subject, body = services.referral_letter_preview(referral=referral, by=request.user)
-        except LetterTemplateError as exc:
+            draft = services.letter_preview(referral=referral, kind=kind, by=request.user)
+        except (TransitionError, ValidationError, LetterTemplateError) as exc:
             messages.error(request, _reason(exc))
             return redirect("referral_detail", pk=referral.pk)
-        return _send_preview(request, referral, subject, body)
+        shown = kind == "referral" and bool(referral.letter_prepared_at)
+        if shown and "fresh" not in request.GET:
+            # The letter a clinician left ready: read (and sent, or replaced) as it was left.
+            draft = replace(draft, subject=referral.letter_subject, body=referral.letter_body)
+        else:
+            shown = False
+        return _letter_page(request, referral, kind, draft, prepared_shown=shown)
     # The preview's form sends its (maybe edited) text; without it, the letter as rendered.
     subject, body = request.POST.get("subject"), request.POST.get("body")
+    action = request.POST.get("action", "send")
     try:
-        result = services.referral_send(
-            referral=referral,
-            by=request.user,
-            base_url=_base_url(request),
-            subject=subject,
-            body=body,
+        if action == "pdf":
+            pdf = services.letter_pdf_preview(
+                referral=referral, subject=subject or "", body=body or ""
+            )
+            response = HttpResponse(pdf, content_type="application/pdf")
+            response["Content-Disposition"] = 'inline; filename="letter-preview.pdf"'
+            return response
+        if action == "ready" and kind == "referral":
+            services.referral_letter_prepare(
+                referral=referral, by=request.user, subject=subject or "", body=body or ""
+            )
+            messages.success(request, "The letter is ready: the front desk can send it now.")
+            return redirect("referral_detail", pk=referral.pk)
+        if kind == "referral":
+            result = services.referral_send(
+                referral=referral,
+                by=request.user,
+                base_url=_base_url(request),
+                subject=subject,
+                body=body,
+            )
+            request.session["new_link"] = {"referral": referral.pk, "url": result["url"]}
+            sent = result["message"]
+        else:
+            sent = services.letter_send(
+                referral=referral,
+                kind=kind,
+                by=request.user,
+                subject=subject,
+                body=body,
+                text=request.POST.get("text", ""),
+                once=not request.POST.get("again"),
+            )
+    except services.AlreadySent:  # a double click, a form posted again: the page again
+        return _letter_page(
+            request,
+            referral,
+            kind,
+            None,
+            subject=subject or "",
+            body=body or "",
+            error=f"Nothing was sent: tick “{page.again}” to send another.",
+            status=409,
         )
-    except ValidationError as exc:  # the edited letter: the preview again, with why
-        return _send_preview(
-            request, referral, subject or "", body or "", error=_reason(exc), status=400
+    except ValidationError as exc:  # the edited letter: the page again, with why
+        return _letter_page(
+            request,
+            referral,
+            kind,
+            None,
+            subject=subject or "",
+            body=body or "",
+            error=_reason(exc),
+            status=400,
         )
     except (TransitionError, LetterTemplateError) as exc:
         messages.error(request, _reason(exc))
@@ -253,33 +349,71 @@ def referral_send(request: PracticeRequest, pk: int) -> HttpResponse:
     except OSError as exc:  # the mail server could not be reached: nothing was recorded
         messages.error(request, f"The e-mail could not be sent ({exc}); nothing was changed.")
         return redirect("referral_detail", pk=referral.pk)
-    message = result["message"]
-    how = f"e-mailed to {message.to_email}" if message.to_email else "ready to print"
-    messages.success(request, f"Referral sent: letter {how}.")
-    request.session["new_link"] = {"referral": referral.pk, "url": result["url"]}
+    messages.success(request, _sent_to(page.done, sent))
     return redirect("referral_detail", pk=referral.pk)
 
 
-def _send_preview(
+def _send_prepared(request: PracticeRequest, referral: Referral) -> HttpResponse:
+    """The front desk sends the referral letter a clinician left ready, never reading it."""
+    try:
+        result = services.referral_send_prepared(
+            referral=referral, by=request.user, base_url=_base_url(request)
+        )
+    except (TransitionError, ValidationError, LetterTemplateError) as exc:
+        messages.error(request, _reason(exc))
+        return redirect("referral_detail", pk=referral.pk)
+    except OSError as exc:
+        messages.error(request, f"The e-mail could not be sent ({exc}); nothing was changed.")
+        return redirect("referral_detail", pk=referral.pk)
+    messages.success(request, _sent_to(LETTER_PAGES["referral"].done, result["message"]))
+    return redirect("referral_detail", pk=referral.pk)
+
+
+def _sent_to(done: str, sent: services.SentLetter) -> str:
+    """What went where, in words (the address is on the page's list of what was sent)."""
+    how = "by e-mail" if sent.to_email else "as a letter to print (in the outbox)"
+    return f"{done} to {sent.to_name or 'the referrer'} {how}."
+
+
+def _letter_page(
     request: PracticeRequest,
     referral: Referral,
-    subject: str,
-    body: str,
+    kind: str,
+    draft: services.LetterDraft | None,
     *,
+    subject: str = "",
+    body: str = "",
     error: str = "",
     status: int = 200,
+    prepared_shown: bool = False,
 ) -> HttpResponse:
-    partner = referral.partner
+    """The preview of one letter (`draft`), or — refused — the text that was sent back, with
+    why (the addressee read anew). `prepared_shown`: the draft is the letter left ready."""
+    if draft is None:
+        try:
+            draft = services.letter_preview(referral=referral, kind=kind, by=request.user)
+        except (TransitionError, ValidationError, LetterTemplateError) as exc:
+            messages.error(request, _reason(exc))
+            return redirect("referral_detail", pk=referral.pk)
+        draft = replace(draft, subject=subject, body=body)
     return render(
         request,
-        "referrals/referral_send_preview.html",
+        "referrals/letter_preview.html",
         {
             "referral": referral,
-            "subject": subject,
-            "body": body,
-            "to_name": partner.name if partner else str(referral.profession or ""),
-            "to_email": partner.email if partner else "",
+            "kind": kind,
+            "page": LETTER_PAGES[kind],
+            "subject": draft.subject,
+            "body": draft.body,
+            "to_name": draft.to_name,
+            "to_email": draft.to_email,
+            "sent_before": selectors.letter_sent_before(
+                practice=request.practice, referral=referral, kind=kind
+            ),
+            "prepared": kind == "referral" and referral.letter_prepared_at is not None,
+            "prepared_shown": prepared_shown,
             "link_mark": services.LINK_MARK,
+            "report_mark": services.REPORT_MARK,
             "error": error,
         },
         status=status,
@@ -311,48 +445,9 @@ def referral_link_revoke(request: PracticeRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@clinical_required
-def referral_report(request: PracticeRequest, pk: int) -> HttpResponse:
-    referral = selectors.referral_get(practice=request.practice, pk=pk)
-    try:
-        services.report_send(referral=referral, text=request.POST.get("text", ""), by=request.user)
-    except (TransitionError, ValidationError, LetterTemplateError) as exc:
-        messages.error(request, _reason(exc))
-    else:
-        messages.success(request, "Progress report sent.")
-    return redirect("referral_detail", pk=referral.pk)
-
-
-@require_POST
-@practice_required
-def referral_thank(request: PracticeRequest, pk: int) -> HttpResponse:
-    referral = selectors.referral_get(practice=request.practice, pk=pk)
-    try:
-        services.thank_you_send(referral=referral, by=request.user)
-    except (ValidationError, LetterTemplateError) as exc:
-        messages.error(request, _reason(exc))
-    else:
-        messages.success(request, "Thank-you note sent.")
-    return redirect("referral_detail", pk=referral.pk)
-
-
-@require_POST
 @practice_required
 def referral_followup_done(request: PracticeRequest, pk: int) -> HttpResponse:
     referral = selectors.referral_get(practice=request.practice, pk=pk)
     services.followup_done(referral=referral, by=request.user)
     messages.success(request, "Follow-up with the referring doctor marked done.")
-    return redirect("referral_detail", pk=referral.pk)
-
-
-@require_POST
-@practice_required
-def referral_thank_care(request: PracticeRequest, pk: int) -> HttpResponse:
-    referral = selectors.referral_get(practice=request.practice, pk=pk)
-    try:
-        services.thanks_care_send(referral=referral, by=request.user)
-    except (TransitionError, ValidationError, LetterTemplateError) as exc:
-        messages.error(request, _reason(exc))
-    else:
-        messages.success(request, f"Thank-you sent to {referral.partner}.")
     return redirect("referral_detail", pk=referral.pk)
