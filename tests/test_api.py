@@ -138,6 +138,7 @@ def test_referral_lifecycle_through_the_api(alice_api, client_alice_jones, partn
         {"partner": partner.pk, "scope": "report", "purpose": "referral"},
     )
     assert consent.status_code == 201, consent.content
+    assert consent.json()["share_contact_details"] is False  # only when asked for
     for step in ("discussed", "consented", "sent", "received", "accepted", "seen", "reported"):
         moved = post(alice_api, f"/api/v1/referrals/{rid}/transitions", {"to": step, "note": step})
         assert moved.status_code == 200, (step, moved.content)
@@ -168,3 +169,18 @@ def test_referral_needs_a_partner_or_profession(alice_api, client_alice_jones):
 def test_malformed_json_is_a_4xx_not_a_500(alice_api):
     response = alice_api.post("/api/v1/partners", data="{not json", content_type="application/json")
     assert 400 <= response.status_code < 500
+
+
+def test_a_consent_through_the_api_may_share_the_clients_contact_details(
+    alice_api, client_alice_jones, partner
+):
+    consent = post(
+        alice_api,
+        f"/api/v1/clients/{client_alice_jones.pk}/consents",
+        {"partner": partner.pk, "scope": "report", "share_contact_details": True},
+    )
+    assert consent.status_code == 201, consent.content
+    assert consent.json()["share_contact_details"] is True
+    from referwell.clients.models import Consent
+
+    assert Consent.objects.get(pk=consent.json()["id"]).share_contact_details

@@ -42,6 +42,8 @@ ACTION_LABELS: dict[str, str] = {
     "referwell.referral.listed": "Referrals listed (API)",
     "referwell.referral.imported": "Referral imported",
     "referwell.referral.followup_done": "Referral follow-up done",
+    "referwell.referral.letter_prepared": "Referral letter left ready for the front desk",
+    "referwell.referral.prepared_letter_sent": "Prepared referral letter sent by the front desk",
     "referwell.link.issued": "Partner link issued",
     "referwell.link.revoked": "Partner link revoked",
     "referwell.link.opened": "Partner link opened by the partner",

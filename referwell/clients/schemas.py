@@ -80,6 +80,11 @@ class ConsentIn(InSchema):
     purpose: str = Field("", max_length=200)
     given_on: dt.date | None = None
     expires_on: dt.date | None = None
+    share_contact_details: bool = Field(
+        False,
+        description="The partner may have the client's date of birth and phone, to find and "
+        "book them (the referral letter then gives them).",
+    )
 
 
 class ConsentOut(Schema):
@@ -91,6 +96,7 @@ class ConsentOut(Schema):
     purpose: str
     given_on: dt.date
     expires_on: dt.date | None
+    share_contact_details: bool
     revoked_at: dt.datetime | None
 
 

@@ -132,7 +132,8 @@ class Referral(TenantModel):
                 name="referral_insights_idx",
             ),
             # Per partner, by direction and date, without reading the rows: Today's counts of
-            # referrals received this year and the first one (5,000 partners: 141 → 42 ms).
+            # referrals received this year and the first one (docs/performance.md, "Measured
+            # choices").
             models.Index(
                 fields=["partner", "direction", "created_at"], name="referral_partner_dir_idx"
             ),
@@ -277,6 +278,11 @@ class ReferralEvent(TenantModel):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [
+            # The dashboard's "Since you last looked": a practice's answers through the
+            # partner's link after a time, newest first, without reading the whole timeline.
+            models.Index(fields=["practice", "via", "at"], name="event_practice_via_at_idx"),
+        ]
 
     def __str__(self) -> str:
         if self.kind == EventKind.NOTE:
