@@ -233,9 +233,32 @@ def test_the_outbox_shows_what_waits_and_what_failed_and_sends_it_again(alice_ht
     assert len(mail.outbox) == 1
 
 
-def test_front_desk_and_another_practice_cannot_send_a_letter_again(bob_http, charlie_http, failed):
+def test_front_desk_and_another_practice_cannot_read_or_resend_a_clinical_letter(
+    bob_http, charlie_http, failed
+):
     message = failed
+    OutgoingMessage.objects.filter(pk=message.pk).update(kind="referral")
     assert bob_http.post(reverse("outbox_retry", args=[message.pk])).status_code == 403
+    assert bob_http.get(reverse("outbox_pdf", args=[message.pk])).status_code == 403
+    assert (
+        reverse("outbox_pdf", args=[message.pk])
+        not in bob_http.get(reverse("outbox")).content.decode()
+    )
     assert charlie_http.post(reverse("outbox_retry", args=[message.pk])).status_code == 404
+    assert charlie_http.get(reverse("outbox_pdf", args=[message.pk])).status_code == 404
     message.refresh_from_db()
     assert message.status == "failed" and not mail.outbox
+
+
+def test_the_front_desk_reads_back_and_resends_what_it_may_send(bob_http, failed):
+    """A thank-you or an introduction carries nothing clinical: the front desk, who may send
+    it, may read it again and send it again (a referral letter or a report it may not)."""
+    message = failed  # an introduction
+    assert (
+        reverse("outbox_pdf", args=[message.pk]) in bob_http.get(reverse("outbox")).content.decode()
+    )
+    pdf = bob_http.get(reverse("outbox_pdf", args=[message.pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert bob_http.post(reverse("outbox_retry", args=[message.pk])).status_code == 302
+    message.refresh_from_db()
+    assert message.status == "sent" and len(mail.outbox) == 1

@@ -41,6 +41,9 @@ class OutgoingMessage(TenantModel):
         PRINTED = "printed", "Letter (PDF) made"
         FAILED = "failed", "Failed"
 
+    # Not stored: whether the member looking at the outbox may read it again (set by the page).
+    readable: bool = True
+
     kind = models.CharField(max_length=30, choices=sorted(LETTER_KINDS.items()))
     to_name = models.CharField(max_length=200, blank=True)
     to_email = models.EmailField(blank=True)

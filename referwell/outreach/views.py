@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,10 +9,20 @@ from django.views.decorators.http import require_POST
 
 from referwell.accounts.http import PracticeRequest
 from referwell.audit.services import log_request
-from referwell.core.decorators import clinical_required, owner_required, practice_required
+from referwell.core.decorators import (
+    CLINICAL_ONLY,
+    is_clinical,
+    owner_required,
+    practice_required,
+)
 from referwell.outreach import services
 from referwell.outreach.delivery import message_pdf, message_retry
-from referwell.outreach.letters import LETTER_KINDS, LetterTemplateError, render_letter
+from referwell.outreach.letters import (
+    CLINICAL_KINDS,
+    LETTER_KINDS,
+    LetterTemplateError,
+    render_letter,
+)
 from referwell.outreach.models import OutgoingMessage
 
 SAMPLE = {
@@ -31,7 +42,9 @@ SAMPLE = {
 @practice_required
 def outbox(request: PracticeRequest) -> HttpResponse:
     mine = OutgoingMessage.objects.for_practice(request.practice)
-    sent = mine.select_related("referral", "partner", "by")[:200]
+    sent = list(mine.select_related("referral", "partner", "by")[:200])
+    for message in sent:  # the front desk reads back what it may send: no clinical letter
+        message.readable = request.member.sees_clinical or message.kind not in CLINICAL_KINDS
     Status = OutgoingMessage.Status
     waiting = {
         row["status"]: row["n"]
@@ -50,12 +63,21 @@ def outbox(request: PracticeRequest) -> HttpResponse:
     )
 
 
-@clinical_required  # a letter carries clinical information: who may send it may send it again
-@require_POST
-def outbox_retry(request: PracticeRequest, pk: int) -> HttpResponse:
+def _readable_message(request: PracticeRequest, pk: int) -> OutgoingMessage:
+    """The practice's message, or 404; a letter with clinical text (CLINICAL_KINDS) is the
+    clinical roles' to read or send again: the front desk gets 403 (CLINICAL_ONLY)."""
     message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
     if message is None:
         raise Http404("No such message.")
+    if message.kind in CLINICAL_KINDS and not is_clinical(request):
+        raise PermissionDenied(CLINICAL_ONLY)
+    return message
+
+
+@practice_required  # who may send a letter may send it again
+@require_POST
+def outbox_retry(request: PracticeRequest, pk: int) -> HttpResponse:
+    message = _readable_message(request, pk)
     try:
         message_retry(message=message, by=request.user)
     except ValueError as exc:
@@ -65,11 +87,9 @@ def outbox_retry(request: PracticeRequest, pk: int) -> HttpResponse:
     return redirect("outbox")
 
 
-@clinical_required  # letters carry clinical information
+@practice_required  # a referral letter or a report is for the clinical roles (CLINICAL_KINDS)
 def outbox_pdf(request: PracticeRequest, pk: int) -> HttpResponse:
-    message = OutgoingMessage.objects.for_practice(request.practice).filter(pk=pk).first()
-    if message is None:
-        raise Http404("No such message.")
+    message = _readable_message(request, pk)
     log_request(request, action="referwell.message.pdf", obj=message)
     response = HttpResponse(message_pdf(message), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{message.attachment_name}"'
