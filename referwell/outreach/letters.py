@@ -52,6 +52,10 @@ LETTER_KINDS: dict[str, str] = {
     "introduction": "Introduction and request for a 10-minute meeting",
     "what_is_massage": "One page on what massage therapy is, for doctors' offices",
 }
+# The letters with clinical text (the reason for a referral, how treatment goes): only the
+# clinical roles read them back. The others (thank-yous, introductions) the front desk may
+# send, so it may read them again too.
+CLINICAL_KINDS = frozenset({"referral", "progress_report"})
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "letter_templates"
 
