@@ -290,6 +290,8 @@ def test_the_front_desk_sends_a_letter_left_ready_without_reading_it(
     url = reverse("referral_send", args=[consented.pk])
     assert bob_http.get(url).status_code == 403
     assert bob_http.post(url).status_code == 403  # nothing ready: as before
+    waiting = bob_http.get(reverse("referral_detail", args=[consented.pk])).content.decode()
+    assert "a therapist reads it and sends it, or leaves it ready here for you" in waiting
     page = alice_http.get(url)
     edited = page.context["body"] + "\nP.S. Mornings suit her best.\n"
     response = alice_http.post(
@@ -302,6 +304,7 @@ def test_the_front_desk_sends_a_letter_left_ready_without_reading_it(
     # The front desk reads who prepared it, when, and to whom: not the letter, not the reason.
     desk_page = bob_http.get(reverse("referral_detail", args=[consented.pk])).content.decode()
     assert "Letter ready to send" in desk_page
+    assert "leaves it ready here for you" not in desk_page
     assert f"prepared by {alice.user.first_name}" in desk_page and "by e-mail" in desk_page
     for secret in ("Mornings suit her best", "Whiplash"):
         assert secret not in desk_page
