@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from referwell.accounts.models import Practice, User
 from referwell.audit.models import Channel, Disclosure
-from referwell.audit.services import disclosure_record, log_action
+from referwell.audit.services import disclosure_record, log_action, update_with_audit
 from referwell.clients.models import Client, Consent
 from referwell.clients.selectors import consent_covering
 from referwell.core.dates import business_days_between
@@ -107,19 +107,21 @@ def referral_create(*, practice: Practice, by: User | None, fields: dict[str, An
 
 @transaction.atomic
 def referral_update(*, referral: Referral, by: User | None, fields: dict[str, Any]) -> Referral:
-    for key, value in fields.items():
-        setattr(referral, key, value)
-    _check_same_practice(referral)
-    referral.full_clean(exclude=["practice"])
-    # A letter left ready for the front desk was read about the referral as it was: it goes.
-    _letter_unprepare(referral)
-    referral.save()
-    log_action(
+    def check() -> None:
+        _check_same_practice(referral)
+        referral.full_clean(exclude=["practice"])
+        # A letter left ready for the front desk was read about the referral as it was: it goes.
+        _letter_unprepare(referral)
+
+    # A status moves through referral_transition only (states.py decides every move).
+    update_with_audit(
+        referral,
         practice=referral.practice,
-        actor=by,
+        by=by,
         action="referwell.referral.changed",
-        obj=referral,
-        data={"fields": sorted(fields)},
+        fields=fields,
+        check=check,
+        not_allowed=("status",),
     )
     return referral
 
