@@ -120,6 +120,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "referwell.accounts.middleware.CurrentPracticeMiddleware",
     "referwell.accounts.middleware.TwoFactorMiddleware",
+    # A refusal a page's view let through (core.errors.ApplicationError): its message and a
+    # way back, never a 500.
+    "referwell.core.errors.ApplicationErrorMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

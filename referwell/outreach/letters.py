@@ -39,6 +39,7 @@ from django.template.base import Lexer, Node, TokenType, VariableDoesNotExist
 from django.template.context import ContextDict
 from django.template.library import Library
 
+from referwell.core.errors import ApplicationError
 from referwell.core.fonts import pdf_fonts, use_fonts
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def _allowed_library() -> Library:
 _ENGINE.template_builtins = [_allowed_library()]
 
 
-class LetterTemplateError(ValueError):
+class LetterTemplateError(ApplicationError, ValueError):
     """A letter template is unknown, unsafe or invalid. ``line`` is 1-based when known."""
 
     def __init__(self, message: str, *, part: str | None = None, line: int | None = None):

@@ -19,6 +19,8 @@ from collections.abc import Collection
 
 from django.db import models
 
+from referwell.core.errors import ApplicationError
+
 
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -138,7 +140,7 @@ FHIR_TASK_STATUS: dict[str, str] = {
 }
 
 
-class TransitionError(Exception):
+class TransitionError(ApplicationError):
     """A move the state machine refuses; the message says why, for a person to read."""
 
 

@@ -16,6 +16,7 @@ from ninja.parser import Parser
 
 from referwell.accounts.api import MemberToken
 from referwell.clients.api import router as clients_router
+from referwell.core.errors import ApplicationError
 from referwell.core.schemas import ErrorOut
 from referwell.directory.api import router as directory_router
 from referwell.guidance.api import router as guidance_router
@@ -112,6 +113,13 @@ def on_letter_error(request: HttpRequest, exc: LetterTemplateError) -> HttpRespo
     return api.create_response(
         request, {"detail": f"The practice's letter template is wrong: {exc}"}, status=400
     )
+
+
+@api.exception_handler(ApplicationError)
+def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    # A refusal of a service's (core.errors); its subclasses with a handler of their own
+    # (a move the states refuse: 409; a letter template) answer through theirs.
+    return api.create_response(request, {"detail": exc.message}, status=400)
 
 
 @api.exception_handler(OSError)
