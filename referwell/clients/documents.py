@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from referwell.clients.models import SignedHow
 from referwell.core.fonts import pdf_fonts, use_fonts
 
 if TYPE_CHECKING:
@@ -140,8 +141,6 @@ def consent_pdf(consent: Consent, *, signature: bytes, witness: str = "") -> byt
     with whom, for what, until when, how to withdraw it; the signature; who signed, when and
     how (on the practice's screen, by whom it was handed; or through the client's link)."""
     from fpdf import FPDF
-
-    from referwell.clients.models import SignedHow
 
     practice = consent.practice
     client = consent.client

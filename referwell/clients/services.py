@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from referwell.accounts.models import Practice, User
 from referwell.audit.services import log_action, update_with_audit
-from referwell.clients.documents import PDF
+from referwell.clients.documents import PDF, consent_pdf
 from referwell.clients.models import (
     SCOPE_RANK,
     Client,
@@ -261,7 +261,6 @@ def consent_sign(
 ) -> Consent:
     """The client signs (on the practice's screen, or through their link): the consent counts
     from now, and the signed form is kept as a PDF — what was agreed, who, when and how."""
-    from referwell.clients.documents import consent_pdf
 
     consent = (
         # Only the consent's row is locked (PostgreSQL locks no nullable side of a join).

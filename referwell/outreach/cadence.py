@@ -29,6 +29,7 @@ from referwell.accounts.kept import Kept
 from referwell.accounts.models import Practice
 from referwell.core.dates import add_business_days
 from referwell.directory.models import Outcome, Partner, Stage, Touchpoint, TouchpointKind
+from referwell.outreach.models import ContactMethod, ContactPlan
 from referwell.referrals.models import Direction, Referral
 from referwell.referrals.states import AWAITING_ANSWER, taken_on
 
@@ -376,7 +377,6 @@ def _partner_items(
     last_contact: dict[int, dt.date],
     tz: dt.tzinfo,
 ) -> list[DueItem]:
-    from referwell.outreach.models import ContactMethod, ContactPlan
 
     methods = dict(ContactMethod.choices)
 

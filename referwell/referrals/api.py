@@ -9,6 +9,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from referwell.accounts.http import PracticeRequest
+from referwell.audit.services import log_request
 from referwell.clients.models import Client
 from referwell.core.decorators import CLINICAL_ONLY, api_clinical_required, is_clinical
 from referwell.core.schemas import MAX_ID, AuditedPage, PathId, refuse_clinical_writes
@@ -88,7 +89,6 @@ def create_referral(request: PracticeRequest, payload: ReferralIn) -> Status[Ref
 
 @router.get("/{referral_id}", response=ReferralOut)
 def get_referral(request: PracticeRequest, referral_id: PathId) -> Referral:
-    from referwell.audit.services import log_request
 
     referral = _get(request, referral_id)
     log_request(request, action="referwell.referral.viewed", obj=referral)

@@ -20,6 +20,7 @@ from referwell.clients.models import Client, Consent
 from referwell.clients.selectors import consent_covering
 from referwell.core.dates import business_days_between
 from referwell.directory.models import Partner
+from referwell.directory.services import touchpoint_create
 from referwell.referrals.models import (
     NOTE_MAX_LENGTH,
     Direction,
@@ -953,8 +954,6 @@ def thank_you_send(
     referral.thanked_at = timezone.now()
     referral.save(update_fields=["thanked_at", "updated_at"])
     if referral.partner is not None:
-        from referwell.directory.services import touchpoint_create
-
         touchpoint_create(
             partner=referral.partner,
             by=by,
@@ -1016,7 +1015,6 @@ def thanks_care_send(
     )
     referral.thanked_for_care_at = timezone.now()
     referral.save(update_fields=["thanked_for_care_at", "updated_at"])
-    from referwell.directory.services import touchpoint_create
 
     touchpoint_create(
         partner=partner,
