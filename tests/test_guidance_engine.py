@@ -266,3 +266,91 @@ def test_a_possible_fracture_is_a_physician_today():
     notes = "Slipped on ice, caught herself on her hand; tender at the base of the thumb."
     s = by_profession(notes)["primary-care-physician"]
     assert s.urgency == "soon"
+
+
+def emergency(notes):
+    return suggest(Intake(notes=notes)).emergency
+
+
+def flags(notes):
+    return {m.finding for m in suggest(Intake(notes=notes)).findings}
+
+
+def test_severe_constant_back_pain_with_a_fever_is_a_spinal_infection():
+    assert "rf-spinal-infection-emergency" in flags(
+        "Had a nerve block last week. Now feverish with chills; back pain is excruciating "
+        "and no position helps."
+    )
+    assert "rf-spinal-infection-emergency" in flags(
+        "Temperature of 39 since Sunday and her low back pain is constant and severe."
+    )
+    # Back pain with a fever that is gone, or an ordinary ache with a cold, is no emergency.
+    assert not emergency("Back pain after a fever last month, gone now. Wants relaxation.")
+    assert not emergency("Bit of a fever with a cold; back a little sore from the sofa.")
+
+
+def test_a_calf_sore_and_puffy_with_breathlessness_or_pain_on_breathing_in_is_a_clot():
+    assert "rf-pulmonary-embolism" in flags(
+        "Drove 12 hours on Friday. Right calf puffy and sore since; sharp pain on a deep "
+        "breath this morning."
+    )
+    assert "rf-pulmonary-embolism" in flags(
+        "Calves puffy after the flight and now she is realy short of breth on the stairs."
+    )
+    # A calf sore from a run, with breath fine, is not.
+    assert not emergency("Calf sore and tight after the half marathon, breathing fine.")
+
+
+def test_common_misspellings_of_frequent_words_are_read():
+    from referwell.guidance.engine import _index
+
+    speller = _index().speller
+    assert [speller.correct(w) for w in ("realy", "breth", "cheast")] == [
+        "really",
+        "breath",
+        "chest",
+    ]
+
+
+def test_flashes_with_new_floaters_or_a_shadow_over_the_sight_is_a_retinal_emergency():
+    assert "rf-retinal-detachment" in flags(
+        "Since yesterday flashing lights in her left eye and a sudden burst of new floaters."
+    )
+    assert "rf-retinal-detachment" in flags(
+        "A dark shadow is creeping across the bottom half of his vision; saw sparks of light "
+        "at the edge earlier."
+    )
+    # Old floaters, a migraine's aura and hot flashes are not.
+    assert not emergency("Floaters for years, no change. Neck tension from the desk.")
+    assert not emergency("Floaters for years and the odd flash of light, no change.")
+    assert not emergency(
+        "Migraine with aura: flashing lights and a shadow over her vision, then a headache."
+    )
+    assert not emergency("Hot flashes at night since menopause; a few floaters she has always had.")
+
+
+def test_a_headache_and_the_worst_ever_in_one_sentence_is_thunderclap_across_a_dash():
+    assert "rf-thunderclap" in flags(
+        "Headache started on the rowing machine - 9/10, worst she's ever had."
+    )
+    assert "rf-thunderclap" in flags("Headache hit her like a hammer halfway through the run.")
+    # Nowhere near the worst, or the worst week ever in another sentence, is not.
+    assert not emergency("Headache today, her usual one, nowhere near the worst ever.")
+    assert not emergency("Worst week ever at work. Mild headache this afternoon.")
+
+
+def test_a_leg_that_drags_with_double_vision_or_slurred_speech_is_a_stroke():
+    assert "rf-stroke" in flags("Woke up with her right foot dragging and she is seeing double.")
+    assert "rf-stroke" in flags("His left arm keeps giving way and his speech is slurred.")
+    # Long-standing double vision, or a leg that drags after a knee operation, is not.
+    assert not emergency("Double vision when tired, for years. Left knee sore.")
+    assert not emergency(
+        "Right leg drags a little since the knee replacement; doing her exercises."
+    )
+
+
+def test_a_resolution_denied_is_no_resolution():
+    # "hasn't lifted" keeps the shade, and its sudden onset, current.
+    assert "rf-vision-loss" in flags(
+        "This morning a curtain came down over her left eye and it hasn't lifted."
+    )

@@ -196,6 +196,13 @@ BODY_PROFESSIONS = frozenset(
     "physical-therapist orthopedic-surgeon sports-medicine-physician primary-care-physician "
     "neurologist podiatrist emergency-care".split()
 )
+# A sign that has been there a long time (for a concept that counts only when new).
+_LONGSTANDING = re.compile(
+    r"\bfor (many |several |a few |a couple of |\d+ )?(years|yrs|decades|ages)\b"
+    r"|\b(long ?standing|lifelong|always had|all (her|his|my|their) life|since (childhood|birth))\b"
+    r"|\bno change\b|\bunchanged\b|\bnothing new\b",
+    re.I,
+)
 _RECENT = re.compile(
     r"\b(yesterday|today|this morning|last night|this week|earlier|at breakfast|on the way)\b"
     r"|\b(\d+|a few|few|a couple of|couple of|two|three|several) (hours|hrs|hr|days) ago\b",
@@ -606,6 +613,9 @@ def _resolved(
     # A cue inside the matched words is part of the finding ("can no longer do up buttons").
     outside = words[:start] + ["|"] * (end - start) + words[end:] if end > start else words
     at = _has_sequence(outside, cues or RESOLVED)
+    # "a shade came down over her eye and hasn't lifted": a resolution denied is no resolution.
+    if at > 0 and outside[at - 1] in NEGATION_CUES and outside[at] not in NEGATION_CUES:
+        return False
     if at >= 0:
         # "used to" speaks of what came after it: "used to smoke", not "reflexology, which
         # he used to enjoy".
@@ -823,6 +833,8 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                         and not (cc.concept.transient and _RECENT.search(sent.sentence))
                     )
                     or _hypothetical(words, ti)
+                    # "floaters for years, no change": not new, so no red flag.
+                    or (cc.concept.new and _LONGSTANDING.search(sent.sentence))
                 ):
                     continue
                 quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
@@ -838,8 +850,8 @@ def _fires(
     """The hits of the concepts that make the combination, or [] when it does not fire.
     `windows` are the hits of each sentence with the one before it, for `scope = "sentence"`
     ("Golfer, three times a week; inside of the elbow sore")."""
-    if flag.scope == "sentence":
-        for in_window in windows:
+    if flag.scope in ("sentence", "one-sentence"):
+        for in_window in windows if flag.scope == "sentence" else _windows(hits, previous=False):
             used = _fires_in(flag, in_window)
             if used:
                 return used
@@ -847,7 +859,8 @@ def _fires(
     return _fires_in(flag, hits)
 
 
-def _windows(hits: dict[str, list[_Hit]]) -> list[dict[str, list[_Hit]]]:
+def _windows(hits: dict[str, list[_Hit]], *, previous: bool = True) -> list[dict[str, list[_Hit]]]:
+    """The hits of each sentence, with the sentence before it unless `previous` is False."""
     by_sentence: dict[int, dict[str, list[_Hit]]] = defaultdict(lambda: defaultdict(list))
     for concept, found in hits.items():
         for h in found:
@@ -855,7 +868,7 @@ def _windows(hits: dict[str, list[_Hit]]) -> list[dict[str, list[_Hit]]]:
     windows = []
     for si in sorted(by_sentence):
         merged: dict[str, list[_Hit]] = defaultdict(list)
-        for sj in (si - 1, si):
+        for sj in (si - 1, si) if previous else (si,):
             for concept, found in by_sentence.get(sj, {}).items():
                 merged[concept].extend(found)
         windows.append(dict(merged))

@@ -94,6 +94,9 @@ class Concept(BaseModel):
     # A sign that went away still counts when it was recent: a face that drooped yesterday
     # "then back to normal" is a transient ischaemic attack, a stroke's warning.
     transient: bool = False
+    # A sign that counts only when it is new: "floaters for years, no change" or "double vision
+    # when tired, for years" is no red flag (AAO, NHS: flashes and floaters that appear suddenly).
+    new: bool = False
 
 
 class Combination(BaseModel):
@@ -115,8 +118,10 @@ class Combination(BaseModel):
     # Concepts that, found with it, mean it is something else (a grip that is a climber's).
     unless: list[str] = Field(default_factory=list)
     # "note": the concepts anywhere in the intake (a red flag's parts are often told apart);
-    # "sentence": together in one sentence (a region, its symptom and the activity behind it).
-    scope: Literal["note", "sentence"] = "note"
+    # "sentence": together in one sentence (a region, its symptom and the activity behind it),
+    # or in two in a row; "one-sentence": within the very same sentence, whatever its clauses
+    # ("Headache hit him like a bat - 10/10, worst he's ever had").
+    scope: Literal["note", "sentence", "one-sentence"] = "note"
 
     @model_validator(mode="after")
     def _fires_somehow(self) -> Combination:

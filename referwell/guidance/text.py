@@ -69,6 +69,9 @@ def tokenize(sentence: str, offset: int = 0) -> list[Token]:
             if prev.text.isdigit() and word in _SLASH_UNITS:
                 tokens.extend(Token(w, prev.start, token.end) for w in _SLASH_UNITS[word])
                 continue
+        # "nowhere near the worst ever" denies it ("out of nowhere" does not).
+        if prev is not None and prev.text == "nowhere" and word in ("near", "close"):
+            tokens[-1] = Token("not", prev.start, prev.end)
         tokens.append(token)
     return tokens
 
@@ -79,6 +82,35 @@ def english_words() -> frozenset[str]:
     from spellchecker import SpellChecker
 
     return frozenset(SpellChecker(distance=1).word_frequency.dictionary)
+
+
+# Common misspellings of frequent words, which one-typo correction against the knowledge base's
+# vocabulary would misread ("realy" is one letter from "ready") or miss (words under five
+# letters are never corrected).
+MISSPELLINGS = {
+    "realy": "really",
+    "relly": "really",
+    "reely": "really",
+    "breth": "breath",
+    "brethe": "breathe",
+    "brething": "breathing",
+    "breahing": "breathing",
+    "breating": "breathing",
+    "cheast": "chest",
+    "chesst": "chest",
+    "hedache": "headache",
+    "headach": "headache",
+    "hedaches": "headaches",
+    "vission": "vision",
+    "feaver": "fever",
+    "fevor": "fever",
+    "temprature": "temperature",
+    "nausious": "nauseous",
+    "nauseus": "nauseous",
+    "dizzyness": "dizziness",
+    "numbess": "numbness",
+    "wierd": "weird",
+}
 
 
 class Speller:
@@ -126,6 +158,8 @@ class Speller:
 
     @lru_cache(maxsize=20_000)  # noqa: B019 - one Speller per process, built once
     def correct(self, word: str) -> str:
+        if word in MISSPELLINGS:
+            return MISSPELLINGS[word]
         if len(word) < 5 or word.isdigit() or word in self.keep or self.known(word):
             return word
         limit = 1 if len(word) < 9 else 2
