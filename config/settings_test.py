@@ -23,8 +23,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if DATABASES["default"]["ENGINE"] == "referwell.core.sqlite":
-    # Tests never touch the user's database in var/.
-    DATABASES["default"]["TEST"] = {"NAME": None}
+    # Tests never touch the user's database in var/: each test process has its own in memory
+    # (named ":memory:" so that pytest-xdist's workers do not turn it into a file name).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 # Each test run counts its rate limits on its own, whatever REDIS_URL the shell has.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
