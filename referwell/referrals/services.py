@@ -184,8 +184,14 @@ def referral_transition(
     via: str = "",
 ) -> Referral:
     """Move a referral; raises TransitionError when the move or its consent is missing."""
-    # Lock the row so two people (or a person and the partner's link) cannot race.
-    referral = Referral.objects.select_for_update().select_related("client").get(pk=referral.pk)
+    # Lock the row so two people (or a person and the partner's link) cannot race. Only the
+    # referral's row (`of=("self",)`, as everywhere here): PostgreSQL refuses to lock the
+    # nullable side of the outer joins that select_related makes.
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("client")
+        .get(pk=referral.pk)
+    )
     check_transition(referral.status, to, referral.direction)
     at = at or timezone.now()
     consent = _require_consent(referral, to, timezone.localtime(at).date())
@@ -295,7 +301,7 @@ def referral_undo(*, referral: Referral, by: User | None) -> Referral:
     """Take the referral's last move back: the referral returns to the status it had, and the
     undo is a step of its own on the timeline (and in the audit trail). Raises TransitionError
     with the reason when it may not be undone (states.undo_refusal)."""
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral = Referral.objects.select_for_update(of=("self",)).get(pk=referral.pk)
     now = timezone.now()
     events = ReferralEvent.objects.filter(referral=referral).exclude(kind=EventKind.NOTE)
     move = last_move(events.order_by("-at", "-id")[:1])
@@ -675,7 +681,7 @@ def referral_letter_prepare(
     the front desk sends exactly this letter (referral_send_prepared) without reading it. A new
     one replaces it; the audit records who prepared it."""
     referral = (
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",))
         .select_related("client", "partner", "practice")
         .get(pk=referral.pk)
     )
@@ -700,7 +706,7 @@ def referral_send_prepared(*, referral: Referral, by: User | None, base_url: str
     letter, through referral_send — the same consent checks, the same outbox. The audit records
     who prepared it and who sent it."""
     referral = (
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",))
         .select_related("letter_prepared_by", "practice")
         .get(pk=referral.pk)
     )
@@ -876,7 +882,9 @@ def report_send(
     preview (`subject`, `body`). `once`: refused (AlreadySent) if a report already went."""
 
     referral = (
-        Referral.objects.select_for_update().select_related("client", "partner").get(pk=referral.pk)
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("client", "partner")
+        .get(pk=referral.pk)
     )
     partner = _report_to(referral)
     edited = None
@@ -924,7 +932,7 @@ def thank_you_send(
     `body`); `once`: refused (AlreadySent) if a thank-you already went."""
 
     referral = (
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",))
         .select_related("client", "partner", "referrer_client")
         .get(pk=referral.pk)
     )
@@ -991,7 +999,7 @@ def thanks_care_send(
     (`subject`, `body`); `once`: refused (AlreadySent) if this thank-you already went."""
 
     referral = (
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",))
         .select_related("client", "partner__practice", "practice")
         .get(pk=referral.pk)
     )
