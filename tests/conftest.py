@@ -55,6 +55,25 @@ def psql(sql: str, database: str = "postgres") -> str:
     return result.stdout.strip()
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Playwright cannot download browsers here: every browser test runs Debian's Chromium,
+    headless."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
 @pytest.fixture
 def elm_grove(db):
     return PracticeFactory(slug="elm-grove", name="Elm Grove Massage")

@@ -22,24 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "password"
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Playwright cannot download browsers here: use Debian's Chromium, headless."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
-
-
 def log_in(page: Page, live_server, email: str, password: str = PASSWORD) -> None:
     """Log in through the real login form and wait for the dashboard."""
     page.goto(f"{live_server.url}/accounts/login/")

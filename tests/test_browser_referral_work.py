@@ -36,17 +36,6 @@ NOTE = "Cervical strain — avoid deep work on the neck for 2 weeks."
 SIZES = [(390, 844, "Hương", "Nguyễn"), (1280, 900, "太郎", "山田")]
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, headless (as tests/test_browser.py)."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "headless": True,
-        "args": ["--no-sandbox", "--disable-gpu", "--no-first-run"],
-    }
-
-
 def _fits(page: Page) -> None:
     """Nothing in the page is wider than the window."""
     wide = page.evaluate(

@@ -602,22 +602,6 @@ def test_another_practice_gets_404_on_every_consent_page(
 # --------------------------------------------------------------------------- in a browser
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, headless (as tests/test_browser.py)."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "headless": True,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-        ],
-    }
-
-
 WIDER_THAN_THE_WINDOW = """() => Array.from(document.querySelectorAll("body *"))
     .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
     .slice(0, 8).map((el) => `${el.tagName}.${el.className}#${el.id}`)"""

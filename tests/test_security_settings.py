@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.test_browser import browser_type_launch_args  # noqa: F401  (Debian chromium)
 from tests.test_roles import marked  # noqa: F401  (the fixture: one of everything)
 from tests.test_tenancy import OBJECTS, PAGES_WITHOUT_ID, app_patterns
 

@@ -389,17 +389,6 @@ def test_undoing_or_a_note_by_hand_is_not_a_partners_answer(alice, alice_http, s
 SHOTS = Path("/tmp/dashshots")
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's Chromium, headless (as tests/test_browser.py)."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "headless": True,
-        "args": ["--no-sandbox", "--disable-gpu", "--no-first-run"],
-    }
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)], ids=["phone", "laptop"])

@@ -23,7 +23,7 @@ from referwell.directory.services import vcards_preview
 from referwell.directory.vcard import parse_vcards
 from tests.conftest import _logged_in, shared
 from tests.factories import MemberFactory, PartnerFactory
-from tests.test_browser import browser_type_launch_args, log_in  # noqa: F401 - Debian's Chromium
+from tests.test_browser import log_in
 
 
 def vcf(*lines: str) -> bytes:
