@@ -4,12 +4,17 @@ from django.urls import include, path
 
 from referwell.outreach.feed import calendar_feed
 from referwell.referrals.public import partner_link
+from referwell.site import design
 from referwell.site import views as site_views
 from referwell.site.api import api
 
 urlpatterns = [
     path("", site_views.dashboard, name="dashboard"),
     path("health/", site_views.health, name="health"),
+    path("help/", include("referwell.site.help")),
+    path("manifest.webmanifest", design.manifest, name="manifest"),
+    path("favicon.ico", design.favicon, name="favicon"),
+    path("design/", design.design, name="design"),
     path("accounts/", include("referwell.accounts.urls")),
     path("partners/", include("referwell.directory.urls")),
     path("clients/", include("referwell.clients.urls")),
