@@ -331,6 +331,7 @@ def test_set_up_two_factor_then_log_in_with_a_code(page: Page, live_server, alic
         return f"{totp.token():06d}"
 
     log_in(page, live_server, "alice@example.com")
+    page.locator(".who .menu > summary").click()  # the account menu
     page.get_by_role("link", name="Two-factor").click()
     expect(page.get_by_role("heading", name="Two-factor login")).to_be_visible()
     expect(page.locator(".qr svg")).to_be_visible()
@@ -341,6 +342,7 @@ def test_set_up_two_factor_then_log_in_with_a_code(page: Page, live_server, alic
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     page.get_by_role("link", name="I have kept them — continue").click()
+    page.locator(".who .menu > summary").click()
     page.get_by_role("button", name="Log out").click()
 
     page.get_by_label("E-mail").fill("alice@example.com")
