@@ -6,6 +6,7 @@ from django import forms
 
 from referwell.accounts.models import Practice
 from referwell.core.validators import validate_us_zip
+from referwell.core.widgets import Chips
 from referwell.directory.models import Niche, Partner, Profession, Stage, Touchpoint
 from referwell.directory.selectors import niche_list, profession_list
 
@@ -51,8 +52,13 @@ class PartnerForm(forms.ModelForm[Partner]):
         ]
         field_classes = {"website": HttpsURLField}
         widgets = {
-            "professions": forms.SelectMultiple(attrs={"size": 8}),
-            "niches": forms.CheckboxSelectMultiple,
+            # Several of each, by thumb: chips, with a search box over the long list.
+            "professions": Chips,
+            "niches": Chips(empty="No niches yet: add them under Outreach, then Niches."),
+            # A phone's keyboard for each: digits for the numbers, @ for the address.
+            "phone": forms.TextInput(attrs={"type": "tel"}),
+            "zip_code": forms.TextInput(attrs={"inputmode": "numeric"}),
+            "npi": forms.TextInput(attrs={"inputmode": "numeric"}),
             "billing_concerns": forms.Textarea(attrs={"rows": 2}),
             "vetting_notes": forms.Textarea(attrs={"rows": 3}),
             "not_a_fit_reason": forms.Textarea(attrs={"rows": 2}),
@@ -63,6 +69,7 @@ class PartnerForm(forms.ModelForm[Partner]):
         professions = cast("forms.ModelMultipleChoiceField[Profession]", self.fields["professions"])
         niches = cast("forms.ModelMultipleChoiceField[Niche]", self.fields["niches"])
         professions.queryset = profession_list().filter(is_provider=True)
+        professions.error_messages["required"] = "Choose at least one profession."
         niches.queryset = niche_list(practice=practice)
 
     FIELDSETS = (
