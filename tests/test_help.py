@@ -174,11 +174,14 @@ def test_the_tag_says_nothing_to_a_visitor_or_without_a_request():
     assert LINK.render(Context({})) == ""  # the 500 page renders without a request
 
 
-def test_the_link_opens_the_page_at_its_topic_on_a_real_page(alice_http):
-    # The topic the tag names is on the help page.
-    page = alice_http.get(reverse("help")).content.decode()
-    for topic in set(PAGE_TOPICS.values()):
-        assert f'id="{topic}"' in page
+def test_every_page_carries_its_help_link(alice_http, bob_http):
+    # base.html puts the tag in every member's page menu.
+    today = alice_http.get(reverse("today")).content.decode()
+    assert 'class="help-link" href="/help/#answer-today"' in today
+    clients = bob_http.get(reverse("client_list")).content.decode()
+    assert 'class="help-link" href="/help/#clients"' in clients
+    help_page = alice_http.get(reverse("help")).content.decode()
+    assert f'class="help-link" href="/help/#{GUIDE_TOP}"' in help_page
 
 
 # --- The guide in docs/ -----------------------------------------------------------------------
