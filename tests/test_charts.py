@@ -1,6 +1,8 @@
 """The insights page's SVG charts: well-formed, accessible, escaped, and drawn to scale."""
 
 import math
+import random
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -8,12 +10,14 @@ from django.utils.safestring import SafeString
 
 from referwell.insights.charts import (
     MAX_EDGE,
+    MAX_GROUPS,
     PALETTE,
     bar_chart,
     line_chart,
     network_picture,
     nice_ticks,
     stacked_columns,
+    text_width,
 )
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -56,7 +60,8 @@ def test_every_chart_is_accessible_well_formed_xml(make):
     assert root.get("role") == "img"
     assert root.get("viewBox")
     assert root.get("width") == "100%"
-    assert "height:auto" in root.get("style")
+    assert root.get("height") is None  # the browser keeps the viewBox's proportions
+    assert root.get("style") is None  # the Content-Security-Policy allows no style attribute
     title = root.find(NS + "title")
     assert title is not None and title.text == "Referrals & more"
     assert root.find(NS + "desc") is not None
@@ -191,7 +196,19 @@ def test_stacked_columns_thin_crowded_period_labels():
     assert 2 <= len(shown) < 36
     assert shown[0].text == "2024-01"
     one = parse(stacked_columns(title="T", periods=["Jan 2025"], series={"a": [3]}))
-    assert [t.text for t in by_class(one, "text", "period")] == ["Jan 2025"]
+    assert [t.text for t in by_class(one, "text", "period")] == ["Jan"]
+    assert [t.text for t in by_class(one, "text", "year")] == ["2025"]
+
+
+def test_month_names_show_the_year_under_the_month_where_it_changes():
+    periods = ["Nov 2025", "Dec 2025", "Jan 2026", "Feb 2026"]
+    root = parse(line_chart(title="T", periods=periods, series={"a": [1, 2, 3, 4]}, width=720))
+    assert [t.text for t in by_class(root, "text", "period")] == ["Nov", "Dec", "Jan", "Feb"]
+    years = by_class(root, "text", "year")
+    assert [t.text for t in years] == ["2025", "2026"]
+    months = {t.get("x"): t.text for t in by_class(root, "text", "period")}
+    assert [months[y.get("x")] for y in years] == ["Nov", "Jan"]  # under the month it starts
+    assert "4 periods from Nov 2025 to Feb 2026" in desc_of(root)
 
 
 def test_line_chart_draws_one_polyline_per_series_from_zero():
@@ -288,12 +305,31 @@ def test_network_node_radius_grows_with_total():
 def test_network_draws_at_most_sixty_of_the_largest_nodes():
     many = nodes(50, "Chiropractor") + nodes(50, "Physiotherapist")
     root = parse(network_picture(title="T", center="Elm Grove", nodes=many))
-    circles = list(root.iter(NS + "circle"))
-    assert len(circles) == 61
+    dots = by_class(root, "circle", "node")
+    assert len(dots) == 60
     assert len(by_class(root, "circle", "centre")) == 1
-    drawn = {float(e.get("data-count")) for e in by_class(root, "path", "out")}
-    assert min(drawn) == 21  # counts 1..50 twice: the 60 largest are 21..50
+    # Counts 1..50 twice: the 60 largest are P20..P49 (21..50) of each profession.
+    names = sorted(d.find(NS + "title").text.split(" ")[0] for d in dots)
+    assert names == sorted([f"P{i}" for i in range(20, 50)] * 2)
+    sent = {e.get("data-count") for e in by_class(root, "path", "out")}
+    assert sent == {str(sum(range(21, 51)))}  # one line per profession, its total
     assert "60 largest of 100" in desc_of(root)
+
+
+def test_network_puts_the_smallest_professions_together():
+    many = [
+        {"label": f"P{i}", "group": f"Profession {i:02d}", "out": 100 - i, "in": 0}
+        for i in range(MAX_GROUPS + 5)
+    ]
+    root = parse(network_picture(title="T", center="Elm Grove", nodes=many))
+    rows = [t.text for t in by_class(root, "text", "group")]
+    assert len(rows) == MAX_GROUPS
+    assert rows[:-1] == [f"Profession {i:02d}" for i in range(MAX_GROUPS - 1)]
+    assert rows[-1] == "Other"
+    assert len(by_class(root, "circle", "node")) == MAX_GROUPS + 5  # every partner still drawn
+    counts = by_class(root, "text", "counts")[-1].text
+    assert counts.startswith("6 partners")
+    assert "The 6 smallest professions are together under Other." in desc_of(root)
 
 
 def test_palette_has_enough_contrast_against_white():
@@ -304,3 +340,165 @@ def test_palette_has_enough_contrast_against_white():
 
     for colour in PALETTE:
         assert 1.05 / (luminance(colour) + 0.05) >= 4.5, colour
+
+
+# --------------------------------------------------------------------------------------------
+# No two pieces of text overlap, nothing leaves the picture: the boxes are computed from the
+# SVG itself (position, anchor, size, weight) with the widths of DejaVu Sans.
+
+ASCENT, DESCENT = 0.93, 0.24  # DejaVu Sans, as fractions of the font size
+
+
+def text_boxes(root):
+    boxes = []
+    for el in root.iter(NS + "text"):
+        text = "".join(el.itertext())
+        if not text.strip():
+            continue
+        size = float(el.get("font-size") or root.get("font-size"))
+        bold = el.get("font-weight") in ("600", "700", "bold")
+        width = text_width(text, size, bold=bold)
+        x, y = float(el.get("x")), float(el.get("y"))
+        left = x - {"start": 0, "middle": width / 2, "end": width}[el.get("text-anchor", "start")]
+        boxes.append((text, (left, y - ASCENT * size, left + width, y + DESCENT * size)))
+    return boxes
+
+
+def circle_boxes(root, cls):
+    return [
+        (
+            el.find(NS + "title").text if el.find(NS + "title") is not None else cls,
+            (
+                float(el.get("cx")) - float(el.get("r")),
+                float(el.get("cy")) - float(el.get("r")),
+                float(el.get("cx")) + float(el.get("r")),
+                float(el.get("cy")) + float(el.get("r")),
+            ),
+        )
+        for el in by_class(root, "circle", cls)
+    ]
+
+
+def edge_boxes(root):
+    boxes = []
+    for edge in by_class(root, "path", "edge"):
+        numbers = [float(n) for n in re.findall(r"-?[\d.]+", edge.get("d"))]
+        xs, ys, half = numbers[::2], numbers[1::2], float(edge.get("stroke-width")) / 2
+        boxes.append(("edge", (min(xs), min(ys) - half, max(xs), max(ys) + half)))
+    return boxes
+
+
+def intersect(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def assert_apart(boxes, others=(), *, each_other=True):
+    """No box overlaps another (unless not `each_other`), nor any of `others`."""
+    for i, (name_a, a) in enumerate(boxes):
+        for name_b, b in boxes[i + 1 :] if each_other else ():
+            assert not intersect(a, b), f"{name_a!r} overlaps {name_b!r}: {a} {b}"
+        for name_b, b in others:
+            assert not intersect(a, b), f"{name_a!r} overlaps {name_b!r}: {a} {b}"
+
+
+def assert_inside(root, boxes):
+    _, _, width, height = map(float, root.get("viewBox").split())
+    for name, (left, top, right, bottom) in boxes:
+        assert left >= 0 and top >= 0 and right <= width and bottom <= height, (name, width)
+
+
+# Widths of DejaVu Sans at 13 px measured in Chromium (text, normal, bold): the estimate is never
+# narrower, and not much wider.
+MEASURED = [
+    ("Obstetrician-gynecologist", 166.7, 189.5),
+    ("Midwife or doula", 107.5, 122.7),
+    ("Elm Grove Massage", 128.4, 143.4),
+    ("3 partners · 5 sent · 2 received", 200.9, 226.3),
+    ("MMMMMMMMMM", 112.2, 129.4),
+    ("WWWW wwww", 98.4, 110.0),
+    ("$12,345", 53.8, 59.2),
+    ("2026", 33.1, 36.2),
+]
+
+
+@pytest.mark.parametrize(("text", "normal", "bold"), MEASURED)
+def test_text_width_never_underestimates_the_widest_common_font(text, normal, bold):
+    assert normal <= text_width(text, 13) <= normal * 1.4
+    assert bold <= text_width(text, 13, bold=True) <= bold * 1.4
+
+
+WORDS = [
+    "Chiropractor", "Physical", "therapist", "Obstetrician-gynecologist", "Midwife", "or",
+    "doula", "Sports", "medicine", "physician", "Naturopathic", "doctor", "WWWWWWWWWW",
+    "Psychotherapist/counsellor", "&", "<b>", "Ünïcödé", "Smith", "MMM", "i", "l",
+    "Supercalifragilisticexpialidociousness",
+]  # fmt: skip
+
+
+def random_nodes(seed):
+    rng = random.Random(seed)
+    groups = [
+        " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 6)))
+        for _ in range(rng.randint(1, 70))
+    ]
+    return [
+        {
+            "label": " ".join(rng.choice(WORDS) for _ in range(3)),
+            "group": rng.choice(groups + [""]),
+            "out": rng.choice([0, 0, 1, 2, 5, 40, 1000]),
+            "in": rng.choice([0, 1, 3, 999999]),
+        }
+        for _ in range(rng.randint(1, 130))
+    ]
+
+
+@pytest.mark.parametrize("width", [280, 320, 720])
+@pytest.mark.parametrize("seed", range(12))
+def test_network_labels_never_overlap(seed, width):
+    center = " ".join(random.Random(seed).choice(WORDS) for _ in range(4))
+    root = parse(network_picture(title="T", center=center, nodes=random_nodes(seed), width=width))
+    texts = text_boxes(root)
+    dots = circle_boxes(root, "node") + circle_boxes(root, "centre")
+    assert len(by_class(root, "text", "counts")) <= MAX_GROUPS  # one per row
+    assert_apart(texts, dots)
+    assert_apart(dots)
+    assert_inside(root, texts + dots)
+    # The lines cross no text and no dot: each curve lies inside the box of its control points.
+    assert_apart(edge_boxes(root), texts + circle_boxes(root, "node"), each_other=False)
+
+
+def test_network_with_one_profession_of_sixty_partners_wraps_its_dots():
+    root = parse(network_picture(title="T", center="Elm Grove", nodes=nodes(60)))
+    dots = circle_boxes(root, "node")
+    assert len(dots) == 60 and len({box[1] for _, box in dots}) > 1  # several lines of dots
+    assert_apart(text_boxes(root), dots)
+    assert_apart(dots)
+    assert_inside(root, text_boxes(root) + dots)
+
+
+LONG = "Medical professionals who referred clients through the web form"
+
+
+@pytest.mark.parametrize("width", [280, 320, 720])
+@pytest.mark.parametrize("months", [1, 2, 7, 13, 36, 61])
+@pytest.mark.parametrize("make", [stacked_columns, line_chart])
+def test_period_charts_labels_never_overlap(make, months, width):
+    names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    periods = [f"{names[(10 + i) % 12]} {2025 + (10 + i) // 12}" for i in range(months)]
+    series = {f"{LONG} {s}" if s % 3 == 0 else f"S{s}": [12345.5 * s] * months for s in range(8)}
+    root = parse(make(title="T", periods=periods, series=series, width=width))
+    boxes = text_boxes(root)
+    assert_apart(boxes)
+    assert_inside(root, boxes)
+    shown = by_class(root, "text", "period")
+    assert shown[0].text == "Nov" and by_class(root, "text", "year")[0].text == "2025"
+
+
+@pytest.mark.parametrize("width", [280, 320, 720])
+def test_bar_chart_labels_never_overlap(width):
+    labels = [LONG, "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW", "a", "Walk-in / web"]
+    root = parse(bar_chart(title="T", labels=labels, values=[1e6, 5, 0, 12345.67], unit="$",
+                           width=width))  # fmt: skip
+    boxes = text_boxes(root)
+    assert_apart(boxes)
+    assert_inside(root, boxes)

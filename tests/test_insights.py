@@ -2,7 +2,9 @@
 
 import csv
 import datetime as dt
+import html
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -231,13 +233,71 @@ def test_the_charts_and_tables_of_a_kept_report_are_drawn_once(alice_http, small
     monkeypatch.setattr(
         views.charts,
         "network_picture",
-        lambda **kwargs: drawn.append(1) or network_picture(**kwargs),
+        lambda **kwargs: drawn.append(kwargs["width"]) or network_picture(**kwargs),
     )
     url = reverse("insights") + "?start=2026-01-01&end=2026-06-30"
     first = alice_http.get(url).content.decode()
     again = alice_http.get(url).content.decode()
-    assert len(drawn) == 1 and "PT Bob" in first and "PT Bob" in again
+    # Drawn once for a phone and once for a wider screen.
+    assert drawn == [320, 720] and "PT Bob" in first and "PT Bob" in again
     assert "csrfmiddlewaretoken" in again  # the cost form is the page's own, not kept
     Partner.objects.filter(practice=small, name="PT Bob").update(name="PT Robert")
     assert "PT Robert" in alice_http.get(url + "&fresh=1").content.decode()
-    assert len(drawn) == 2
+    assert drawn == [320, 720] * 2
+
+
+def cells(body, label):
+    """The texts of the page's table cells labelled `label` (their column's name)."""
+    return [html.unescape(t) for t in re.findall(rf'<td data-label="{label}">([^<]*)</td>', body)]
+
+
+def test_the_page_writes_months_money_and_percentages_as_people_do(alice_http, small):
+    body = alice_http.get(reverse("insights") + "?start=2026-01-01&end=2026-06-30").content.decode()
+    # Months: "Jan 2026" in the tables, the month and its year in the charts; never "2026-01".
+    assert cells(body, "Month")[:2] == ["Jan 2026", "Feb 2026"]
+    assert ">2026-01<" not in body and ">2026-02<" not in body
+    assert '<text class="period"' in body and ">Jan</text>" in body and ">2026</text>" in body
+    # Money: the same "$320" in the revenue chart and in its table.
+    assert cells(body, "Revenue")[2] == "$320"  # Medical professionals: 100 + 120 + 100
+    assert cells(body, "Revenue per client")[2] == "$160"
+    assert cells(body, "Cost per new client")[2] == "$25"
+    assert '<text class="value"' in body and ">$320</text>" in body
+    # Percentages: whole, with their sign; the column's name no longer ends with "%".
+    assert cells(body, "Insurance-paid visits")[2] == "67%"
+    assert cells(body, "Acknowledged")[:2] in (["100%", "50%"], ["50%", "100%"])
+    assert cells(body, "Return rate") == ["75%"]
+    assert cells(body, "Balance").count("-3") == 1
+    # No figure goes without a label on a phone, and none without a value.
+    assert '<table class="stack">' in body
+    assert not re.search(r"<td(?![^>]*data-label=\"[^\"]+\")(?![^>]*colspan)[^>]*>", body)
+    assert "None" not in re.sub(r"<svg.*?</svg>", "", body, flags=re.S)
+
+
+def test_the_csv_keeps_plain_values(alice_http, small):
+    query = "?start=2026-01-01&end=2026-06-30"
+    value = alice_http.get(reverse("insights_csv", args=["value"]) + query).content.decode()
+    rows = list(csv.reader(io.StringIO(value)))
+    assert rows[0][-1] == "Insurance-paid visits %"
+    medical = next(r for r in rows if r[0] == "Medical professionals")
+    assert medical[3:5] == ["320", "160.00"] and medical[-1] == "66.7"
+    months = alice_http.get(reverse("insights_csv", args=["new_clients"]) + query).content.decode()
+    assert [r[0] for r in csv.reader(io.StringIO(months))][1:3] == ["2026-01", "2026-02"]
+
+
+def test_each_chart_is_drawn_for_a_phone_and_for_a_wide_screen(alice_http, small):
+    body = alice_http.get(reverse("insights") + "?start=2026-01-01&end=2026-06-30").content.decode()
+    narrow = re.findall(r'<div class="chart-narrow"><svg[^>]*viewBox="0 0 320 [\d.]+"', body)
+    wide = re.findall(r'<div class="chart-wide"><svg[^>]*viewBox="0 0 720 [\d.]+"', body)
+    assert len(narrow) == len(wide) == 5
+    assert not re.search(r"<svg[^>]*style=", body)  # the page's CSP allows no style attribute
+    # The network picture names each profession once, in a row of its own, the busiest first.
+    network = re.findall(r'<svg[^>]*class="chart chart-network".*?</svg>', body, flags=re.S)[0]
+    assert re.findall(r'class="group"[^>]*>([^<]*)<', network) == [
+        "Chiropractor",  # Chiro Ann: 2 sent, 2 received
+        "Physical therapist",  # PT Bob: 3 sent
+    ]
+
+
+def test_the_front_desk_sees_the_insights_page(bob_http, small):
+    page = bob_http.get(reverse("insights") + "?start=2026-01-01&end=2026-06-30")
+    assert page.status_code == 200 and b"Chiro Ann" in page.content

@@ -1,7 +1,9 @@
 """Read-only figures for the insights page: one query per figure, whatever the data size.
 
 Every figure is a table (headers and rows) — what the CSV export writes and the page shows
-beside its chart.
+beside its chart. The rows hold plain values (ISO months "2026-02", numbers, None); each column
+says what kind of value it holds (`Table.kinds`), so the page can write it for people
+("Feb 2026", "$4,605", "67%") while the CSV keeps it as it is.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ from referwell.referrals.states import FATE_KNOWN, NOT_MADE, SENT_OR_LATER, Stat
 STREAMS = list(Stream.choices)
 
 
+# The kinds of column (insights/display.py writes each for people): a name, a month "YYYY-MM",
+# a count, a signed count, an amount of money, a percentage, a number of days.
+TEXT, MONTH, COUNT, SIGNED, MONEY, PERCENT, DAYS = (
+    "text", "month", "count", "signed", "money", "percent", "days",
+)  # fmt: skip
+
+
 @dataclass
 class Table:
     key: str
     title: str
     headers: list[str]
     rows: list[list[object]] = field(default_factory=list)
+    kinds: tuple[str, ...] = ()  # one per header; a column without one is TEXT
 
 
 @dataclass
@@ -113,7 +123,10 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         if key in by_month:
             by_month[key][stream or Stream.WALK_IN_WEB] += n
     t = Table(
-        "new_clients", "New clients by stream", ["Month", *[label for _, label in STREAMS], "Total"]
+        "new_clients",
+        "New clients by stream",
+        ["Month", *[label for _, label in STREAMS], "Total"],
+        kinds=(MONTH, *[COUNT] * len(STREAMS), COUNT),
     )
     for key in month_keys:
         counts = [by_month[key][value] for value, _ in STREAMS]
@@ -132,7 +145,12 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         .annotate(n=Count("id"))
         .order_by("-n")[:25]
     )
-    t = Table("sources", "Where new clients come from", ["Source", "Kind", "New clients"])
+    t = Table(
+        "sources",
+        "Where new clients come from",
+        ["Source", "Kind", "New clients"],
+        kinds=(TEXT, TEXT, COUNT),
+    )
     lines: list[tuple[str, str, int]] = []
     from_clients = 0
     for partner, client_id, name, n in sources:
@@ -195,6 +213,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         "Referrals with each partner",
         ["Partner", "Out", "In", "Balance", "Acknowledged %", "Median days to answer",
          "Loop closed %", "Leakage (fate unknown)", "Declined"],
+        kinds=(TEXT, COUNT, COUNT, SIGNED, PERCENT, DAYS, PERCENT, COUNT, COUNT),
     )  # fmt: skip
     for pid in ranked[:50]:
         d, p = per[pid], names.get(pid)
@@ -242,6 +261,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         "What clients are worth, by stream",
         ["Stream", "Clients", "Visits", "Revenue", "Revenue per client", "New clients",
          "Spent", "Cost per new client", "Insurance-paid visits %"],
+        kinds=(TEXT, COUNT, COUNT, MONEY, MONEY, COUNT, MONEY, MONEY, PERCENT),
     )  # fmt: skip
     all_visits = all_insured = all_mvc = all_wc = 0
     revenues: list[float] = []
@@ -274,6 +294,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
             ["Workers' compensation", all_wc, _pct(all_wc, all_visits)],
             ["All insurance", all_insured, _pct(all_insured, all_visits)],
         ],
+        kinds=(TEXT, COUNT, PERCENT),
     )
 
     # 5. Did clients come back after we referred them out? (article 000's worry)
@@ -296,6 +317,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         "Clients who came back after a referral out",
         ["Referrals out", "Client came back", "Return rate %"],
         [[returned["total"], returned["back"], _pct(returned["back"], returned["total"])]],
+        kinds=(COUNT, COUNT, PERCENT),
     )
 
     # 6. Network growth: partners added month by month, by their stage today.
@@ -315,7 +337,8 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         elif key < month_keys[0]:
             before[stage] += 1
     t = Table("growth", "Network growth (partners, by their stage today)",
-              ["Month", *[label for _, label in Stage.choices], "Total"])  # fmt: skip
+              ["Month", *[label for _, label in Stage.choices], "Total"],
+              kinds=(MONTH, *[COUNT] * len(Stage.choices), COUNT))  # fmt: skip
     running = dict(before)
     series: dict[str, list[int]] = {label: [] for _, label in Stage.choices}
     for key in month_keys:
@@ -333,6 +356,7 @@ def insights(*, practice: Practice, start: dt.date, end: dt.date) -> Insights:
         "Top referrers",
         ["Partner", "Clients sent to you", "Referrals you sent them"],
         [[names[pid].name, per[pid]["in"], per[pid]["out"]] for pid in top if pid in names],
+        kinds=(TEXT, COUNT, COUNT),
     )
 
     # 8. The network picture: the practice in the middle, partners by profession around it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
@@ -19,7 +21,7 @@ from referwell.audit.services import log_request
 from referwell.clients.models import Stream
 from referwell.core import csvout, dates
 from referwell.core.decorators import practice_required
-from referwell.insights import charts
+from referwell.insights import charts, display
 from referwell.insights.models import StreamCost
 from referwell.insights.selectors import Insights, insights_cached, insights_changed
 from referwell.outreach.pipeline import niche_coverage
@@ -45,6 +47,22 @@ def _range(request: PracticeRequest) -> tuple[dt.date, dt.date, str]:
     return start, end, error
 
 
+# Each chart is drawn twice: for a phone's column and for a wider screen; the stylesheet shows
+# one (.chart-narrow below 720 px, .chart-wide from there), so its text is never tiny nor huge.
+WIDE = 720.0
+
+
+def _both(draw: Callable[[float], SafeString]) -> SafeString:
+    return format_html(
+        '<div class="chart-narrow">{}</div><div class="chart-wide">{}</div>',
+        draw(charts.NARROW),
+        draw(WIDE),
+    )
+
+
+# Tables whose section heading already says what they are: their caption is for screen readers.
+_HEADED = frozenset({"sources", "partners", "top"})
+
 # The charts and tables of a report as HTML (drawing and rendering them costs more than the
 # rest of the page), kept while the report is the same one: made at the same moment, for the
 # same period. They hold no form, so nothing of one request.
@@ -56,33 +74,43 @@ def _report_html(
 ) -> dict[str, dict[str, SafeString]]:
     def make() -> dict[str, dict[str, SafeString]]:
         c = data.charts
-        period = f"{start:%b %Y} – {end:%b %Y}"
+        period = f"{display.month(f'{start:%Y-%m}')} – {display.month(f'{end:%Y-%m}')}"
+        months = {
+            key: [display.month(p) for p in c[key]["periods"]] for key in ("new_clients", "growth")
+        }
         pictures = {
-            "new_clients": charts.stacked_columns(
-                title=f"New clients by stream, {period}", periods=c["new_clients"]["periods"],
-                series=c["new_clients"]["series"],
-            ),
-            "revenue": charts.bar_chart(
+            "new_clients": _both(lambda width: charts.stacked_columns(
+                title=f"New clients by stream, {period}", periods=months["new_clients"],
+                series=c["new_clients"]["series"], width=width,
+            )),
+            "revenue": _both(lambda width: charts.bar_chart(
                 title="Revenue from visits, by how clients found you",
                 labels=c["revenue"]["labels"], values=c["revenue"]["values"], unit="$",
-            ),
-            "growth": charts.line_chart(
-                title="Partners in your network, by stage", periods=c["growth"]["periods"],
-                series=c["growth"]["series"],
-            ),
-            "network": charts.network_picture(
+                width=width,
+            )),
+            "growth": _both(lambda width: charts.line_chart(
+                title="Partners in your network, by stage", periods=months["growth"],
+                series=c["growth"]["series"], width=width,
+            )),
+            "network": _both(lambda width: charts.network_picture(
                 title="Your network: referrals each way", center=request.practice.name,
-                nodes=c["network"]["nodes"],
-            ),
-            "leakage": charts.bar_chart(
+                nodes=c["network"]["nodes"], width=width,
+            )),
+            "leakage": _both(lambda width: charts.bar_chart(
                 title="Referrals out: fate known or unknown",
                 labels=["Fate known", "Fate unknown (leakage)"],
-                values=[c["leakage"]["known"], c["leakage"]["unknown"]],
-            ),
+                values=[c["leakage"]["known"], c["leakage"]["unknown"]], width=width,
+            )),
         }  # fmt: skip
         tables = {
             key: render_to_string(
-                "insights/table.html", {"table": table, "start": start, "end": end}
+                "insights/table.html",
+                {
+                    "table": display.shown(table),
+                    "start": start,
+                    "end": end,
+                    "quiet_caption": key in _HEADED,
+                },
             )
             for key, table in data.tables.items()
         }
