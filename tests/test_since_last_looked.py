@@ -136,7 +136,7 @@ def test_the_partners_answers_are_on_the_dashboard_naming_partner_move_and_when(
     assert "<strong>Dr. Dana Spine</strong>" in news
     assert f"“{PRECAUTION}”" in news
     # A note that asks to hold back is marked as a precaution.
-    assert '<li class="precaution" style="padding-left:.6rem"><strong>Precaution</strong>' in news
+    assert '<li class="precaution"><strong>Precaution</strong>' in news
     assert f"Their reason: “{REASON}”" in news
     assert "declined the referral of" in news
     seen_link = reverse("referral_detail", args=[seen.pk])
@@ -235,7 +235,7 @@ def test_mark_as_seen_empties_it_until_something_new_comes(alice, alice_http, se
     assert HEAD not in html and "Mark as seen" not in html
     seen = timezone.localtime(alice.seen_news_at)
     assert (
-        f'<p class="muted" style="margin:0 0 1rem">Nothing new from partners since {seen:%b} {seen.day}.</p>'
+        f'<p class="muted news-none">Nothing new from partners since {seen:%b} {seen.day}.</p>'
         in html
     )
 

@@ -233,7 +233,8 @@ def test_today_page_has_a_fixed_number_of_queries(
 
 
 def test_api_and_command_give_the_same_list(alice_api, elm_grove, partner):
-    referral_in(elm_grove, partner, D)
+    client = referral_in(elm_grove, partner, D).client
+    about = f"{client.first_name[0]}. {client.last_name[0]}."
     on = (D + dt.timedelta(days=3)).isoformat()
     api = alice_api.get(f"/api/v1/today?on={on}").json()
     out = StringIO()
@@ -247,7 +248,7 @@ def test_api_and_command_give_the_same_list(alice_api, elm_grove, partner):
         "overdue_days": 1,
         "partner": partner.pk,
         "referral": thank["referral"],
-        "title": "Thank Dr. Dana Spine for the referral of Mar 02",
+        "title": f"Thank Dr. Dana Spine for referring {about} on Mar 02",
     }
     assert alice_api.get("/api/v1/today?on=not-a-date").status_code == 422
 

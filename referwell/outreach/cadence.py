@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import marshal
 import zlib
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple, TypedDict, overload
 
 from django.db.models import Count, Max, Q
@@ -35,6 +36,13 @@ from referwell.referrals.states import AWAITING_ANSWER, taken_on
 
 # Looked up here, not by get_stage_display() per partner (docs/performance.md, "Measured choices").
 STAGE_LABELS = dict(Stage.choices)
+
+
+def initials(first: str | None, last: str | None) -> str:
+    """How Today names a client: "A. J." (a list read over a shoulder, a phone on a desk)."""
+    letters = [f"{name.strip()[0].upper()}." for name in (first, last) if name and name.strip()]
+    return " ".join(letters) or "a client"
+
 
 GIFT_CAUTION = (
     "A gift to someone who sends you clients can look like a referral fee: keep it modest, "
@@ -152,6 +160,8 @@ class _ReferralFacts(NamedTuple):
     referrer_client_id: int | None
     referrer_client__first_name: str | None
     referrer_client__last_name: str | None
+    client__first_name: str
+    client__last_name: str
 
 
 class _PartnerFacts(NamedTuple):
@@ -220,14 +230,16 @@ def _item(row: Row) -> DueItem:
 
 
 class TodayList(Sequence[DueItem]):
-    """What is due, most overdue first: the rows are kept, an item is made for each row read
-    (a page of 50 out of thousands)."""
+    """Due items in order of their due date: the kept rows, or a stretch of them (`start` to
+    `stop`); an item is made for each row read (a page of 50 out of thousands)."""
 
-    def __init__(self, rows: list[Row]) -> None:
-        self.rows = rows
+    def __init__(self, rows: list[Row], start: int = 0, stop: int | None = None) -> None:
+        self.rows = rows  # the kept rows, shared (never copied for a stretch)
+        self.start = start
+        self.stop = len(rows) if stop is None else stop
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return max(0, self.stop - self.start)
 
     @overload
     def __getitem__(self, index: int) -> DueItem: ...
@@ -237,8 +249,22 @@ class TodayList(Sequence[DueItem]):
 
     def __getitem__(self, index: int | slice) -> DueItem | list[DueItem]:
         if isinstance(index, slice):
-            return [_item(row) for row in self.rows[index]]
-        return _item(self.rows[index])
+            first, last, step = index.indices(len(self))
+            return [_item(row) for row in self.rows[self.start + first : self.start + last : step]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("No such item on the list.")
+        return _item(self.rows[self.start + index])
+
+    def with_partner(self) -> int:
+        """How many of these items are about a partner (what a touchpoint can mark done)."""
+        return sum(1 for row in self.rows[self.start : self.stop] if row[4] is not None)
+
+    def stretch(self, start: int, stop: int) -> TodayList:
+        """The items from `start` to `stop` of this list, as a list of its own."""
+        start, stop = max(0, min(start, len(self))), max(0, min(stop, len(self)))
+        return TodayList(self.rows, self.start + start, self.start + max(start, stop))
 
 
 def _dumps(rows: list[Row]) -> bytes:
@@ -257,9 +283,19 @@ def _loads(stored: bytes) -> list[Row]:
 _today_kept: Kept[list[Row]] = Kept("today", dumps=_dumps, loads=_loads)
 
 
+# Today also shows what comes in the next week (its "Coming up"); the list of what is due
+# (the API, the command) stops at the day.
+AHEAD_DAYS = 7
+# An item more than a month late is folded into "Catch up": most no longer matter.
+CATCH_UP_AFTER = 30
+
+
 def _today_rows(practice: Practice, on: dt.date) -> list[Row]:
+    """Every item due until a week after `on`, in order of due date (then kind, title)."""
+
     def make() -> list[Row]:
-        due = [i for i in make_due_items(practice=practice, on=on) if i.due <= on]
+        until = on + dt.timedelta(days=AHEAD_DAYS)
+        due = [i for i in make_due_items(practice=practice, on=on) if i.due <= until]
         return [_row(i) for i in sorted(due, key=attrgetter("due", "kind", "title"))]
 
     parts = (
@@ -267,6 +303,7 @@ def _today_rows(practice: Practice, on: dt.date) -> list[Row]:
         timezone.get_current_timezone_name(),
         practice.cadence or {},
         practice.no_response_business_days,
+        AHEAD_DAYS,
     )
     return _today_kept.get(practice_id=practice.pk, parts=parts, make=make)
 
@@ -307,12 +344,16 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
     )
     # Referrals: thank-you owed, follow-up, reports.
     for r in referrals:
+        # Who, by name; a client (the one referred, or one who sent a friend) by initials only.
         if r.partner_id:
             who = r.partner__name
         elif r.referrer_client_id:
-            who = f"{r.referrer_client__first_name} {r.referrer_client__last_name}"
+            who = initials(r.referrer_client__first_name, r.referrer_client__last_name)
+        elif r.direction == Direction.OUT:
+            who = "the professional"
         else:
             who = r.referrer_name or "the referrer"
+        about = initials(r.client__first_name, r.client__last_name)
         received = _local(r.received_at, tz) or _local(r.created_at, tz)
         if r.direction == Direction.IN and r.thanked_at is None and rules["thank_you"].on:
             rule = rules["thank_you"]
@@ -321,7 +362,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
                     "thank_you",
                     f"thank_you:r{r.pk}",
                     received + dt.timedelta(days=rule.ideal),
-                    f"Thank {who} for the referral of {received:%b %d}",
+                    f"Thank {who} for referring {about} on {received:%b %d}",
                     r.partner_id,
                     r.partner__name or "",
                     r.pk,
@@ -342,7 +383,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
                     "report",
                     f"report:r{r.pk}:{since.isoformat()}",
                     since + dt.timedelta(days=r.report_interval_days),
-                    f"Progress report due to {r.partner__name}",
+                    f"Progress report on {about} to {r.partner__name}",
                     r.partner_id,
                     r.partner__name or "",
                     r.pk,
@@ -358,7 +399,7 @@ def make_due_items(*, practice: Practice, on: dt.date) -> list[DueItem]:
                     "follow_up",
                     f"follow_up:r{r.pk}:{last.isoformat()}",
                     add_business_days(last, practice.no_response_business_days),
-                    f"Follow up with {who}: no answer to a referral sent {sent:%b %d}",
+                    f"Follow up with {who} about {about}: no answer since {sent:%b %d}",
                     r.partner_id,
                     r.partner__name or "",
                     r.pk,
@@ -540,10 +581,83 @@ def _answered(item: DueItem, marks: dict[str, list[Touchpoint]], on: dt.date) ->
     return False
 
 
+def _first_due_after(rows: list[Row], day: dt.date) -> int:
+    """The index of the first row due after `day` (the rows are in order of due date)."""
+    return bisect_right(rows, day.toordinal(), key=itemgetter(2))
+
+
 def today(*, practice: Practice, on: dt.date | None = None) -> TodayList:
     """What is due today or overdue, most overdue first."""
     on = on or timezone.localdate()
-    return TodayList(_today_rows(practice, on))
+    rows = _today_rows(practice, on)
+    return TodayList(rows, 0, _first_due_after(rows, on))
+
+
+@dataclass(frozen=True)
+class TodayGroups:
+    """Today's list as the page shows it, each group in order of due date: what is due today,
+    what fell due this week (late by a few days), older (up to a month late), what comes in the
+    next week, and what is more than a month late (folded: "Catch up")."""
+
+    on: dt.date
+    due_today: TodayList
+    this_week: TodayList
+    older: TodayList
+    coming: TodayList
+    catch_up: TodayList
+
+    @property
+    def now(self) -> int:
+        """How many are due today or late by up to a month: what to do next."""
+        return len(self.due_today) + len(self.this_week) + len(self.older)
+
+    def next_items(self, limit: int) -> list[DueItem]:
+        """What to do next, at most `limit`, in the page's order: due today, this week, older."""
+        out: list[DueItem] = []
+        for group in (self.due_today, self.this_week, self.older):
+            out += group[: limit - len(out)]
+        return out
+
+
+def today_groups(*, practice: Practice, on: dt.date | None = None) -> TodayGroups:
+    """Today's list in its groups, read from the kept rows (the groups are stretches of them:
+    no item is made until it is shown)."""
+    on = on or timezone.localdate()
+    rows = _today_rows(practice, on)
+    whole = TodayList(rows)
+    catch_up = _first_due_after(rows, on - dt.timedelta(days=CATCH_UP_AFTER + 1))
+    week = _first_due_after(rows, on - dt.timedelta(days=8))
+    late = _first_due_after(rows, on - dt.timedelta(days=1))
+    due = _first_due_after(rows, on)
+    return TodayGroups(
+        on=on,
+        catch_up=whole.stretch(0, catch_up),
+        older=whole.stretch(catch_up, week),
+        this_week=whole.stretch(week, late),
+        due_today=whole.stretch(late, due),
+        coming=whole.stretch(due, len(rows)),
+    )
+
+
+class TodayLine(NamedTuple):
+    """An item as a page shows it on a day: how late (or how soon), and its colour."""
+
+    item: DueItem
+    level: str  # "due", "amber", "red", or "ahead" (not due yet)
+    late: int  # days overdue
+    ahead: int  # days until it is due
+
+
+def lines(items: Sequence[DueItem], on: dt.date) -> list[TodayLine]:
+    return [
+        TodayLine(
+            i,
+            "ahead" if i.due > on else i.level(on),
+            i.overdue_days(on),
+            max(0, (i.due - on).days),
+        )
+        for i in items
+    ]
 
 
 def losing_touch(*, practice: Practice, on: dt.date | None = None) -> list[DueItem]:

@@ -255,6 +255,34 @@ def due_item_mark(
 
 
 @transaction.atomic
+def due_items_clear(
+    *, practice: Practice, items: list[tuple[str, int | None]], by: User | None
+) -> int:
+    """Clear what no longer matters on Today (its "Catch up"): each item (its key, its partner)
+    skipped as `due_item_mark` records a skip — a touchpoint carrying its key and an audit
+    entry each —, in one transaction. An item without a partner (a thank-you owed to a client)
+    has no touchpoint to carry it and stays. Returns how many were cleared."""
+    partners = Partner.objects.for_practice(practice).in_bulk(
+        {partner for _, partner in items if partner is not None}
+    )
+    cleared = 0
+    for key, partner_id in items:
+        partner = partners.get(partner_id) if partner_id is not None else None
+        if partner is None:
+            continue
+        due_item_mark(
+            practice=practice,
+            key=key,
+            partner=partner,
+            outcome=Outcome.SKIPPED,
+            by=by,
+            note="Cleared from Today's catch-up: no longer mattered.",
+        )
+        cleared += 1
+    return cleared
+
+
+@transaction.atomic
 def contact_plan_create(
     *, partner: Partner, by: User | None, method: str, planned_on: dt.date, note: str = ""
 ) -> ContactPlan:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypedDict
@@ -31,6 +32,7 @@ from referwell.directory.services import niche_get_or_create, partner_create, to
 from referwell.inbound.models import ReferralRequest
 from referwell.inbound.services import request_receive
 from referwell.insights.models import StreamCost
+from referwell.outreach.cadence import DueItem, Rule, make_due_items, rules_for
 from referwell.outreach.services import contact_plan_create
 from referwell.referrals.models import Direction, Referral, ReferralEvent, Via
 from referwell.referrals.services import referral_create, referral_note, referral_transition
@@ -900,6 +902,11 @@ def _build(today: dt.date) -> None:
         Client.objects.filter(pk=client.pk).update(created_at=_aware(created, rng))
 
         # --- the referral that brought them (recorded with the client), and the thank-you
+        if person.source_client:
+            # A client who sent a friend: the referral arrived the day the friend came in.
+            from_client = Referral.objects.get(client=client, direction=Direction.IN)
+            morning = timezone.make_aware(dt.datetime.combine(created, dt.time(8, 30)))
+            _backdate(Referral, ReferralEvent, from_client, morning)
         if person.source_partner:
             partner = partners[person.source_partner]
             sent_day = created - dt.timedelta(days=rng.randint(0, 5))
@@ -991,19 +998,10 @@ def _build(today: dt.date) -> None:
             referral, path, by=owner, start=day, today=today, rng=rng, note=out.note, after=created
         )
 
-    # --- a full Today list: the latest referral in still owes its thank-you, and prospects
-    # have their next steps planned (one due today, one overdue, one to come)
-    latest_in = (
-        Referral.objects.filter(practice=practice, direction=Direction.IN)
-        .order_by("-created_at")
-        .first()
-    )
-    if latest_in is not None:
-        Referral.objects.filter(pk=latest_in.pk).update(thanked_at=None)
-
+    # --- prospects have their next steps planned (one today, one in four days, one in ten)
     prospects = [p for key, p in partners.items() if p.stage in ("prospect", "contacted")][:3]
     for prospect, (method, offset) in zip(
-        prospects, (("meeting_request", 0), ("call", -4), ("visit", 10)), strict=False
+        prospects, (("meeting_request", 0), ("call", 4), ("visit", 10)), strict=False
     ):
         contact_plan_create(
             partner=prospect,
@@ -1061,6 +1059,10 @@ def _build(today: dt.date) -> None:
             created_at=timezone.make_aware(arrived)
         )
 
+    # --- a practice that keeps up: what the year asked was done on time, a few things are late
+    # by days and a handful come this week (Today, and the dashboard's "What to do next").
+    _keep_up(practice, by=owner, today=today)
+
 
 # What partners answered through their secure link: (client, partner, answer, their note,
 # the hour yesterday).
@@ -1099,6 +1101,130 @@ PUBLIC_REQUESTS: tuple[tuple[str, dict[str, object], int], ...] = (
         "client_agreed_to_be_contacted": True,
     }, 15),
 )  # fmt: skip
+
+
+# What the demo leaves due on its day, by kind: days from that day (negative: late). Besides
+# these, Today keeps what comes by itself: the follow-up of a referral sent this week, the
+# planned steps with prospects, the thank-you owed for the latest referral in.
+KEPT_DUE: dict[str, tuple[int, ...]] = {
+    "report": (-1, 2),
+    "keep_in_touch": (-3, 5),
+    "office_visit": (3,),
+}
+WEEK = dt.timedelta(days=7)
+_KEEP_IN_TOUCH = ("call", "email", "meeting", "event", "demo_massage")
+_PLAN_METHODS = ("meeting_request", "call", "letter", "email")
+
+
+def _keep_up(practice: Practice, *, by: User, today: dt.date) -> None:
+    """Make the demo a practice that keeps up with its network: every item Today would show
+    within a week of `today` is done on a past day — so that its next time comes later —, but
+    for those KEPT_DUE names (done on the day that makes them due then) and those that come by
+    themselves. Without random draws: the rest of the demo is as it was."""
+    rules = rules_for(practice)
+    wanted = {kind: list(offsets) for kind, offsets in KEPT_DUE.items()}
+    kept: set[tuple[str, int | None, int | None]] = set()
+    for _round in range(3):  # what one round did can bring another item into the week
+        due = sorted(
+            (i for i in make_due_items(practice=practice, on=today) if i.due <= today + WEEK),
+            key=lambda i: (i.due, i.kind, i.key),
+        )
+        partners_due = Counter(i.partner for i in due)
+        thanks = [i for i in due if i.kind == "thank_you"]
+        latest_thanks = max(thanks, key=lambda i: (i.due, i.referral or 0)) if thanks else None
+        for n, item in enumerate(due):
+            which = (item.kind, item.partner, item.referral)
+            offset = (item.due - today).days
+            if which in kept or item.kind == "follow_up" or item.extra.get("plan"):
+                continue  # left due, or due by itself
+            if item is latest_thanks and offset >= -4:
+                kept.add(which)
+                continue
+            targets = wanted.get(item.kind, [])
+            # A contact done for another item of the partner would move its keep-in-touch.
+            alone = item.kind != "keep_in_touch" or partners_due[item.partner] == 1
+            if targets and alone and offset <= targets[0]:
+                # Done on the day that makes it due on its target day.
+                _item_done(
+                    item,
+                    practice=practice,
+                    by=by,
+                    today=today,
+                    rules=rules,
+                    due_on=today + dt.timedelta(days=targets.pop(0)),
+                    n=n,
+                )
+                kept.add(which)
+                continue
+            _item_done(item, practice=practice, by=by, today=today, rules=rules, due_on=None, n=n)
+
+
+def _item_done(
+    item: DueItem,
+    *,
+    practice: Practice,
+    by: User,
+    today: dt.date,
+    rules: dict[str, Rule],
+    due_on: dt.date | None,
+    n: int,
+) -> None:
+    """Do a due item on a past day: the day that makes it due again on `due_on`, or (None)
+    a recent day that puts its next time past the coming week (`n` spreads them)."""
+    partner = Partner.objects.get(pk=item.partner) if item.partner else None
+
+    def touch(kind: str, day: dt.date) -> None:
+        if partner is not None:
+            notes = _TOUCH_NOTES[kind]
+            touchpoint_create(
+                partner=partner, by=by, kind=kind, date=day, note=notes[n % len(notes)]
+            )
+
+    if item.kind == "keep_in_touch":
+        every = rules["keep_in_touch"].ideal
+        touch(
+            _KEEP_IN_TOUCH[n % len(_KEEP_IN_TOUCH)],
+            due_on - dt.timedelta(days=every)
+            if due_on
+            else today - dt.timedelta(days=12 + n * 11 % 60),
+        )
+    elif item.kind == "office_visit":
+        every = rules["office_visit"].ideal
+        touch(
+            "office_visit",
+            due_on - dt.timedelta(days=every)
+            if due_on
+            else today - dt.timedelta(days=15 + n * 13 % 55),
+        )
+    elif item.kind == "year_end_gift":
+        touch("gift", today - dt.timedelta(days=1 + n % 5))
+    elif item.kind == "report" and item.referral:
+        every = Referral.objects.get(pk=item.referral).report_interval_days or 30
+        sent = (
+            due_on - dt.timedelta(days=every)
+            if due_on
+            else today + dt.timedelta(days=8 + n * 5 % 18 - every)
+        )
+        Referral.objects.filter(pk=item.referral).update(
+            last_report_at=timezone.make_aware(dt.datetime.combine(sent, dt.time(17, 30)))
+        )
+    elif item.kind == "thank_you" and item.referral:
+        received = item.due - dt.timedelta(days=rules["thank_you"].ideal)
+        day = min(received + dt.timedelta(days=1 + n % 3), today - dt.timedelta(days=1))
+        if day < received:
+            return  # came in today: thanked tomorrow
+        Referral.objects.filter(pk=item.referral).update(
+            thanked_at=timezone.make_aware(dt.datetime.combine(day, dt.time(16, 45)))
+        )
+        touch("thank_you", day)
+    elif item.kind == "prospect" and partner is not None:
+        contact_plan_create(
+            partner=partner,
+            by=by,
+            method=_PLAN_METHODS[n % len(_PLAN_METHODS)],
+            planned_on=today + dt.timedelta(days=9 + n * 7 % 40),
+            note="From the outreach plan",
+        )
 
 
 def _link_answer(referral: Referral, answer: str, note: str, *, not_before: dt.datetime) -> None:
