@@ -22,11 +22,22 @@ from referwell.outreach.models import ContactMethod, ContactPlan
 def _board(request: PracticeRequest, status: int = 200) -> HttpResponse:
     columns = pipeline.board(practice=request.practice)
     template = "outreach/pipeline.html#board" if request.htmx else "outreach/pipeline.html"
+    stages = pipeline.BOARD_STAGES
     return render(
         request,
         template,
         {
-            "columns": [(s, Stage(s).label, columns[s]) for s in pipeline.BOARD_STAGES],
+            # Each column with the stages a card moves to from it (back, forward), named.
+            "columns": [
+                {
+                    "stage": s,
+                    "label": Stage(s).label,
+                    "cards": columns[s],
+                    "back": Stage(stages[i - 1]) if i > 0 else None,
+                    "forward": Stage(stages[i + 1]) if i + 1 < len(stages) else None,
+                }
+                for i, s in enumerate(stages)
+            ],
             "not_a_fit": columns[Stage.NOT_A_FIT],
             "methods": ContactMethod.choices,
             "stages": pipeline.BOARD_STAGES,
