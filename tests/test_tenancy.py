@@ -84,6 +84,8 @@ PAGES_WITHOUT_ID = {
     "members",
     "notifications",
     "audit_trail",
+    "help",
+    "design",
 }
 # Pages whose parameter is not an object id, checked on their own.
 OTHER_PARAMS = {
@@ -109,7 +111,16 @@ OTHER_PARAMS = {
     "registry_add",
 }
 # Not tenant data: public pages, auth and the Django admin (staff only).
-EXEMPT_PREFIXES = ("admin/", "accounts/", "api/v1/", "health/", "static/", "fhir/R4/")
+EXEMPT_PREFIXES = (
+    "admin/",
+    "accounts/",
+    "api/v1/",
+    "health/",
+    "static/",
+    "fhir/R4/",
+    "manifest.webmanifest",  # the web app manifest and the icon: no practice data
+    "favicon.ico",
+)
 
 
 def walk(patterns, prefix=""):
