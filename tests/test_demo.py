@@ -182,3 +182,60 @@ def test_the_demos_timelines_are_in_order(db):
         times = [e.at for e in sorted(referral.events.all(), key=lambda e: e.id)]
         assert times == sorted(times), referral.pk
         assert not times or times[0] >= referral.created_at - dt.timedelta(seconds=1)
+
+
+def _upkeep(practice: Practice, on: dt.date) -> dict[str, list[tuple[str, int]]]:
+    """Today's groups for the demo on `on`: (kind, days from `on`) of each item."""
+    from referwell.outreach.cadence import today_groups
+
+    groups = today_groups(practice=practice, on=on)
+    return {
+        name: [(i.kind, (i.due - on).days) for i in getattr(groups, name)]
+        for name in ("catch_up", "older", "this_week", "due_today", "coming")
+    }
+
+
+def _assert_well_kept(practice: Practice, on: dt.date) -> None:
+    upkeep = _upkeep(practice, on)
+    # Nothing months (or weeks) late: no catch-up, nothing older than a week.
+    assert upkeep["catch_up"] == [] and upkeep["older"] == [], upkeep
+    # A few things late by days…
+    late = upkeep["this_week"]
+    assert 2 <= len(late) <= 4 and all(-4 <= days < 0 for _, days in late), late
+    # …and a handful due today and in the coming days, of several kinds.
+    soon = upkeep["due_today"] + upkeep["coming"]
+    assert 5 <= len(soon) <= 8, soon
+    assert len({kind for kind, _ in late + soon}) >= 4, late + soon
+
+
+@pytest.mark.django_db
+def test_the_demo_is_a_practice_that_keeps_up(practice: Practice) -> None:
+    """Today on the day the demo is made: a few things late by days, a handful this week — not
+    a year of neglect."""
+    _assert_well_kept(practice, TODAY)
+    # The rest of what the demo shows is still there: the partners' answers through their link,
+    # the referrals through the public pages, a referral in owing its thank-you.
+    from referwell.inbound.models import ReferralRequest
+    from referwell.referrals.models import Via
+
+    assert ReferralEvent.objects.filter(practice=practice, via=Via.PARTNER_LINK).count() >= 4
+    assert ReferralRequest.objects.filter(practice=practice).count() == 2
+    assert ("thank_you", -3) in _upkeep(practice, TODAY)["this_week"]
+    statuses = set(Referral.objects.filter(practice=practice).values_list("status", flat=True))
+    assert statuses >= {
+        "draft", "discussed", "consented", "sent", "received", "accepted", "declined", "seen",
+        "reported", "closed", "cancelled",
+    }  # fmt: skip
+    # Every open referral in was thanked (but the latest's), on a day after it came in.
+    open_in = Referral.objects.filter(practice=practice, direction="in", status__final=False)
+    thanked = open_in.exclude(thanked_at=None)
+    assert thanked.count() == open_in.count() - 1
+    assert all(r.thanked_at > r.received_at for r in thanked)
+    assert not Touchpoint.objects.filter(practice=practice, date__gte=TODAY).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_keeps_up_in_the_year_end_gift_season_too() -> None:
+    december = dt.date(2026, 12, 10)
+    demo_load(today=december)
+    _assert_well_kept(Practice.objects.get(slug=DEMO_SLUG), december)

@@ -287,44 +287,7 @@ def test_calendar_feed_names_partners_and_counts_never_clients(alice_http, elm_g
     assert HttpClient().get("/calendar/not-a-token.ics").status_code == 404
 
 
-def shown_items(page: str) -> list[tuple[str, dt.date]]:
-    """(key, due day) of each item of a Today page, in its order."""
-    import re
-
-    keys = re.findall(r'name="key" value="([^"]+)"', page)
-    days = [
-        dt.datetime.strptime(day, "%b %d, %Y").date()
-        for day in re.findall(r"· (\w{3} \d{1,2}, \d{4})</div>", page)
-    ]
-    assert len(keys) == len(days)
-    return list(zip(keys, days, strict=True))
-
-
-def test_today_shows_the_most_overdue_fifty_a_page(alice_http, elm_grove):
-    from referwell.outreach.today_views import TODAY_PAGE_SIZE
-
-    start = timezone.localdate() - dt.timedelta(days=200)
-    for i in range(TODAY_PAGE_SIZE + 7):
-        partner = PartnerFactory(practice=elm_grove, stage="trusted", name=f"Partner {i:03d}")
-        referral_in(elm_grove, partner, start + dt.timedelta(days=i))
-    due = len(today(practice=elm_grove))
-    assert due > TODAY_PAGE_SIZE
-    first = alice_http.get(reverse("today"))
-    body = first.content.decode()
-    assert f"{due} things due" in body
-    assert len(shown_items(body)) == TODAY_PAGE_SIZE
-    assert "Partner 000" in body  # the most overdue first
-    assert "page=2" in body
-    second = alice_http.get(reverse("today") + "?page=2").content.decode()
-    assert "← More overdue" in second
-    firsts, seconds = shown_items(body), shown_items(second)
-    assert not {key for key, _ in firsts} & {key for key, _ in seconds}
-    assert max(day for _, day in firsts) <= min(day for _, day in seconds)
-    shown = sum(
-        len(shown_items(alice_http.get(reverse("today") + f"?page={n}").content.decode()))
-        for n in range(1, (due - 1) // TODAY_PAGE_SIZE + 2)
-    )
-    assert shown == due
+# Today's groups, its pages and its catch-up: tests/test_today_groups.py.
 
 
 # ---------------------------------------------------------------------------- the kept list

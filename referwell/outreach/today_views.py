@@ -55,7 +55,7 @@ def _groups(groups: cadence.TodayGroups) -> list[tuple[str, str, str, TodayList]
     """The groups shown in full, in the page's order (the catch-up is folded after them)."""
     return [
         ("due-today", "Due today", "", groups.due_today),
-        ("this-week", "This week", "Late by a few days.", groups.this_week),
+        ("this-week", "This week", "", groups.this_week),
         ("older", "Older", "Up to a month late.", groups.older),
         ("coming", "Coming up", "In the next seven days: done early is done.", groups.coming),
     ]
