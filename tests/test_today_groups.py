@@ -317,8 +317,14 @@ def test_with_htmx_the_item_becomes_what_became_of_it(alice_http, elm_grove):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.startswith('<li class="card today-item acted" role="status">')
-    assert "Logged: Phone call with Dr. Quick." in html
+    # The item goes (nothing in its place); the page says what was done, in its status line.
+    assert html.startswith('<div id="today-done" role="status" hx-swap-oob="true">')
+    assert "<li>Logged: Phone call with Dr. Quick.</li>" in html and "today-item" not in html
+    page = alice_http.get(reverse("today")).content.decode()
+    assert '<div id="today-done" role="status"></div>' in page
+    assert "Logged: Phone call" not in page  # said once, not again on the next page
+    dashboard = alice_http.get(reverse("dashboard")).content.decode()
+    assert '<div id="today-done" role="status"></div>' in dashboard
     assert not cadence.today(practice=elm_grove)
     # A mistake is said on the page, reloaded.
     response = alice_http.post(
@@ -446,7 +452,8 @@ def test_today_in_a_browser(page, live_server, alice, elm_grove, width, height):
     item = items.filter(has_text="Dr. Partner -3")
     expect(item.locator("button:visible")).to_have_count(1)  # the menu's are folded
     item.get_by_role("button", name="Log a call").click()
-    expect(page.locator(".today-item.acted")).to_contain_text("Logged: Phone call with")
+    expect(page.locator("#today-done")).to_contain_text("Logged: Phone call with Dr. Partner -3")
+    expect(items).to_have_count(6)
     assert page.evaluate("window.__notReloaded") is True
 
     # The catch-up: folded, then cleared once confirmed.

@@ -129,8 +129,9 @@ def today_page(request: PracticeRequest) -> HttpResponse:
 
 
 def _back(request: PracticeRequest, message: str = "", *, error: bool = False) -> HttpResponse:
-    """After an action: back to the page the form was on; to htmx, the item's line replaced by
-    what became of it (an error reloads the page, which says it)."""
+    """After an action: back to the page the form was on (Today or the dashboard) with what was
+    done; to htmx, nothing in place of the item and what was done in the page's status line
+    (a mistake reloads the page, which says it)."""
     back = BACK_TO.get(request.POST.get("back", ""), "today")
     if request.htmx and not error:
         return render(request, "outreach/today.html#acted", {"message": message, "back": back})
