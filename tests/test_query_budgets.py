@@ -353,6 +353,8 @@ PAGE_BUDGETS = {
     "members": 10,
     "notifications": 7,
     "audit_trail": 13,
+    "help": 7,  # no practice data: the session, the user and the member, as every page
+    "design": 7,
 }
 
 # What the pages that only answer POST are sent: the form they normally receive.
