@@ -36,7 +36,10 @@ def test_every_page_links_the_icons_and_manifest_and_has_a_menu_button(client, a
     html = client.get("/").content.decode()
     assert 'rel="manifest" href="/manifest.webmanifest"' in html
     assert 'rel="icon"' in html and 'rel="apple-touch-icon"' in html
-    assert 'class="menu-button secondary" type="button" aria-expanded="false" aria-controls="site-menu"' in html
+    assert (
+        'class="menu-button secondary" type="button" aria-expanded="false" aria-controls="site-menu"'
+        in html
+    )
     assert 'id="site-menu"' in html
     assert 'href="#main"' in html and 'id="main"' in html
 

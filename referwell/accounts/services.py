@@ -436,4 +436,3 @@ def user_two_factor_reset(*, email: str) -> User:
         raise AccountError(f"No account with the e-mail address {email}.")
     _two_factor_clear(user=user, by=None, via="operator")
     return user
-
