@@ -179,3 +179,11 @@ def _fresh_cache():
     for cache in caches.all():
         cache.clear()
     forget_all()
+
+
+@pytest.fixture
+def rules_only(monkeypatch):
+    """The guidance's rules alone, without the meaning reader (tests of what a rule reads)."""
+    from referwell.guidance import library
+
+    monkeypatch.setattr(library, "available", lambda: False)

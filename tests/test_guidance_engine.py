@@ -144,7 +144,7 @@ def test_a_sign_beside_what_explains_it_is_not_another_referral():
     assert "physical-therapist" in by_profession("Walks with a limp on the right.")
 
 
-def test_a_diet_related_condition_needs_a_word_about_food():
+def test_a_diet_related_condition_needs_a_word_about_food(rules_only):
     assert "nutritionist" not in by_profession("Type 2 diabetic, stabbing heel pain every morning.")
     assert "nutritionist" in by_profession(
         "Type 2 diabetic; her GP told her to change what she eats."

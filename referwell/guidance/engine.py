@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from referwell.guidance import library, meaning
+from referwell.guidance import library
 from referwell.guidance.kb import (
     MAX_GAP,
     URGENCY_RANK,
@@ -1187,7 +1187,13 @@ def _read_by_meaning(
     if reading is None:
         return
     kb = load()
-    if reading.shares.get(library.EMERGENCY, 0.0) >= library.EMERGENCY_SHARE:
+    if (
+        reading.shares.get(library.EMERGENCY, 0.0) >= library.EMERGENCY_SHARE
+        # Only where the rules saw no danger at all: a red flag they graded "soon" keeps the
+        # grade the published list gives it, and an emergency is something new.
+        and all(s.urgency == "routine" for s in by_profession.values())
+        and not _LONGSTANDING.search(text)
+    ):
         # Most of the closest notes were emergencies told another way than the rules know:
         # say so, with what to look for, rather than stay silent.
         closest = next(ex for _, ex in reading.neighbours if library.EMERGENCY in ex.professions)
@@ -1210,6 +1216,7 @@ def _read_by_meaning(
             clinical=_closest_sentence(intake, [closest]),
         )
         return
+    rules_said = dict(by_profession)
     for slug, s in list(by_profession.items()):
         if (
             reading.routine_shares
@@ -1225,7 +1232,7 @@ def _read_by_meaning(
                         label=_finding(finding).label,
                         quote=s.name,
                         why=(
-                            f"the notes most like this one went to other professions "
+                            f"{_SET_ASIDE_BY_MEANING} went to other professions "
                             f"({reading.votes_for(slug)} of {len(reading.neighbours)} "
                             f"to a {s.name.lower()})"
                         ),
@@ -1235,6 +1242,7 @@ def _read_by_meaning(
         slug
         for i in ignored
         if i.finding in _findings_by_id()
+        and i.why.startswith((*_CONTEXT_WHYS, "the practice offers it"))
         for slug in _finding(i.finding).professions
     }
     added = [
@@ -1246,6 +1254,12 @@ def _read_by_meaning(
         and slug in kb.professions
         and slug != library.EMERGENCY
     ]
+    if not by_profession and not added:
+        # The closest notes disagree with the rules but agree on nothing else either: the
+        # rules' reading stands (a complaint is never left with no suggestion for that).
+        by_profession.update(rules_said)
+        ignored[:] = [i for i in ignored if not i.why.startswith(_SET_ASIDE_BY_MEANING)]
+        return
     for slug in added:
         prof = kb.professions[slug]
         voters = [ex for _, ex in reading.neighbours if slug in ex.professions]
@@ -1269,6 +1283,9 @@ def _read_by_meaning(
         )
 
 
+_SET_ASIDE_BY_MEANING = "the example notes most like this one"
+
+
 def _sentence_reads_so(slug: str, text: str, matches: list[Match]) -> bool:
     """Whether a sentence a finding for `slug` was found in, read on its own, is close to
     notes that went to `slug`."""
@@ -1276,25 +1293,43 @@ def _sentence_reads_so(slug: str, text: str, matches: list[Match]) -> bool:
     for _, sentence in sentences(text):
         low = sentence.lower()
         if any(all(f in low for f in frags) for frags in quotes):
-            alone = _reading(sentence.strip(), library.SENTENCE_FLOOR)
+            alone = _reading(sentence.strip())
             if alone and alone.routine_shares.get(slug, 0.0) >= library.KEEP:
                 return True
     return False
 
 
 def _what_counts(intake: Intake, matches: list[Match], ignored: list[Ignored]) -> str:
-    """The intake without the sentences whose every finding the rules set aside."""
+    """The intake without the clauses whose every finding the rules set aside ("no numbness,
+    but she wants to lose weight" reads as "but she wants to lose weight")."""
     counted = [_fragments(m.quote) for m in matches]
-    aside = [_fragments(i.quote) for i in ignored]
+    aside = [_fragments(i.quote) for i in ignored if i.why.startswith(_CONTEXT_WHYS)]
     kept = []
     for _, value in intake.texts():
         for _, sentence in sentences(value):
-            low = sentence.lower()
-            has_aside = any(all(f in low for f in frags) for frags in aside)
-            has_counted = any(all(f in low for f in frags) for frags in counted)
-            if has_counted or not has_aside:
-                kept.append(sentence.strip())
-    return " ".join(kept)
+            clauses = [c.strip() for c in _CLAUSE.split(sentence) if c and c.strip()]
+            left = []
+            for clause in clauses:
+                low = clause.lower()
+                has_aside = any(all(f in low for f in frags) for frags in aside)
+                has_counted = any(f in low for frags in counted for f in frags)
+                if has_counted or not has_aside:
+                    left.append(clause)
+            if left:
+                kept.append(", ".join(left))
+    return ". ".join(kept)
+
+
+# What the rules set aside as not the client's, not now or not real — not what they set aside
+# as covered by another finding or as offered by the practice.
+_CONTEXT_WHYS = (
+    "negated",
+    "about someone else",
+    "a hypothetical",
+    "in the past",
+    "the sentence says it is something else",
+)
+_CLAUSE = re.compile(r"[,;:]|\s[-–—]\s|\bbut\b", re.IGNORECASE)
 
 
 def _fragments(quote: str) -> list[str]:

@@ -37,9 +37,8 @@ SHARE = 0.4
 # A routine suggestion of the rules that fewer than this share of the closest notes went
 # to is read as a word that means something else here, and is not made.
 KEEP = 0.2
-# ...unless the sentence it was found in, read on its own, is this close to notes that
-# went there (a note about two things reads like notes about the main one).
-SENTENCE_FLOOR = 0.6
+# ...unless the sentence it was found in, read on its own, is close to notes that went
+# there (a note about two things reads like notes about the main one).
 EMERGENCY = "emergency-care"
 # When this share of the closest notes were emergencies the rules did not recognise, the
 # note is raised as one (never lowered: the rules' red flags stand whatever this says).
