@@ -45,7 +45,7 @@ def test_the_error_function_is_accurate():
 
 
 def test_the_vectors_belong_to_the_notes():
-    # After editing data/examples.jsonl, `referwell guidance_library` makes the vectors anew.
+    # After editing data/examples.jsonl, `referwell guidance-library` makes the vectors anew.
     vectors = library._vectors()
     assert len(vectors) == len(library.examples()) > 3000
     sample = [0, len(vectors) // 2, len(vectors) - 1]
@@ -66,7 +66,7 @@ def test_stale_vectors_are_refused(tmp_path, monkeypatch):
     library.examples.cache_clear()
     library._vectors.cache_clear()
     try:
-        with pytest.raises(library.LibraryError, match="guidance_library"):
+        with pytest.raises(library.LibraryError, match="guidance-library"):
             library.read("anything")
     finally:
         library.examples.cache_clear()
@@ -158,3 +158,27 @@ def test_the_reading_is_kept_for_the_same_note():
 
 def test_without_the_model_the_rules_still_answer(rules_only):
     assert "chiropractor" in _professions("Rear-ended three weeks ago, neck pain.")
+
+
+def test_a_loss_is_not_asked_whether_a_physician_has_examined_it():
+    (s,) = suggest(Intake(notes="Her mum died in the spring and she is not coping.")).suggestions
+    assert s.profession == "psychotherapist" and s.ask == ""
+    (s,) = [
+        x
+        for x in suggest(Intake(notes="Rear-ended three weeks ago, neck pain.")).suggestions
+        if x.profession == "chiropractor"
+    ]
+    assert "physician" in s.ask
+
+
+def test_a_reason_by_meaning_quotes_the_sentence_about_the_complaint():
+    result = suggest(
+        Intake(
+            history="Accountant. Two children.",
+            notes="Bouldering twice a week; the front of my shoulder clicks and catches on big "
+            "reaches.",
+        )
+    )
+    by_meaning = [s for s in result.suggestions if s.reasons[0].startswith("Read by meaning")]
+    assert by_meaning
+    assert all("shoulder" in s.clinical for s in by_meaning), [s.clinical for s in by_meaning]

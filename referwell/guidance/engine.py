@@ -1,5 +1,6 @@
 """The guidance engine: from what a client said to which professions could help, why, how
-urgently and when to bring it up. Pure Python over the knowledge base; no database.
+urgently and when to bring it up. Rules over the knowledge base own the red flags; a meaning
+reader compares the note with labelled example notes (library.py). No database.
 
     >>> result = suggest(Intake(notes="Rear-ended three weeks ago, neck pain."))
     >>> result.suggestions[0].profession
@@ -1141,7 +1142,9 @@ def suggest(intake: Intake) -> Result:
             s.reasons.append(f"“{m.quote}”{when} → {m.label.lower()}: {finding.reason}")
             s.findings.append(m.finding)
             s.clinical = "; ".join(x for x in (s.clinical, _clinical(m)) if x)
-            if finding.acute and m.urgency == "routine" and not s.ask:
+            # An accident, a fall or a blow: has a physician seen it? (Not for a loss, which is
+            # an event too, but no injury: the talking professions are not asked it.)
+            if finding.acute and m.urgency == "routine" and not s.ask and not prof.sensitive:
                 s.ask = PHYSICIAN_FIRST
             if URGENCY_RANK[m.urgency] < URGENCY_RANK[s.urgency]:
                 s.urgency = m.urgency
@@ -1300,12 +1303,16 @@ def _sentence_reads_so(slug: str, text: str, matches: list[Match]) -> bool:
 
 
 def _what_counts(intake: Intake, matches: list[Match], ignored: list[Ignored]) -> str:
-    """The intake without the clauses whose every finding the rules set aside ("no numbness,
-    but she wants to lose weight" reads as "but she wants to lose weight")."""
+    """The intake without its history and without the clauses whose every finding the rules
+    set aside ("no numbness, but she wants to lose weight" reads as "but she wants to lose
+    weight")."""
     counted = [_fragments(m.quote) for m in matches]
     aside = [_fragments(i.quote) for i in ignored if i.why.startswith(_CONTEXT_WHYS)]
     kept = []
-    for _, value in intake.texts():
+    # What the client brings now; the history (an occupation, old conditions) is the rules'
+    # to read, and would only blur a short note's meaning.
+    fields = [(name, value) for name, value in intake.texts() if name != "history"]
+    for _, value in fields or intake.texts():
         for _, sentence in sentences(value):
             clauses = [c.strip() for c in _CLAUSE.split(sentence) if c and c.strip()]
             left = []
@@ -1348,18 +1355,13 @@ def forget_readings() -> None:
 
 
 def _closest_sentence(intake: Intake, examples: list[library.Example]) -> str:
-    """The note's sentence that shares the most words with the example notes behind a
-    suggestion: the reason, in the note's own words, for a professional."""
-    candidates = [s.strip() for _, value in intake.texts() for _, s in sentences(value)]
-    if not candidates:
-        return ""
-    theirs = {w for ex in examples for w in _content_words(ex.notes)}
-    best = max(candidates, key=lambda c: len(_content_words(c) & theirs))
-    return _shorten(best, 200)
-
-
-def _content_words(text: str) -> set[str]:
-    return {t.text for t in tokenize(text) if len(t.text) > 3}
+    """The note's sentence closest in meaning to the example notes behind a suggestion: the
+    reason, in the note's own words, for a professional."""
+    fields = [(name, value) for name, value in intake.texts() if name != "history"]
+    candidates = [s.strip() for _, value in fields or intake.texts() for _, s in sentences(value)]
+    if len(candidates) <= 1:
+        return _shorten(candidates[0] if candidates else "", 200)
+    return _shorten(candidates[library.closest_to(candidates, examples)], 200)
 
 
 def _shorten(text: str, limit: int = 90) -> str:

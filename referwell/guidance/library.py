@@ -4,7 +4,7 @@
 words, therapists' shorthand, run-on forms, with typos — each with the professions an
 experienced therapist named for it (the minimal set: usually one). `data/examples.npz` holds
 each note's sentence vector (see `meaning.py`) and the digest of the notes it was made from;
-`referwell guidance_library` makes it anew after the notes change, and the load refuses a
+`referwell guidance-library` makes it anew after the notes change, and the load refuses a
 stale one rather than compare with the wrong vectors.
 
 `read(text)` finds the closest notes of the library and shares their professions out by
@@ -53,6 +53,7 @@ class LibraryError(RuntimeError):
 class Example:
     notes: str
     professions: tuple[str, ...]
+    index: int = 0  # its row in the vectors
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ def examples() -> tuple[Example, ...]:
         raw: dict[str, Any] = json.loads(line)
         if not raw.get("notes"):
             raise LibraryError(f"{EXAMPLES.name} line {n}: no notes")
-        rows.append(Example(notes=raw["notes"], professions=tuple(raw["professions"])))
+        rows.append(
+            Example(notes=raw["notes"], professions=tuple(raw["professions"]), index=len(rows))
+        )
     return tuple(rows)
 
 
@@ -89,14 +92,14 @@ def digest() -> str:
 @cache
 def _vectors() -> np.ndarray[Any, np.dtype[np.float32]]:
     if not VECTORS.exists():
-        raise LibraryError(f"{VECTORS.name} is missing: run `referwell guidance_library`")
+        raise LibraryError(f"{VECTORS.name} is missing: run `referwell guidance-library`")
     with np.load(VECTORS) as saved:
         if str(saved["digest"]) != digest():
             raise LibraryError(
                 f"{VECTORS.name} was made from other notes than {EXAMPLES.name}: "
-                "run `referwell guidance_library`"
+                "run `referwell guidance-library`"
             )
-        vectors = saved["vectors"].astype(np.float32)
+        vectors: np.ndarray[Any, np.dtype[np.float32]] = saved["vectors"].astype(np.float32)
     if len(vectors) != len(examples()):
         raise LibraryError(f"{VECTORS.name} has {len(vectors)} vectors for {len(examples())} notes")
     return vectors
@@ -108,6 +111,13 @@ def build() -> int:
     np.savez_compressed(VECTORS, vectors=vectors.astype(np.float16), digest=np.array(digest()))
     _vectors.cache_clear()
     return len(vectors)
+
+
+def closest_to(texts: list[str], examples: list[Example]) -> int:
+    """Which of `texts` is closest in meaning to the examples (their mean): its position."""
+    library = _vectors()
+    centre = library[[ex.index for ex in examples]].mean(0)
+    return int((meaning.encode(texts) @ centre).argmax())
 
 
 def available() -> bool:
