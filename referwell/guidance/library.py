@@ -72,7 +72,7 @@ class Reading:
 
 @cache
 def examples() -> tuple[Example, ...]:
-    rows = []
+    rows: list[Example] = []
     for n, line in enumerate(EXAMPLES.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
