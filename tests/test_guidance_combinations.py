@@ -81,7 +81,7 @@ def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
         ("Elbow sore from gripping tools all day at work.", "occupational-therapist"),
         ("Wrist aches by the end of a day of typing.", "occupational-therapist"),
         ("Heel hurts with the first steps in the morning.", "podiatrist"),
-        ("Pain shooting from the buttock down to the foot.", "neurologist"),
+        ("Pain shooting from the buttock down to the foot.", "physical-therapist"),
         ("Rounded shoulders, wants exercises to fix her posture.", "physical-therapist"),
         ("Reflux most nights, asking what she should eat.", "nutritionist"),
     ],

@@ -42,6 +42,7 @@ DEFAULT_MODALITIES = (
     "trigger point",
 )
 RETURNING_CLIENT = 2
+MIN_WORDS_TO_READ = 3  # words of more than three letters the meaning reader needs
 FIRST_VISIT = 1
 
 NEGATION_CUES = frozenset(
@@ -1186,7 +1187,9 @@ def _read_by_meaning(
     if not library.available():
         return
     text = _what_counts(intake, matches, ignored)
-    reading = _reading(text) if text else None
+    # What is left must say something: "hasn't had any" alone reads like anything.
+    words = [t for t in tokenize(text) if len(t.text) > 3]
+    reading = _reading(text) if len(words) >= MIN_WORDS_TO_READ else None
     if reading is None:
         return
     kb = load()
