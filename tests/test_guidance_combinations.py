@@ -28,6 +28,8 @@ def _professions(notes: str, **kw) -> dict[str, str]:
         "34 weeks pregnant. Headache that won't shift and her vision is blurry, seeing spots.",
         "Back pain since the weekend; today she can't feel the toilet paper when wiping.",
         "Her face looks droopy on the left and her speech is slurred, started 20 minutes ago.",
+        # A crash hours ago with tingling in both arms: the Canadian C-spine rule's danger.
+        "Rear-ended on the highway an hour ago, neck sore, now pins and needles down both arms.",
     ],
 )
 def test_red_flags_told_as_their_parts_are_emergencies(notes):
@@ -45,6 +47,10 @@ def test_red_flags_told_as_their_parts_are_emergencies(notes):
         "Ankles swollen by evening and she gets breathless lying flat, sleeps on three pillows.",
         "Low back has ached for two weeks and she has had a fever and chills since Sunday.",
         "Type 2 diabetic; a blister on the sole of his foot that isn't healing.",
+        # Orthopnoea is heart failure, for a physician soon: not "can't breathe" of an attack.
+        "Both ankles pitting by evening, propped on 3 pillows as he can't breathe lying flat.",
+        # Chest tightness on exertion that settles with rest is angina (NICE CG95): soon.
+        "Chest goes tight walking up the hill to the bus stop, eases after a couple of mins still.",
     ],
 )
 def test_urgent_red_flags_ask_for_a_physician_soon_and_come_first(notes):

@@ -110,7 +110,8 @@ RESOLVED = [
     ("behind", "him"), ("rehabbed",), ("rehabilitated",), ("made", "peace"), ("at", "peace"),
     ("come", "to", "terms"), ("turned", "out"), ("turns", "out"), ("nothing", "since"),
     ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
-    ("full", "recovery"),
+    ("full", "recovery"), ("totally", "gone"), ("all", "gone"), ("gone", "after"),
+    ("cleared", "her"), ("cleared", "him"), ("cleared", "for"),
     ("completely", "gone"), ("all", "clear"), ("has", "cleared"), ("it", "cleared"),
     ("cleared", "completely"), ("rash", "cleared"), ("benign",), ("been", "clear"),
     ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
@@ -484,6 +485,8 @@ def _in_scope(
 
 
 def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = None) -> bool:
+    # "non-" negates its own word only: a "non-tender lump" is a lump.
+    words = [w if w != "non" or i == start - 1 else "" for i, w in enumerate(words)]
     # A phrase that opens with its own negation ("couldn't find his words") starts a new scope.
     own = words[start] in NEGATION_CUES | DOUBLE_NEGATIVE
     if not own and _in_scope(words, NEGATION_CUES, start, window=NEGATION_WINDOW):
@@ -998,7 +1001,13 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
     # one that asks for a physician soon adds nothing where a finding already says emergency.
     emergency_found = {found_in[m.finding] for m in matches.values() if m.urgency == "emergency"}
     for match, in_sentences in _red_flags(sents, starts, load()):
-        if match.urgency == "soon" and in_sentences & emergency_found:
+        if (
+            match.urgency == "soon"
+            and in_sentences & emergency_found
+            # ...unless it is the finer reading of that very emergency: chest pain on
+            # exertion that settles with rest is angina, for a physician within days.
+            and not set(_finding(match.finding).overrides) & set(matches)
+        ):
             continue
         if match.finding not in matches:
             matches[match.finding] = match
@@ -1240,7 +1249,7 @@ def _read_by_meaning(
                         why=(
                             f"{_SET_ASIDE_BY_MEANING} went to other professions "
                             f"({reading.votes_for(slug)} of {len(reading.neighbours)} "
-                            f"to a {s.name.lower()})"
+                            f"to {_a(s.name)})"
                         ),
                     )
                 )
@@ -1275,7 +1284,7 @@ def _read_by_meaning(
             name=prof.name,
             reasons=[
                 f"Read by meaning: {reading.votes_for(slug)} of the {len(reading.neighbours)} "
-                f"example notes most like this one went to a {prof.name.lower()} "
+                f"example notes most like this one went to {_a(prof.name)} "
                 f"(the closest: “{_shorten(closest.notes)}”)"
             ],
             urgency="routine",
@@ -1290,6 +1299,12 @@ def _read_by_meaning(
 
 
 _SET_ASIDE_BY_MEANING = "the example notes most like this one"
+
+
+def _a(name: str) -> str:
+    """The name with its article: "a physical therapist", "an osteopath"."""
+    name = name.lower()
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
 
 
 def _sentence_reads_so(slug: str, text: str, matches: list[Match]) -> bool:
@@ -1338,6 +1353,7 @@ _CONTEXT_WHYS = (
     "a hypothetical",
     "in the past",
     "the sentence says it is something else",
+    "nothing says the client wants to change it",
 )
 _CLAUSE = re.compile(r"[,;:]|\s[-–—]\s|\bbut\b", re.IGNORECASE)
 
