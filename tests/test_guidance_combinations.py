@@ -30,6 +30,9 @@ def _professions(notes: str, **kw) -> dict[str, str]:
         "Her face looks droopy on the left and her speech is slurred, started 20 minutes ago.",
         # A crash hours ago with tingling in both arms: the Canadian C-spine rule's danger.
         "Rear-ended on the highway an hour ago, neck sore, now pins and needles down both arms.",
+        # Carbon monoxide: the household's headaches count, it is the same air.
+        "The whole family has had headaches and felt sick since the old gas heater went on.",
+        "33 wks w/ 2nd bub, headache, seeing zigzags, rings don't fit, face puffed up overnight.",
     ],
 )
 def test_red_flags_told_as_their_parts_are_emergencies(notes):
@@ -51,6 +54,9 @@ def test_red_flags_told_as_their_parts_are_emergencies(notes):
         "Both ankles pitting by evening, propped on 3 pillows as he can't breathe lying flat.",
         # Chest tightness on exertion that settles with rest is angina (NICE CG95): soon.
         "Chest goes tight walking up the hill to the bus stop, eases after a couple of mins still.",
+        "Calves cramp after two blocks of walking, has to stand a few minutes, then fine again.",
+        "Lots of bruises on her arms she can't explain, and her gums bleed when she brushes.",
+        "Felt a firm, non-tender lump in her armpit, about the size of a grape.",
     ],
 )
 def test_urgent_red_flags_ask_for_a_physician_soon_and_come_first(notes):
@@ -72,6 +78,12 @@ def test_a_head_injury_puts_a_physician_before_the_chiropractor():
         "Her husband had a stroke last year; his speech is still slurred.",
         "Denies chest pain, no shortness of breath, no calf swelling.",
         "No fever, no stiff neck, light doesn't bother her.",
+        # Words that name a danger elsewhere, meaning something ordinary here.
+        "Parking was a nightmare again. Wanted lighter pressure than last time.",
+        "Cyclist, kneecaps ache going down stairs, worse since she raised her saddle.",
+        "Hip stiff for years, painkillers not touching it.",
+        "Kept pressure very light; puffed out on the stairs coming up to the studio.",
+        "Panic attacks: racing heart, can't breathe, sure she's dying; ECGs at A&E normal.",
     ],
 )
 def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
@@ -90,6 +102,16 @@ def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
         ("Pain shooting from the buttock down to the foot.", "physical-therapist"),
         ("Rounded shoulders, wants exercises to fix her posture.", "physical-therapist"),
         ("Reflux most nights, asking what she should eat.", "nutritionist"),
+        ("Twisted at netball, heard a pop, knee ballooned within the hour.", "orthopedic-surgeon"),
+        (
+            "13yo, one shoulder blade sticks out, skirt hangs uneven, growth spurt.",
+            "orthopedic-surgeon",
+        ),
+        (
+            "Fresh thin cuts on her forearm; she says it helps when things get too much.",
+            "psychotherapist",
+        ),
+        ("Since the stroke, buttons and cutting up food take forever.", "occupational-therapist"),
     ],
 )
 def test_a_complaint_told_as_region_symptom_and_activity(notes, profession, rules_only):

@@ -111,7 +111,8 @@ RESOLVED = [
     ("come", "to", "terms"), ("turned", "out"), ("turns", "out"), ("nothing", "since"),
     ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
     ("full", "recovery"), ("totally", "gone"), ("all", "gone"), ("gone", "after"),
-    ("cleared", "her"), ("cleared", "him"), ("cleared", "for"),
+    ("cleared", "her"), ("cleared", "him"), ("cleared", "for"), ("doing", "great"),
+    ("came", "off", "them"), ("came", "off", "it"),
     ("completely", "gone"), ("all", "clear"), ("has", "cleared"), ("it", "cleared"),
     ("cleared", "completely"), ("rash", "cleared"), ("benign",), ("been", "clear"),
     ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
@@ -493,8 +494,10 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
         return True
     if _in_scope(words, LIST_NEGATIONS, start, window=LIST_NEGATION_WINDOW):
         return True
-    # "Pregnant: no", "Numbness - none".
+    # "Pregnant: no", "Numbness - none", "Numb/tingly - no".
     if end < len(words) and words[end] in FORM_ANSWERS_NO:
+        return True
+    if len(words) <= 5 and end < len(words) and words[-1] in FORM_ANSWERS_NO:
         return True
     # A negation inside the phrase, matched by a gap: "periods regular, no pain".
     if pattern is not None:
@@ -791,9 +794,16 @@ HYPOTHETICAL = [
 ]  # fmt: skip
 
 
+# "Wondering if I get enough protein" asks about now.
+ASKING = frozenset("wondering wonders wondered asking asks asked checking unsure sure know".split())
+
+
 def _hypothetical(words: list[str], start: int) -> bool:
     window = words[max(0, start - 10) : start]
-    return _has_sequence(window, HYPOTHETICAL) >= 0 or ("if" in window and "ever" in window)
+    at = _has_sequence(window, HYPOTHETICAL)
+    if at > 0 and window[at] == "if" and window[at - 1] in ASKING:
+        return False
+    return at >= 0 or ("if" in window and "ever" in window)
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,8 @@ class Speller:
         "spouse partner partners children kids grandson granddaughter planning plans hoping "
         "likes enjoys enjoy vacation holiday holidays wedding birthday gardening garden "
         "bought moving moved house home job jobs boss coworker coworkers meeting meetings "
-        "computer laptop screen phone driving drive drove commute travel traveled flight".split()
+        "computer laptop screen phone driving drive drove commute travel traveled flight "
+        "rayed rays xray xrayed".split()
     )
 
     def __init__(
