@@ -20,7 +20,7 @@ OUT = ROOT / "referwell" / "guidance" / "data" / "examples.jsonl"
 SOURCES = [
     "cases",
     "holdout",
-    *(f"blind{n}" for n in range(3, 18)),
+    *(f"blind{n}" for n in range(3, 20)),
     *(
         f"library/{name}"
         for name in (
@@ -36,6 +36,8 @@ SOURCES = [
             "redflags3",
             "msk_lifestyle3",
             "context_sensitive3",
+            "clinic4",
+            "sports4",
         )
     ),
 ]

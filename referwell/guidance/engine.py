@@ -1348,6 +1348,10 @@ def _what_counts(intake: Intake, matches: list[Match], ignored: list[Ignored]) -
                 low = clause.lower()
                 has_aside = any(all(f in low for f in frags) for frags in aside)
                 has_counted = any(f in low for frags in counted for f in frags)
+                # "Her shoulder is fine": a clause that only says all is well says nothing
+                # to read ("shoulder" would read like notes of shoulder pain).
+                if not has_counted and _FINE_CLAUSE.match(clause):
+                    continue
                 if has_counted or not has_aside:
                     left.append(clause)
             if left:
@@ -1366,6 +1370,11 @@ _CONTEXT_WHYS = (
     "nothing says the client wants to change it",
 )
 _CLAUSE = re.compile(r"[,;:]|\s[-–—]\s|\bbut\b", re.IGNORECASE)
+_FINE_CLAUSE = re.compile(
+    r"^(?:[\w'/]+\s+){0,4}(?:is|are|was|were|feels?|feeling|looks?|seems?|now|all|been)?\s*"
+    r"(?:fine|ok|okay|good|great|normal|no problems?|no issues?|no complaints?|full rom)[.!]*$",
+    re.IGNORECASE,
+)
 
 
 def _fragments(quote: str) -> list[str]:
