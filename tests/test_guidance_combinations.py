@@ -84,6 +84,9 @@ def test_a_head_injury_puts_a_physician_before_the_chiropractor():
         "Hip stiff for years, painkillers not touching it.",
         "Kept pressure very light; puffed out on the stairs coming up to the studio.",
         "Panic attacks: racing heart, can't breathe, sure she's dying; ECGs at A&E normal.",
+        # An emergency of another season is history now.
+        "Chest pains last fall -> 2 stents, finished cardiac rehab, cleared for massage.",
+        "Chest pain scare last yr, angiogram clear. Today: pecs sore from his bench PB.",
     ],
 )
 def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
@@ -112,6 +115,10 @@ def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
             "psychotherapist",
         ),
         ("Since the stroke, buttons and cutting up food take forever.", "occupational-therapist"),
+        ("Convinced his neighbour is pumping gas through the vents, hasn't slept in 3 nights.", "psychiatrist"),
+        ("19, very thin, only eats fruit and rice cakes, periods stopped, runs twice a day.", "psychologist"),
+        ("24, LBP 8 months, stiff over an hour every morning, loosens once moving, wakes at 4am.", "primary-care-physician"),
+        ("22 wks pregnant, wants prenatal massage; I'm not prenatal certified.", "massage-therapist"),
     ],
 )
 def test_a_complaint_told_as_region_symptom_and_activity(notes, profession, rules_only):
@@ -161,3 +168,17 @@ def test_the_catalogue_is_checked_when_loaded():
         )
     with pytest.raises(ValueError, match="needs"):
         Combination(id="x", label="x", urgency="soon", professions=["dentist"], reason="x")
+
+
+@pytest.mark.parametrize(
+    ("notes", "not_suggested"),
+    [
+        ("My dad had a stroke last yr so I'm a bit paranoid about neck cracking.", "psychiatrist"),
+        ("Her pregnant friend asks whether massage is safe in the second trimester.", "obstetrician-gynecologist"),
+        ("22 wks pregnant, wants prenatal massage; I'm not prenatal certified.", "obstetrician-gynecologist"),
+        ("GP sent her for a neck MRI for arm tingling, came back normal.", "neurologist"),
+        ("Husband has cancer; she already sees a counsellor through work.", "psychotherapist"),
+    ],
+)
+def test_words_that_name_a_problem_elsewhere_suggest_nothing_here(notes, not_suggested):
+    assert not_suggested not in _professions(notes)

@@ -112,7 +112,8 @@ RESOLVED = [
     ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
     ("full", "recovery"), ("totally", "gone"), ("all", "gone"), ("gone", "after"),
     ("cleared", "her"), ("cleared", "him"), ("cleared", "for"), ("doing", "great"),
-    ("came", "off", "them"), ("came", "off", "it"),
+    ("came", "off", "them"), ("came", "off", "it"), ("finished", "rehab"), ("finished", "cardiac", "rehab"),
+    ("completed", "rehab"), ("completed", "cardiac", "rehab"),
     ("completely", "gone"), ("all", "clear"), ("has", "cleared"), ("it", "cleared"),
     ("cleared", "completely"), ("rash", "cleared"), ("benign",), ("been", "clear"),
     ("no", "current"), ("worked", "through"), ("settled", "now"), ("feels", "settled"),
@@ -193,6 +194,13 @@ _LONG_AGO = re.compile(
     r"|\byears (ago|back)\b|\bback in (19|20)\d\d\b|\bin (19|20)\d\d\b",
     re.I,
 )
+_PAST_EPISODE = re.compile(
+    r"\blast (year|yr|fall|autumn|spring|summer|winter|christmas|xmas|month)\b"
+    r"|\b\d+\s*(months?|mos?|mths?|years?|yrs?)\s+(ago|back)\b|\b(in|back in) (19|20)\d\d\b"
+    r"|\bscare\b",
+    re.I,
+)
+NOW_WORDS = frozenset("now today tonight currently this again since".split())
 # Who examines a limb: a finding of theirs explains a sign beside it (the limp after a sprain
 # is the sprain's). A chiropractor's finding does not: after a car accident the spine is the
 # chiropractor's and the limp still wants a physical therapist's gait work (Alice, in the
@@ -761,6 +769,13 @@ def _why_ignored(
             and _has_sequence(following.words[:8], STRONG_RESOLVED) >= 0
         ):
             return "in the past, resolved"
+    # "Chest pains last fall -> 2 stents": an emergency of another season is history now.
+    if (
+        f.urgency == "emergency"
+        and _PAST_EPISODE.search(" ".join(words[max(0, ti - 3) : end + 4]))
+        and not any(w in STILL_RELEVANT | NOW_WORDS for w in words)
+    ):
+        return "in the past, over"
     if (
         f.id == "massage-modality"
         and (_offered(quote, sent.sentence, intake.offered_modalities) or _says_offered(words))
@@ -779,6 +794,7 @@ def _why_ignored(
 # Hypotheticals: "what should she do if she ever gets chest pain" is not chest pain.
 HYPOTHETICAL = [
     ("in", "case"), ("what", "if"), ("what", "to", "do", "if"), ("what", "should"),
+    ("what", "she", "should"), ("what", "he", "should"), ("what", "i", "should"), ("do", "if"),
     ("if", "ever"), ("if", "she", "ever"), ("if", "he", "ever"), ("if", "i", "ever"),
     ("if", "they", "ever"), ("should", "she", "ever"), ("should", "he", "ever"),
     ("if", "she", "gets"), ("if", "he", "gets"), ("if", "she", "becomes"), ("if", "i", "get"),
