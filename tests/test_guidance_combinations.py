@@ -115,10 +115,22 @@ def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
             "psychotherapist",
         ),
         ("Since the stroke, buttons and cutting up food take forever.", "occupational-therapist"),
-        ("Convinced his neighbour is pumping gas through the vents, hasn't slept in 3 nights.", "psychiatrist"),
-        ("19, very thin, only eats fruit and rice cakes, periods stopped, runs twice a day.", "psychologist"),
-        ("24, LBP 8 months, stiff over an hour every morning, loosens once moving, wakes at 4am.", "primary-care-physician"),
-        ("22 wks pregnant, wants prenatal massage; I'm not prenatal certified.", "massage-therapist"),
+        (
+            "Convinced his neighbour is pumping gas through the vents, hasn't slept in 3 nights.",
+            "psychiatrist",
+        ),
+        (
+            "19, very thin, only eats fruit and rice cakes, periods stopped, runs twice a day.",
+            "psychologist",
+        ),
+        (
+            "24, LBP 8 months, stiff over an hour every morning, loosens once moving, wakes at 4am.",
+            "primary-care-physician",
+        ),
+        (
+            "22 wks pregnant, wants prenatal massage; I'm not prenatal certified.",
+            "massage-therapist",
+        ),
     ],
 )
 def test_a_complaint_told_as_region_symptom_and_activity(notes, profession, rules_only):
@@ -174,8 +186,14 @@ def test_the_catalogue_is_checked_when_loaded():
     ("notes", "not_suggested"),
     [
         ("My dad had a stroke last yr so I'm a bit paranoid about neck cracking.", "psychiatrist"),
-        ("Her pregnant friend asks whether massage is safe in the second trimester.", "obstetrician-gynecologist"),
-        ("22 wks pregnant, wants prenatal massage; I'm not prenatal certified.", "obstetrician-gynecologist"),
+        (
+            "Her pregnant friend asks whether massage is safe in the second trimester.",
+            "obstetrician-gynecologist",
+        ),
+        (
+            "22 wks pregnant, wants prenatal massage; I'm not prenatal certified.",
+            "obstetrician-gynecologist",
+        ),
         ("GP sent her for a neck MRI for arm tingling, came back normal.", "neurologist"),
         ("Husband has cancer; she already sees a counsellor through work.", "psychotherapist"),
     ],
