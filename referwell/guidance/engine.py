@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from referwell.guidance import library
+from referwell.guidance import library, meaning
 from referwell.guidance.kb import (
     MAX_GAP,
     URGENCY_RANK,
@@ -1406,6 +1406,7 @@ def _reading(text: str, floor: float = library.FLOOR) -> library.Reading | None:
 def forget_readings() -> None:
     """Forget the notes read by meaning (for a benchmark of a first reading)."""
     _reading.cache_clear()
+    meaning.forget()
 
 
 def _closest_sentence(intake: Intake, examples: list[library.Example]) -> str:

@@ -171,8 +171,19 @@ def _encode_one(model: _Model, ids: list[int]) -> Vector:
 
 def encode(texts: Sequence[str]) -> Vector:
     """One normalised 384-number vector per text, as rows."""
-    model = _model()
     if not texts:
         return np.zeros((0, WIDTH), dtype=np.float32)
-    rows = [_encode_one(model, model.tokenizer.encode(text).ids) for text in texts]
-    return np.vstack(rows)
+    return np.vstack([_encoded(text) for text in texts])
+
+
+@functools.lru_cache(maxsize=2048)
+def _encoded(text: str) -> Vector:
+    # The client's page, the draft and the API read the same note and its sentences again
+    # and again (np.vstack above copies: the kept vector is never handed out).
+    model = _model()
+    return _encode_one(model, model.tokenizer.encode(text).ids)
+
+
+def forget() -> None:
+    """Forget the texts encoded (for a benchmark of a first reading)."""
+    _encoded.cache_clear()
