@@ -20,7 +20,7 @@ OUT = ROOT / "referwell" / "guidance" / "data" / "examples.jsonl"
 SOURCES = [
     "cases",
     "holdout",
-    *(f"blind{n}" for n in range(3, 20)),
+    *(f"blind{n}" for n in range(3, 22)),
     *(
         f"library/{name}"
         for name in (
@@ -38,6 +38,8 @@ SOURCES = [
             "context_sensitive3",
             "clinic4",
             "sports4",
+            "medical5",
+            "spa5",
         )
     ),
 ]

@@ -1230,6 +1230,7 @@ def _read_by_meaning(
     kb = load()
     if (
         reading.shares.get(library.EMERGENCY, 0.0) >= library.EMERGENCY_SHARE
+        and _emergency_closeness(reading) >= library.EMERGENCY_CLOSENESS
         # Only where the rules saw no danger at all: a red flag they graded "soon" keeps the
         # grade the published list gives it, and an emergency is something new.
         and all(s.urgency == "routine" for s in by_profession.values())
@@ -1327,6 +1328,12 @@ def _read_by_meaning(
 _SET_ASIDE_BY_MEANING = "the example notes most like this one"
 
 
+def _emergency_closeness(reading: library.Reading) -> float:
+    """How close, on average, the emergencies among the closest notes are."""
+    sims = [sim for sim, ex in reading.neighbours if library.EMERGENCY in ex.professions]
+    return sum(sims) / len(sims) if sims else 0.0
+
+
 def _a(name: str) -> str:
     """The name with its article: "a physical therapist", "an osteopath"."""
     name = name.lower()
@@ -1414,9 +1421,22 @@ def _closest_sentence(intake: Intake, examples: list[library.Example]) -> str:
     reason, in the note's own words, for a professional."""
     fields = [(name, value) for name, value in intake.texts() if name != "history"]
     candidates = [s.strip() for _, value in fields or intake.texts() for _, s in sentences(value)]
+    # A sentence that tells a complaint ("my shoulder clicks") before one that sets the
+    # scene ("bouldering twice a week"), however close the scene is to the examples.
+    complaints = [c for c in candidates if _tells_a_complaint(c)]
+    candidates = complaints or candidates
     if len(candidates) <= 1:
         return _shorten(candidates[0] if candidates else "", 200)
     return _shorten(candidates[library.closest_to(candidates, examples)], 200)
+
+
+_COMPLAINT_CONCEPTS = frozenset({"msk-symptom", "pain", "region-any"})
+
+
+@lru_cache(maxsize=512)
+def _tells_a_complaint(sentence: str) -> bool:
+    sents = _sentences(Intake(notes=sentence), _index())
+    return bool(_concept_hits(sents, [0] * len(sents)).keys() & _COMPLAINT_CONCEPTS)
 
 
 def _shorten(text: str, limit: int = 90) -> str:

@@ -43,6 +43,9 @@ EMERGENCY = "emergency-care"
 # When this share of the closest notes were emergencies the rules did not recognise, the
 # note is raised as one (never lowered: the rules' red flags stand whatever this says).
 EMERGENCY_SHARE = 0.6
+# ...and when those emergencies are, on average, at least this close: three loose likenesses
+# ("puffed out on the stairs" beside chest pain on the stairs) are not an emergency.
+EMERGENCY_CLOSENESS = 0.5
 
 
 class LibraryError(RuntimeError):
