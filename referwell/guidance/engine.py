@@ -1175,7 +1175,7 @@ def suggest(intake: Intake) -> Result:
                     position=m.position,
                 )
             when = f" ({m.when})" if m.when and m.when.lower() not in m.quote.lower() else ""
-            s.reasons.append(f"“{m.quote}”{when} → {m.label.lower()}: {finding.reason}")
+            s.reasons.append(f"“{m.quote}”{when} → {_lower_first(m.label)}: {finding.reason}")
             s.findings.append(m.finding)
             s.clinical = "; ".join(x for x in (s.clinical, _clinical(m)) if x)
             # An accident, a fall or a blow: has a physician seen it? (Not for a loss, which is
@@ -1332,6 +1332,11 @@ def _emergency_closeness(reading: library.Reading) -> float:
     """How close, on average, the emergencies among the closest notes are."""
     sims = [sim for sim, ex in reading.neighbours if library.EMERGENCY in ex.professions]
     return sum(sims) / len(sims) if sims else 0.0
+
+
+def _lower_first(label: str) -> str:
+    """ "Signs of Parkinson's disease" → "signs of Parkinson's disease" (and BE-FAST stays)."""
+    return label[:1].lower() + label[1:]
 
 
 def _a(name: str) -> str:
