@@ -32,6 +32,10 @@ def _professions(notes: str, **kw) -> dict[str, str]:
         "Rear-ended on the highway an hour ago, neck sore, now pins and needles down both arms.",
         # Carbon monoxide: the household's headaches count, it is the same air.
         "The whole family has had headaches and felt sick since the old gas heater went on.",
+        "300 burpees as punishment Monday; thighs swollen and rock hard, pee looks like Coke.",
+        "He's been looking up how many of his pain pills it'd take; kids better off with the insurance.",
+        "Gave his fishing gear to his nephew, sorted all the paperwork, wife left in January.",
+        "This morning my right hand went numb and I could not find the words, 15 minutes, now gone.",
         "33 wks w/ 2nd bub, headache, seeing zigzags, rings don't fit, face puffed up overnight.",
     ],
 )
@@ -57,6 +61,7 @@ def test_red_flags_told_as_their_parts_are_emergencies(notes):
         "Calves cramp after two blocks of walking, has to stand a few minutes, then fine again.",
         "Lots of bruises on her arms she can't explain, and her gums bleed when she brushes.",
         "Felt a firm, non-tender lump in her armpit, about the size of a grape.",
+        "Cough for over 2 months, streaks of blood in the tissue, drenching sweats at night.",
     ],
 )
 def test_urgent_red_flags_ask_for_a_physician_soon_and_come_first(notes):
@@ -131,6 +136,19 @@ def test_hypotheticals_negations_and_other_people_raise_no_flag(notes):
             "22 wks pregnant, wants prenatal massage; I'm not prenatal certified.",
             "massage-therapist",
         ),
+        (
+            "Handwriting has gone tiny, a tremor of the hand at rest, shuffling steps.",
+            "neurologist",
+        ),
+        (
+            "Baby 4 months ago; leaks when she sneezes, a gap in her belly muscles.",
+            "physical-therapist",
+        ),
+        ("Says her back feels like it needs a crack; used to get adjusted.", "chiropractor"),
+        (
+            "Panic attacks on the subway; ECG and bloods normal every time at the ER.",
+            "psychologist",
+        ),
     ],
 )
 def test_a_complaint_told_as_region_symptom_and_activity(notes, profession, rules_only):
@@ -195,6 +213,18 @@ def test_the_catalogue_is_checked_when_loaded():
             "obstetrician-gynecologist",
         ),
         ("GP sent her for a neck MRI for arm tingling, came back normal.", "neurologist"),
+        (
+            "Panic attacks on the subway; ECG and bloods normal every time at the ER.",
+            "emergency-care",
+        ),
+        (
+            "Had 2 stents in 2021, cardiologist happy, walks 3 mi a day. Just here for shoulders.",
+            "exercise-physiologist",
+        ),
+        (
+            "Regular, full body relax, snoring 10 min in; chatted about her tomatoes.",
+            "emergency-care",
+        ),
         ("Husband has cancer; she already sees a counsellor through work.", "psychotherapist"),
     ],
 )

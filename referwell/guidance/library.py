@@ -45,7 +45,7 @@ EMERGENCY = "emergency-care"
 EMERGENCY_SHARE = 0.6
 # ...and when those emergencies are, on average, at least this close: three loose likenesses
 # ("puffed out on the stairs" beside chest pain on the stairs) are not an emergency.
-EMERGENCY_CLOSENESS = 0.5
+EMERGENCY_CLOSENESS = 0.55
 
 
 class LibraryError(RuntimeError):
