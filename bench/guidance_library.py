@@ -40,6 +40,8 @@ SOURCES = [
             "sports4",
             "medical5",
             "spa5",
+            "rural_forms6",
+            "second_language6",
         )
     ),
 ]
