@@ -543,14 +543,30 @@ OBJECT_VERBS = frozenset(
 
 def _objects_masked(words: list[str]) -> list[str]:
     out = list(words)
-    for i in range(2, len(words)):
+    for i, word in enumerate(words):
+        if not _is_cue(word, FAMILY_CUES):
+            continue
+        prev1 = words[i - 1] if i >= 1 else ""
+        prev2 = words[i - 2] if i >= 2 else ""
         if (
-            _is_cue(words[i], FAMILY_CUES)
-            and words[i - 1] in {"her", "his", "my", "the", "their", "a"}
-            and words[i - 2] in OBJECT_VERBS
+            # "picked up her toddler": whom the client lifted
+            (prev1 in DETERMINERS and prev2 in OBJECT_VERBS)
+            # "brought in by daughter", "came with her son": who came along
+            or prev1 in {"by", "with"}
+            or (prev1 in DETERMINERS and prev2 in {"by", "with"})
+            # "Nan (84) brought in by her daughter": the client named by her role
+            or (
+                i <= 1
+                and i + 1 < len(words)
+                and words[i + 1].isdigit()
+                and bool(set(words[i + 2 : i + 4]) & {"brought", "booked", "came", "comes", "here"})
+            )
         ):
             out[i] = "_"
     return out
+
+
+DETERMINERS = frozenset({"her", "his", "my", "the", "their", "a"})
 
 
 def _other_pronoun_after_relative(words: list[str], start: int) -> bool:
