@@ -35,6 +35,11 @@ def _professions(notes: str, **kw) -> dict[str, str]:
         "300 burpees as punishment Monday; thighs swollen and rock hard, pee looks like Coke.",
         "He's been looking up how many of his pain pills it'd take; kids better off with the insurance.",
         "Gave his fishing gear to his nephew, sorted all the paperwork, wife left in January.",
+        "Got a belt of a hurley to the side of the head Sunday; today vomited 3 times, drowsy.",
+        "Nan (84) brought in by daughter: slipped this morning, R leg looks shorter.",
+        "Yesterday her R hand went useless and the words came out all wrong for ten minutes.",
+        "Keeps looking at the beam in the woolshed thinking it'd hold me.",
+        "Just tired of being here; I've been putting away my sleeping tablets.",
         "This morning my right hand went numb and I could not find the words, 15 minutes, now gone.",
         "33 wks w/ 2nd bub, headache, seeing zigzags, rings don't fit, face puffed up overnight.",
     ],
@@ -224,6 +229,15 @@ def test_the_catalogue_is_checked_when_loaded():
         (
             "Regular, full body relax, snoring 10 min in; chatted about her tomatoes.",
             "emergency-care",
+        ),
+        (
+            "27 weeks pregnant, pubic bone pain rolling over in bed; baby moving fine.",
+            "emergency-care",
+        ),
+        ("No idea where to start at the gym, scared of hurting himself.", "emergency-care"),
+        (
+            "Son (16) sprained his ankle at rugby; the school's trainer looks after it.",
+            "sports-medicine-physician",
         ),
         ("Husband has cancer; she already sees a counsellor through work.", "psychotherapist"),
     ],
