@@ -20,7 +20,7 @@ OUT = ROOT / "referwell" / "guidance" / "data" / "examples.jsonl"
 SOURCES = [
     "cases",
     "holdout",
-    *(f"blind{n}" for n in range(3, 24)),
+    *(f"blind{n}" for n in range(3, 26)),
     *(
         f"library/{name}"
         for name in (

@@ -833,7 +833,8 @@ ASKING = frozenset("wondering wonders wondered asking asks asked checking unsure
 def _hypothetical(words: list[str], start: int) -> bool:
     window = words[max(0, start - 10) : start]
     at = _has_sequence(window, HYPOTHETICAL)
-    if at > 0 and window[at] == "if" and window[at - 1] in ASKING:
+    # ("Asked if he ever thought about ending it" is the therapist's question: still not his.)
+    if at > 0 and window[at] == "if" and window[at - 1] in ASKING and "ever" not in window:
         return False
     return at >= 0 or ("if" in window and "ever" in window)
 
