@@ -217,7 +217,8 @@ _LONGSTANDING = re.compile(
     re.I,
 )
 _RECENT = re.compile(
-    r"\b(yesterday|today|this morning|last night|this week|earlier|at breakfast|on the way)\b"
+    r"\b(yesterday|today|this morning|this afternoon|last night|this week|earlier|at breakfast"
+    r"|at lunch|on the way|on the (bus|train|drive|walk)|in the car)\b"
     r"|\b(\d+|a few|few|a couple of|couple of|two|three|several) (hours|hrs|hr|days) ago\b",
     re.I,
 )
@@ -477,6 +478,9 @@ def _in_scope(
             return False
         if _is_cue(word, cues):
             if i + 1 < len(words) and (word, words[i + 1]) in PSEUDO_NEGATIONS:
+                return False
+            # "doesn't (really) matter, everybody will be better off…" negates nothing after it
+            if "matter" in words[i + 1 : i + 3]:
                 return False
             # "an ache that won't ease, sweat soaking his shirt": a verb's own negation ends at
             # the comma (a list after "no" or "denies" does not).
