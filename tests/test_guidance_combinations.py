@@ -42,7 +42,7 @@ def _professions(notes: str, **kw) -> dict[str, str]:
         "Just tired of being here; I've been putting away my sleeping tablets.",
         "Cancelled his 10-pack, gave his road bike to his nephew, thanked me; oddly calm.",
         "Some nights I think about walking into the sea, they'd all be fine without me.",
-        "On the bus here her R hand went numb and her words came out jumbled, then back to normal.",
+        "On the bus here her right hand went numb and her words came out jumbled, then back to normal.",
         "Kidney infection 2 wks ago, fever now, back pain at night, his R leg keeps giving out.",
         "Doesn't really matter, everybody will be better off not having to deal with me soon.",
         "This morning my right hand went numb and I could not find the words, 15 minutes, now gone.",
