@@ -61,6 +61,17 @@ PSEUDO_NEGATIONS = {
     ("not", "herself"),
     ("not", "himself"),
     ("not", "themselves"),
+    # "hasn't gone, going into his arm": what has not stopped is still there
+    ("hasnt", "gone"),
+    ("hasnt", "stopped"),
+    ("hasnt", "eased"),
+    ("hasnt", "settled"),
+    ("wont", "go"),
+    ("wont", "stop"),
+    ("not", "gone"),
+    ("not", "stopped"),
+    ("not", "easing"),
+    ("not", "settling"),
 }
 # Words a negation reaches; "denies" opens a list ("denies any thoughts of self-harm or
 # suicide", "denies CP, SOB, numbness, tingling") and reaches further.
