@@ -91,3 +91,45 @@ def test_an_emergency_must_send_to_emergency_care():
             phrases=["p"],
             urgency="emergency",
         )
+
+
+def test_alternatives_of_several_words_go_in_parentheses():
+    assert kb.expand("(rolled|twisted|went over) .. ankle|knee") == [
+        "rolled|twisted .. ankle|knee",
+        "went over .. ankle|knee",
+    ]
+    assert kb.expand("(wont|will not) need (more|any more)") == [
+        "wont need more",
+        "wont need any more",
+        "will not need more",
+        "will not need any more",
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["(a b|c", "a|(b c|d)", "(one) word", "x (a|) y"])
+def test_malformed_groups_are_refused(pattern):
+    with pytest.raises(kb.KnowledgeBaseError):
+        kb.compile_patterns([pattern])
+
+
+def test_no_phrase_in_the_knowledge_base_mixes_positions_and_phrases():
+    """'went over|going over' reads as three positions and never matches 'went over'.
+
+    The sign: two neighbouring positions that offer the same word ("over|going", "over").
+    """
+    import tomllib
+
+    suspicious = []
+    for name in ("findings.toml", "combinations.toml"):
+        raw = tomllib.loads((kb.DATA / name).read_text(encoding="utf-8"))
+        for rows in raw.values():
+            for row in rows if isinstance(rows, list) else []:
+                for key in ("phrases", "exclude", "requires"):
+                    for pattern in kb.compile_patterns(row.get(key, [])):
+                        pairs = zip(pattern.slots, pattern.slots[1:], strict=False)
+                        if any(
+                            a and b and a.words & b.words and len(a.words | b.words) > 1
+                            for a, b in pairs
+                        ):
+                            suspicious.append(pattern.text)
+    assert suspicious == []

@@ -7,6 +7,7 @@ Nothing here touches the database.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -187,6 +188,40 @@ def _slot(spec: str) -> Slot:
     return Slot(frozenset(words), tuple(prefixes), optional)
 
 
+_GROUP = re.compile(r"\(([^()]*)\)")
+
+
+def expand(text: str) -> list[str]:
+    """Spell out "(went over|going over)": alternatives of several words, in parentheses.
+
+    Without parentheses a space separates positions, so "went over|going over" would mean
+    "went", then "over" or "going", then "over", and silently never match "went over".
+    """
+    m = _GROUP.search(text)
+    if m is None:
+        if "(" in text or ")" in text:
+            raise KnowledgeBaseError(f"pattern '{text}' has an unclosed parenthesis")
+        return [text]
+    before, after = text[: m.start()], text[m.end() :]
+    if before[-1:] not in ("", " ") or after[:1] not in ("", " "):
+        raise KnowledgeBaseError(f"pattern '{text}': put a space around a group in parentheses")
+    alternatives = [alt.strip() for alt in m.group(1).split("|")]
+    if len(alternatives) < 2 or not all(alternatives):
+        raise KnowledgeBaseError(f"pattern '{text}': a group needs two or more alternatives")
+    singles = [alt for alt in alternatives if " " not in alt]
+    if len(singles) > 1:  # one position, not one pattern each
+        alternatives = ["|".join(singles)] + [alt for alt in alternatives if " " in alt]
+    return [
+        expanded
+        for alt in alternatives
+        for expanded in expand(" ".join(f"{before} {alt} {after}".split()))
+    ]
+
+
+def compile_patterns(texts: list[str]) -> tuple[Pattern, ...]:
+    return tuple(compile_pattern(t) for text in texts for t in expand(text))
+
+
 def compile_pattern(text: str) -> Pattern:
     parts = normalise_pattern(text).split()
     if not parts or parts[0] == ".." or parts[-1] == "..":
@@ -234,7 +269,7 @@ def _load_combinations(
             raise KnowledgeBaseError(f"concept {row.get('id')}: {exc}") from exc
         if concept.id in {c.concept.id for c in concepts}:
             raise KnowledgeBaseError(f"concept {concept.id} is listed twice")
-        patterns = tuple(compile_pattern(p) for p in concept.phrases)
+        patterns = compile_patterns(concept.phrases)
         concepts.append(CompiledConcept(concept, patterns))
     known = {c.concept.id for c in concepts}
     flags: list[Combination] = []
@@ -292,9 +327,9 @@ def load() -> KnowledgeBase:
         for slug in finding.professions + finding.suppresses:
             if slug not in professions:
                 raise KnowledgeBaseError(f"finding {finding.id}: unknown profession '{slug}'")
-        patterns = tuple(compile_pattern(p) for p in finding.phrases)
-        excludes = tuple(compile_pattern(p) for p in finding.exclude)
-        requires = tuple(compile_pattern(p) for p in finding.requires)
+        patterns = compile_patterns(finding.phrases)
+        excludes = compile_patterns(finding.exclude)
+        requires = compile_patterns(finding.requires)
         for pattern in patterns:
             for slot in pattern.slots:
                 if slot is not None:
