@@ -252,3 +252,71 @@ def test_the_catalogue_is_checked_when_loaded():
 )
 def test_words_that_name_a_problem_elsewhere_suggest_nothing_here(notes, not_suggested):
     assert not_suggested not in _professions(notes)
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        # "not sweating at all," negates the sweating, not the vomiting after the comma.
+        "104 out, fixing fence all afternoon. confused, asking me the same q 3 times, skin hot "
+        "red and dry like hes not sweating at all, threw up once.",
+        "a rattler got him on the ankle walking out to the barn 40 min ago, ankle swelling fast.",
+        "Broke her shin 3 days ago, cast on; tonight her toes look pale and she can barely wiggle "
+        "them.",
+        "Cast on since Monday; pain way worse tonight, nothing touches it, not even the T3s.",
+    ],
+)
+def test_more_emergencies_from_published_lists(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "JV football, got his bell rung friday. headache every day since, light bothers him, "
+        "foggy in class. no vomiting.",
+        "took a hit 2nd period Sat, didnt black out. since then headaches and a bit dizzy.",
+    ],
+)
+def test_a_suspected_concussion_in_sport_goes_to_a_physician_soon(notes):
+    found = _professions(notes)
+    assert found.get("sports-medicine-physician") == "soon"
+    assert "emergency-care" not in found
+
+
+def test_thoughts_of_death_with_no_plan_or_intent_are_soon_not_911():
+    found = _professions(
+        "Since the layoff he says he'd be better off if he just didn't wake up. Asked directly: "
+        "no plan, says he'd never do anything, has his kids."
+    )
+    assert found == {"psychotherapist": "soon", "primary-care-physician": "soon"}
+    # Means at hand keep it an emergency, whatever is said of a plan.
+    assert _professions("She wants to kill herself and has the pills ready, no plan for when.") == {
+        "emergency-care": "emergency"
+    }
+
+
+def test_bruises_like_fingers_under_a_fall_story_are_abuse_signs_not_a_chiropractor():
+    found = _professions(
+        "bruises on both upper arms look like fingers, one on her neck. said she fell off the "
+        "horse, last time it was the stairs. husband called 4 times during the session."
+    )
+    assert "psychotherapist" in found
+    assert "chiropractor" not in found
+
+
+@pytest.mark.parametrize(
+    ("notes", "in_care"),
+    [
+        ("20 wks pregnant, OB says everything looks great. low back achy.", True),
+        ("Prenatal 22 wks, uncomplicated, midwife knows she's coming.", True),
+        ("12 weeks pregnant, hasn't seen an OB yet.", False),
+        ("12 weeks pregnant; her old OB retired and she needs a new one.", False),
+        ("12 weeks pregnant; her sister's OB says the clinic is good.", False),
+    ],
+)
+def test_a_routine_referral_to_someone_already_caring_for_the_client_is_left_out(notes, in_care):
+    result = suggest(Intake(notes=notes))
+    suggested = {s.profession for s in result.suggestions}
+    assert ("obstetrician-gynecologist" not in suggested) == in_care
+    assert any(i.why == "already in their care" for i in result.ignored) == in_care

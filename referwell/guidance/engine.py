@@ -495,7 +495,7 @@ def _in_scope(
                 return False
             # "an ache that won't ease, sweat soaking his shirt": a verb's own negation ends at
             # the comma (a list after "no" or "denies" does not).
-            if crossed_comma and word in VERBAL_NEGATIONS:
+            if crossed_comma and (word in VERBAL_NEGATIONS or _negates_a_doing(words, i)):
                 return False
             # "can't talk about him without falling apart": the falling apart happens.
             if word == "without" and any(w in DOUBLE_NEGATIVE for w in words[max(0, i - 8) : i]):
@@ -506,6 +506,18 @@ def _in_scope(
         if word in ("and", "or") and i + 1 < start and words[i + 1] in CLAUSE_STARTERS:
             return False
     return False
+
+
+# "not sweating at all, threw up once": a negated doing ends at the comma; "not having any
+# numbness, tingling" is a list (these verbs introduce what is had or felt).
+_LISTING_VERBS = frozenset(
+    "having getting feeling experiencing noticing reporting complaining showing".split()
+)
+
+
+def _negates_a_doing(words: list[str], i: int) -> bool:
+    following = words[i + 1] if i + 1 < len(words) else ""
+    return len(following) > 4 and following.endswith("ing") and following not in _LISTING_VERBS
 
 
 def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = None) -> bool:
@@ -1186,6 +1198,7 @@ def suggest(intake: Intake) -> Result:
     kb = load()
     matches, ignored = _scan(intake)
     suppressed = {slug for m in matches for slug in _finding(m.finding).suppresses}
+    in_care = _in_care(intake)
     by_profession: dict[str, Suggestion] = {}
     for m in matches:
         finding = _finding(m.finding)
@@ -1222,6 +1235,13 @@ def suggest(intake: Intake) -> Result:
         by_profession = {k: s for k, s in by_profession.items() if s.urgency == "emergency"}
     else:
         _read_by_meaning(intake, by_profession, matches, ignored)
+    # "OB says everything looks great", "her physio has her on exercises": a routine referral to
+    # someone already caring for the client adds nothing (a red flag still goes back to them).
+    for slug, quote in in_care.items():
+        s = by_profession.get(slug)
+        if s is not None and s.urgency == "routine":
+            del by_profession[slug]
+            ignored.append(Ignored(slug, s.name, quote, "already in their care"))
     suggestions = sorted(
         by_profession.values(),
         key=lambda s: (URGENCY_RANK[s.urgency], -len(s.reasons), s.position),
@@ -1237,6 +1257,60 @@ def suggest(intake: Intake) -> Result:
     for s in suggestions:
         s.timing, s.timing_reason = _timing(s, intake, small_one)
     return Result(suggestions, matches, ignored, kb.version)
+
+
+# Words around a professional's name that say the client is in their care now.
+CARE_BEFORE = frozenset(
+    "her his my their your own sees seeing saw seen under with attends attending booked "
+    "managed".split()
+)
+CARE_AFTER = frozenset(
+    "says said knows know aware cleared okayed okd happy following follows monitoring monitors "
+    "managing manages checked checks confirmed told tells thinks thought diagnosed dx referred "
+    "recommended recommends prescribed gave wants".split()
+)
+# "her old psychiatrist retired", "lost her psychiatrist", "sign-off from her doctor",
+# "back home I'd see my chiro": a care that ended, is wanted, or is elsewhere.
+CARE_ENDED = frozenset(
+    "old former previous ex lost without find found new needs need wanted from ask asks asked "
+    "get call id would used left retired moved quit stopped died gone closed".split()
+)
+
+
+@cache
+def _callings() -> dict[tuple[str, ...], list[str]]:
+    names: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for slug, prof in load().professions.items():
+        for name in prof.called:
+            names[tuple(name.split())].append(slug)
+    return dict(names)
+
+
+def _in_care(intake: Intake) -> dict[str, str]:
+    """The professions the note says already care for the client, with the words that say so."""
+    found: dict[str, str] = {}
+    for sent in _sentences(intake, _index()):
+        words = sent.words
+        for seq, slugs in _callings().items():
+            for i in range(len(words) - len(seq) + 1):
+                if tuple(words[i : i + len(seq)]) != seq:
+                    continue
+                end = i + len(seq)
+                before = words[max(0, i - 2) : i]
+                after = words[end : end + 3]
+                if not (CARE_BEFORE & set(before) or CARE_AFTER & set(after)):
+                    continue
+                if CARE_ENDED & set(words[max(0, i - 4) : end + 2]):
+                    continue
+                if _in_scope(words, NEGATION_CUES, i, window=NEGATION_WINDOW) or _someone_else(
+                    words, i
+                ):
+                    continue
+                first = sent.tokens[i - 1 if i and words[i - 1] in CARE_BEFORE else i]
+                last = sent.tokens[min(end + 1, len(sent.tokens) - 1)]
+                for slug in slugs:
+                    found.setdefault(slug, sent.text[first.start : last.end])
+    return found
 
 
 def _read_by_meaning(

@@ -33,6 +33,8 @@ class Profession(BaseModel):
 
     slug: str
     name: str
+    # What clients and therapists call them in a note ("her OB", "my physio"), lower case.
+    called: list[str] = Field(default_factory=list)
     nucc: list[str] = Field(default_factory=list)
     summary: str
     does: str
