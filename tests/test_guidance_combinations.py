@@ -320,3 +320,43 @@ def test_a_routine_referral_to_someone_already_caring_for_the_client_is_left_out
     suggested = {s.profession for s in result.suggestions}
     assert ("obstetrician-gynecologist" not in suggested) == in_care
     assert any(i.why == "already in their care" for i in result.ignored) == in_care
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Two deep dives off the reef this morning; now achy in both shoulders and elbows, blotchy "
+        "tingly patches on skin, a bit dizzy. Flight home tomorrow.",
+        "got pounded on the sandbar this morning, hit my head on the bottom. neck really stiff "
+        "and both hands have pins and needles since.",
+        "Grounds crew, out in the heat all morning. he's confused, skin hot and dry, stumbling.",
+        # Someone else booked: after "booked for her mom", "Mom" is the client.
+        "Daughter booked for her mom (81). Mom slipped in the tub yesterday and bumped the back "
+        "of her head. Today much sleepier, keeps asking the same questions. On warfarin.",
+    ],
+)
+def test_red_flags_told_in_round_fifteens_words(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Went scuba diving in Mexico last year, loved it. Shoulders tight from desk work.",
+        "Intake form: chest pain? - 'no'. SOB? - 'no'. Pecs sore after his first bench session.",
+        "If I ever got one of those calf cramps at night again, who would I see? Had one last "
+        "summer.",
+        "Her daughter booked the session as a gift. Her mom had a stroke years ago.",
+    ],
+)
+def test_no_emergency_in_words_that_only_look_like_one(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+def test_numb_thumb_and_fingers_at_night_is_carpal_tunnel_not_a_neurologist():
+    found = _professions(
+        "bartender. both hands go numb at night, mostly thumb, pointer and middle finger, has to "
+        "shake them out. dropping glasses."
+    )
+    assert "occupational-therapist" in found
+    assert "neurologist" not in found

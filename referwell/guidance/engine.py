@@ -520,6 +520,12 @@ def _negates_a_doing(words: list[str], i: int) -> bool:
     return len(following) > 4 and following.endswith("ing") and following not in _LISTING_VERBS
 
 
+def _answers_no(words: list[str]) -> bool:
+    """A sentence that only answers no: "No.", "- 'no'", "None"."""
+    said = {w for w in words if w != ","}
+    return bool(said) and said <= FORM_ANSWERS_NO
+
+
 def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = None) -> bool:
     # "non-" negates its own word only: a "non-tender lump" is a lump.
     words = [w if w != "non" or i == start - 1 else "" for i, w in enumerate(words)]
@@ -729,7 +735,28 @@ def _sentences(intake: Intake, index: _Index) -> list[_Sentence]:
             words = [index.speller.correct(t.text) for t in tokens]
             if words:
                 out.append(_Sentence(field_name, text, sentence, tokens, words))
+    role = _client_role(out[:2])
+    if role:
+        # "Daughter booked for her mom (81). Mom slipped…": after that, "mom" is the client.
+        for sent in out[1:]:
+            sent.words = ["client" if w == role else w for w in sent.words]
     return out
+
+
+BOOKED_FOR = frozenset("booked booking books brought bringing brings".split())
+
+
+def _client_role(first: list[_Sentence]) -> str | None:
+    """The relative a note is about, when someone else booked: "Daughter booked for her mom"."""
+    for sent in first:
+        words = sent.words
+        for i, word in enumerate(words):
+            if not _is_cue(word, FAMILY_CUES) or i < 2:
+                continue
+            before = words[max(0, i - 4) : i]
+            if BOOKED_FOR & set(before) and ({"for", "in"} & set(before)):
+                return word
+    return None
 
 
 def _required(cf: CompiledFinding, note: list[_Sentence]) -> bool:
@@ -793,7 +820,7 @@ def _why_ignored(
     if f.negatable and (
         _negated(words, ti, end, pattern)
         # "Numbness? No."
-        or (following is not None and set(following.words) <= FORM_ANSWERS_NO)
+        or (following is not None and _answers_no(following.words))
     ):
         return "negated"
     if f.experiencer and (_someone_else(words, ti) or _about_the_relative(note, sent)):
@@ -885,7 +912,7 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
         following = (
             sents[si + 1] if si + 1 < len(sents) and sents[si + 1].field == sent.field else None
         )
-        answered_no = following is not None and set(following.words) <= FORM_ANSWERS_NO
+        answered_no = following is not None and _answers_no(following.words)
         for ti, word in enumerate(words):
             for cc, pattern in index.concept_candidates(word):
                 cid = cc.concept.id
