@@ -1305,12 +1305,16 @@ CARE_ENDED = frozenset(
 
 
 @cache
-def _callings() -> dict[tuple[str, ...], list[str]]:
+def _callings() -> dict[str, list[tuple[tuple[str, ...], list[str]]]]:
+    """What professionals are called, by first word: "ob" → [(("ob",), [obstetrician…]), …]."""
     names: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for slug, prof in load().professions.items():
         for name in prof.called:
             names[tuple(name.split())].append(slug)
-    return dict(names)
+    by_first: dict[str, list[tuple[tuple[str, ...], list[str]]]] = defaultdict(list)
+    for seq, slugs in names.items():
+        by_first[seq[0]].append((seq, slugs))
+    return dict(by_first)
 
 
 def _in_care(intake: Intake) -> dict[str, str]:
@@ -1318,8 +1322,8 @@ def _in_care(intake: Intake) -> dict[str, str]:
     found: dict[str, str] = {}
     for sent in _sentences(intake, _index()):
         words = sent.words
-        for seq, slugs in _callings().items():
-            for i in range(len(words) - len(seq) + 1):
+        for i, word in enumerate(words):
+            for seq, slugs in _callings().get(word, ()):
                 if tuple(words[i : i + len(seq)]) != seq:
                     continue
                 end = i + len(seq)
@@ -1334,7 +1338,7 @@ def _in_care(intake: Intake) -> dict[str, str]:
                 ):
                     continue
                 first = sent.tokens[i - 1 if i and words[i - 1] in CARE_BEFORE else i]
-                last = sent.tokens[min(end + 1, len(sent.tokens) - 1)]
+                last = sent.tokens[min(end + 2, len(sent.tokens) - 1)]
                 for slug in slugs:
                     found.setdefault(slug, sent.text[first.start : last.end])
     return found
