@@ -124,8 +124,10 @@ def test_the_ranking_is_kept_per_context_and_made_again_when_the_network_changes
     from referwell.guidance import selectors
 
     calls = []
-    real_rank = selectors.rank
-    monkeypatch.setattr(selectors, "rank", lambda *a, **k: calls.append(a[1]) or real_rank(*a, **k))
+    real_rank = selectors.rank_each
+    monkeypatch.setattr(
+        selectors, "rank_each", lambda *a, **k: calls.append(a[1]) or real_rank(*a, **k)
+    )
 
     def ranked(client):
         guidance = selectors.guidance_for_client(

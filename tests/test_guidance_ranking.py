@@ -1,5 +1,7 @@
 """Ranking partners for a suggested profession: every component visible, best first."""
 
+import pytest
+
 from referwell.guidance.ranking import ClientContext, PartnerFacts, rank
 
 ELM_GROVE = (43.0479, -88.0854)
@@ -107,3 +109,50 @@ def test_limit_keeps_the_best():
     ranked = rank(partners, "chiropractor", ctx(), limit=3)
     assert [r.partner_id for r in ranked] == [9, 8, 7]
     assert ranked[0].score > ranked[1].score > ranked[2].score
+
+
+def test_the_fast_score_is_the_sum_of_the_explained_components():
+    import random
+
+    from referwell.guidance.ranking import _components, _score
+
+    rng = random.Random(3)
+    for i in range(500):
+        p = facts(
+            i,
+            f"P{i}",
+            stage=rng.choice(["prospect", "researched", "contacted", "met", "trusted"]),
+            referrals_received=rng.randint(0, 5),
+        )
+        p = PartnerFacts(
+            **{
+                **p.__dict__,
+                "referrals_sent": (sent := rng.randint(0, 6)),
+                "referrals_answered": rng.randint(0, sent),
+                "median_answer_days": rng.choice([None, 1.0, 4.0, 12.0]),
+                "insurance": frozenset(rng.sample(["aetna", "cigna", "auto"], rng.randint(0, 2))),
+                "niches": frozenset(rng.sample(["Runners", "Office workers"], rng.randint(0, 1))),
+                "modalities": frozenset(rng.sample(["thai", "swedish"], rng.randint(0, 2))),
+                "latitude": rng.choice([None, 43.1]),
+                "vetting_done": rng.randint(0, 4),
+            }
+        )
+        for c in (ctx(), ClientContext(insurance="Aetna", niches=frozenset({"Runners"}))):
+            for slug in ("chiropractor", "massage-therapist"):
+                explained = sum(x.score * x.weight for x in _components(p, slug, c))
+                assert _score(p, slug, c) == pytest.approx(explained)
+
+
+def test_ranking_each_profession_at_once_ranks_as_one_at_a_time():
+    from referwell.guidance.ranking import rank_each
+
+    both_kinds = frozenset({"chiropractor", "massage-therapist"})
+    partners = [
+        facts(
+            i, f"P{i}", referrals_received=i % 4, **({"professions": both_kinds} if i % 2 else {})
+        )
+        for i in range(30)
+    ]
+    both = rank_each(partners, ["chiropractor", "massage-therapist"], ctx(), limit=3)
+    assert both["chiropractor"] == rank(partners, "chiropractor", ctx(), limit=3)
+    assert both["massage-therapist"] == rank(partners, "massage-therapist", ctx(), limit=3)

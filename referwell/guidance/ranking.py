@@ -6,6 +6,7 @@ guidance/selectors.py builds the facts from the database in a fixed number of qu
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -182,16 +183,64 @@ def _fit(p: PartnerFacts, profession: str, ctx: ClientContext) -> Component:
     return Component("fit", 0.3, WEIGHTS["fit"], "no niche recorded")
 
 
+def _score(p: PartnerFacts, profession: str, ctx: ClientContext) -> float:
+    """The sum of `_components` weighted, without the words: every partner is scored, only the
+    best few are explained (tests hold the two equal)."""
+    trust = min(1.0, STAGE_TRUST.get(p.stage, 0.0) + 0.05 * p.vetting_done)
+    if p.referrals_sent:
+        rate = p.referrals_answered / p.referrals_sent
+        if p.median_answer_days is not None:
+            rate *= 1 / (1 + max(0.0, p.median_answer_days - 2) / 5)
+    else:
+        rate = 0.5
+    if (
+        p.latitude is not None
+        and p.longitude is not None
+        and ctx.latitude is not None
+        and ctx.longitude is not None
+    ):
+        near = 1 / (1 + _miles(ctx.latitude, ctx.longitude, p.latitude, p.longitude) / 10)
+    else:
+        near = 0.5
+    if ctx.insurance:
+        plan = ctx.insurance.lower()
+        takes = 1.0 if any(plan in mine or mine in plan for mine in p.insurance) else 0.0
+    else:
+        takes = 0.5
+    return (
+        trust * WEIGHTS["trust"]
+        + rate * WEIGHTS["responsiveness"]
+        + near * WEIGHTS["distance"]
+        + _fit(p, profession, ctx).score * WEIGHTS["fit"]
+        + takes * WEIGHTS["insurance"]
+        + min(1.0, p.referrals_received / 3) * WEIGHTS["reciprocity"]
+    )
+
+
+def rank_each(
+    partners: list[PartnerFacts], professions: list[str], ctx: ClientContext, limit: int = 5
+) -> dict[str, list[RankedPartner]]:
+    """The best partners of each profession for this client, best first; not-a-fit excluded.
+    One pass over the network sorts the partners by profession; each is scored, and only the
+    best `limit` of a profession get their explained components."""
+    groups: dict[str, list[PartnerFacts]] = {slug: [] for slug in professions}
+    wanted = frozenset(professions)
+    for p in partners:
+        if p.stage in STAGE_TRUST:
+            for slug in p.professions & wanted:
+                groups[slug].append(p)
+    ranked: dict[str, list[RankedPartner]] = {}
+    for slug, group in groups.items():
+        scored = [(round(_score(p, slug, ctx), 3), p) for p in group]
+        best = heapq.nsmallest(limit, scored, key=lambda sp: (-sp[0], sp[1].name))
+        ranked[slug] = [
+            RankedPartner(p.id, p.name, score, _components(p, slug, ctx)) for score, p in best
+        ]
+    return ranked
+
+
 def rank(
     partners: list[PartnerFacts], profession: str, ctx: ClientContext, limit: int = 5
 ) -> list[RankedPartner]:
     """The best partners of one profession for this client, best first; not-a-fit excluded."""
-    ranked = []
-    for p in partners:
-        if profession not in p.professions or p.stage not in STAGE_TRUST:
-            continue
-        comps = _components(p, profession, ctx)
-        score = sum(c.score * c.weight for c in comps)
-        ranked.append(RankedPartner(p.id, p.name, round(score, 3), comps))
-    ranked.sort(key=lambda r: (-r.score, r.name))
-    return ranked[:limit]
+    return rank_each(partners, [profession], ctx, limit)[profession]

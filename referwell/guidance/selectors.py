@@ -14,7 +14,7 @@ from referwell.core.geo import zip_centroid
 from referwell.directory.models import Niche, Partner, Stage
 from referwell.directory.selectors import responsiveness_for
 from referwell.guidance.engine import Intake, Result, suggest
-from referwell.guidance.ranking import ClientContext, PartnerFacts, RankedPartner, rank
+from referwell.guidance.ranking import ClientContext, PartnerFacts, RankedPartner, rank_each
 from referwell.referrals.models import Direction
 from referwell.referrals.states import Status
 
@@ -139,7 +139,7 @@ def guidance_for(
 
     def ranked() -> dict[str, list[RankedPartner]]:
         facts = partner_facts(practice=practice, professions=slugs)
-        return {slug: rank(facts, slug, ctx, limit=limit) for slug in slugs}
+        return rank_each(facts, list(slugs), ctx, limit=limit)
 
     # The same professions for the same place, plan, niches and modalities rank the same
     # partners while the data holds: ranked once (hundreds of partners a profession), kept.
