@@ -360,3 +360,34 @@ def test_numb_thumb_and_fingers_at_night_is_carpal_tunnel_not_a_neurologist():
     )
     assert "occupational-therapist" in found
     assert "neurologist" not in found
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Climbed the stairs 30 min ago; L arm aching and heavy. Sweaty, grey, keeps rubbing his "
+        "sternum, 'feels like somebody's sitting on me'.",
+        "Son brought mother (81), slipped in the yard 2 hrs ago. Can't put any weight on the R "
+        "leg, leg looks shorter.",
+        "Kicked in the belly by a cow yesterday. Today L shoulder tip pain, went dizzy getting "
+        "out of the jeep, looks very pale.",
+        "Very low for months, hopeless. When I asked, she said she has a plan.",
+    ],
+)
+def test_round_fifteens_last_emergencies(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+def test_a_plan_for_the_knee_is_not_a_plan_to_die():
+    assert "emergency-care" not in _professions(
+        "Seeing PT 2x/wk for patellar tendinopathy. Everything going fine, PT has a plan."
+    )
+
+
+def test_asked_directly_and_denied_the_meaning_reader_raises_no_emergency():
+    found = _professions(
+        "Farmer 55, the bank on his back. Said 'sometimes I wonder what's the point of any of "
+        "it'. Says he'd never do anything, 'the wife and kids'. Flat, not sleeping."
+    )
+    assert "emergency-care" not in found
+    assert found.get("psychotherapist") == "soon"

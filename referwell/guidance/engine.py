@@ -754,7 +754,8 @@ def _client_role(first: list[_Sentence]) -> str | None:
             if not _is_cue(word, FAMILY_CUES) or i < 2:
                 continue
             before = words[max(0, i - 4) : i]
-            if BOOKED_FOR & set(before) and ({"for", "in"} & set(before)):
+            # "booked for her mom", "son brought mother (81)"; not "came in with her son".
+            if BOOKED_FOR & set(before) and not {"with", "by"} & set(before):
                 return word
     return None
 
@@ -1372,6 +1373,8 @@ def _read_by_meaning(
         # grade the published list gives it, and an emergency is something new.
         and all(s.urgency == "routine" for s in by_profession.values())
         and not _LONGSTANDING.search(text)
+        # "says he'd never do anything, no plan": asked directly, denied (Columbia triage).
+        and not _denies_a_plan(text)
     ):
         # Most of the closest notes were emergencies told another way than the rules know:
         # say so, with what to look for, rather than stay silent.
@@ -1463,6 +1466,15 @@ def _read_by_meaning(
 
 
 _SET_ASIDE_BY_MEANING = "the example notes most like this one"
+
+
+def _denies_a_plan(text: str) -> bool:
+    denial = next(c for c in load().concepts if c.concept.id == "no-plan-intent")
+    for _, sentence in sentences(text):
+        words = [t.text for t in tokenize(sentence)]
+        if any(_find(p, words) for p in denial.patterns):
+            return True
+    return False
 
 
 def _emergency_closeness(reading: library.Reading) -> float:
