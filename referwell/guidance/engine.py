@@ -545,7 +545,25 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
         literal = {w for slot in pattern.slots if slot is not None for w in slot.words}
         if any(w in NEGATION_CUES and w not in literal for w in words[start + 1 : end]):
             return True
-    return any(w in POST_NEGATIONS for w in words[end : end + 3])
+    return any(w in POST_NEGATIONS for w in words[end : end + 3]) or _denied_after(words, end)
+
+
+# "Asked re chest pain/SOB/dizziness - denies all": a list asked about, then denied as a whole.
+DENIALS = frozenset("denies denied deny negative".split())
+DENIED_WHOLE = frozenset("all any both them these those everything".split())
+DENIED_AFTER_WINDOW = 8
+
+
+def _denied_after(words: list[str], end: int) -> bool:
+    """Whether the phrase ending at `end` is followed, within a short list, by a denial of
+    the whole list ("… – denies all", "… all denied"), not of a next thing ("denies fever")."""
+    for i in range(end, min(len(words), end + DENIED_AFTER_WINDOW)):
+        if words[i] == "but":
+            return False
+        if words[i] in DENIALS:
+            after = words[i + 1] if i + 1 < len(words) else ","
+            return after == "," or after in DENIED_WHOLE or words[i - 1] in DENIED_WHOLE
+    return False
 
 
 # "his wife, who's been very down", "her son has been having panic attacks": the relative is
@@ -685,7 +703,10 @@ def _resolved(
     if at >= 0:
         # "used to" speaks of what came after it: "used to smoke", not "reflexology, which
         # he used to enjoy".
-        return not (tuple(words[at : at + 2]) == ("used", "to") and at > start)
+        # And "used to be a glass, now it's a bottle": what comes after "now" is today's.
+        if tuple(words[at : at + 2]) == ("used", "to"):
+            return at < start and "now" not in words[at + 2 : start]
+        return True
     if acute:
         m = _LONG_AGO.search(sentence)
         if m:
