@@ -205,6 +205,11 @@ _LONG_AGO = re.compile(
     r"|\byears (ago|back)\b|\bback in (19|20)\d\d\b|\bin (19|20)\d\d\b",
     re.I,
 )
+_BARE_YEAR = re.compile(
+    r"(?<!since )(?<!from )(?<!till )(?<!until )(?<!dx )(?<!diagnosed )(?<!diagnosed in )"
+    r"\b((?:19|20)\d\d)\b",
+    re.I,
+)
 _PAST_EPISODE = re.compile(
     r"\blast (year|yr|fall|autumn|spring|summer|winter|christmas|xmas|month)\b"
     r"|\b\d+\s*(months?|mos?|mths?|years?|yrs?)\s+(ago|back)\b|\b(in|back in) (19|20)\d\d\b"
@@ -708,6 +713,9 @@ def _resolved(
             return at < start and "now" not in words[at + 2 : start]
         return True
     if acute:
+        # "DVT R leg 2021 after a flight, treated": a year two or more back is history.
+        if any(int(y) <= dt.date.today().year - 2 for y in _BARE_YEAR.findall(sentence)):
+            return True
         m = _LONG_AGO.search(sentence)
         if m:
             number = (
