@@ -1324,7 +1324,7 @@ CARE_BEFORE = frozenset(
 CARE_AFTER = frozenset(
     "says said knows know aware cleared okayed okd happy following follows monitoring monitors "
     "managing manages checked checks confirmed told tells thinks thought diagnosed dx referred "
-    "recommended recommends prescribed gave wants".split()
+    "recommended recommends prescribed gave wants reviews reviewed reviewing".split()
 )
 # "her old psychiatrist retired", "lost her psychiatrist", "sign-off from her doctor",
 # "back home I'd see my chiro": a care that ended, is wanted, or is elsewhere.
