@@ -391,3 +391,97 @@ def test_asked_directly_and_denied_the_meaning_reader_raises_no_emergency():
     )
     assert "emergency-care" not in found
     assert found.get("psychotherapist") == "soon"
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        # the spinal cord pressed by a cancer (NICE NG234)
+        "Breast ca 2017 with bone mets. Upper back pain 3 wks, worse this week, and now both legs "
+        "feel like jelly on the stairs.",
+        # an acute abdomen days after an operation
+        "Gallbladder out 4 days ago. Tummy hard as a board, pain 9/10, threw up green twice.",
+        # bleeding inside after a vehicle rolled onto him
+        "Tractor tipped over on the slope and landed on him this morning. Belly swollen, pale, "
+        "dizzy standing up.",
+    ],
+)
+def test_round_sixteens_emergencies(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("notes", "professions"),
+    [
+        (
+            "Chef, 60. Meat and rice catch halfway down lately, has to wash them down with water.",
+            {"primary-care-physician"},
+        ),
+        (
+            "Electrician 55, fingers numb and clumsy both hands, can't do up his buttons, and "
+            "he's been unsteady on his feet for a couple of months.",
+            {"primary-care-physician", "neurologist"},
+        ),
+        (
+            "Sciatica R for a month. Since Monday the R foot drags and slaps on the floor.",
+            {"primary-care-physician"},
+        ),
+        (
+            "Slipped on the wet deck, landed on her outstretched hand on Sunday. Snuffbox very "
+            "tender, grip weak.",
+            {"primary-care-physician"},
+        ),
+        (
+            "Taking oxy from a mate every day since the knee op, gets sick if she misses a day, "
+            "tried to stop and can't.",
+            {"primary-care-physician"},
+        ),
+    ],
+)
+def test_round_sixteens_urgent_flags_go_to_a_physician_soon(notes, professions):
+    found = _professions(notes)
+    assert {slug for slug, urgency in found.items() if urgency == "soon"} == professions
+    assert "emergency-care" not in found
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        # a list asked about, then denied as a whole
+        "Tight traps from moving furniture. Asked about chest pain/SOB/dizziness - denies all.",
+        # a clot years ago, treated: history
+        "DVT L calf 2019 after a long flight, treated, off thinners. Legs normal today.",
+        # a wrist x-rayed clear after a fall
+        "FOOSH off a scooter 3 wks ago, x-ray showed no fracture. Wrist still stiff, can't put "
+        "weight through it.",
+    ],
+)
+def test_round_sixteens_words_that_only_look_like_a_red_flag(notes):
+    found = _professions(notes)
+    assert "emergency-care" not in found
+    assert "soon" not in found.values()
+
+
+def test_used_to_then_now_is_todays():
+    found = _professions(
+        "Used to be one beer after work, now it's a bottle of wine most nights, shaky hands "
+        "in the morning."
+    )
+    assert found.get("primary-care-physician") == "soon"
+    assert "hypnotherapist" not in _professions("Used to smoke, quit in 2015. Feels great.")
+
+
+def test_the_modality_the_session_already_has_asks_for_no_one():
+    assert "massage-therapist" not in _professions(
+        "Monthly relaxation. Loves the hot stones, medium pressure."
+    )
+    assert "massage-therapist" in _professions(
+        "She would love a hot stone session, which we don't offer."
+    )
+
+
+def test_a_joint_that_hurts_and_limits_the_client_goes_to_a_physical_therapist():
+    found = _professions(
+        "Retired plumber. R shoulder stiff and sore for months, can't reach the top cupboard."
+    )
+    assert found.get("physical-therapist") == "routine"
