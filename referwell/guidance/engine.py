@@ -188,7 +188,8 @@ NUMBER_WORDS = {
     "couple": 2,
 }
 _NUM = (
-    r"(\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
+    # "2.5 wks ago" is two and a half weeks, not five
+    r"(?<![\d.])(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty"
     r"|thirty|a few|few|several|many|a couple of|couple of|a couple)"
 )
 _UNITS = r"(day|days|week|weeks|wk|wks|month|months|mo|mos|year|years|yr|yrs|decade|decades)"
