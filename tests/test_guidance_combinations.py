@@ -485,3 +485,46 @@ def test_a_joint_that_hurts_and_limits_the_client_goes_to_a_physical_therapist()
         "Retired plumber. R shoulder stiff and sore for months, can't reach the top cupboard."
     )
     assert found.get("physical-therapist") == "routine"
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Low back pain since lifting the canoe, now into both legs. Numb 'down there' when wiping.",
+        "Sore back since Tuesday, pain down both legs, hasn't peed since last night though he "
+        "feels full.",
+        "All four of them have had headaches for a week, better at school and work. Dizzy and "
+        "sick today. New furnace put in last week.",
+        "Scraped knee on the trail, redness spreading up the thigh, fever 39, shaking chills.",
+    ],
+)
+def test_round_sixteens_second_pair_of_emergencies(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("notes", "professions"),
+    [
+        (
+            "Tuesday her L hand went dead and she couldn't get her words out for about 10 "
+            "minutes, then back to normal. Fine since.",
+            {"primary-care-physician", "neurologist"},
+        ),
+        (
+            "Fell off a chair onto her R hip 3 days ago, walking with a cane, deep groin pain, "
+            "can't lift the leg off the bed.",
+            {"primary-care-physician"},
+        ),
+    ],
+)
+def test_round_sixteens_second_pair_of_urgent_flags(notes, professions):
+    found = _professions(notes)
+    assert {slug for slug, urgency in found.items() if urgency == "soon"} == professions
+    assert "emergency-care" not in found
+
+
+def test_a_pregnancy_lost_weeks_ago_is_grief_not_a_warning_sign():
+    found = _professions(
+        "Miscarried at 10 wks a month ago, bleeding stopped, follow-up done. Can't stop crying."
+    )
+    assert "emergency-care" not in found
