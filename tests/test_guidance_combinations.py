@@ -528,3 +528,20 @@ def test_a_pregnancy_lost_weeks_ago_is_grief_not_a_warning_sign():
         "Miscarried at 10 wks a month ago, bleeding stopped, follow-up done. Can't stop crying."
     )
     assert "emergency-care" not in found
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "38wks, first baby. Hasn't felt the baby move since last night, a little bleeding.",
+        "Scrum collapsed on him this morning, pins and needles down both arms since, neck sore.",
+    ],
+)
+def test_round_sixteens_emergencies_found_when_left_out_of_the_library(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+def test_pregnancy_nausea_is_not_an_emergency_by_its_neighbours():
+    assert "emergency-care" not in _professions(
+        "S: Pt 31 yo F, 8/40 pregnant, c/o tiredness and nausea. O: NAD. P: side-lying."
+    )

@@ -1399,6 +1399,9 @@ def _read_by_meaning(
     if (
         reading.shares.get(library.EMERGENCY, 0.0) >= library.EMERGENCY_SHARE
         and _emergency_closeness(reading) >= library.EMERGENCY_CLOSENESS
+        # The closest note decides a tie of likenesses: a note almost the same as a routine one
+        # ("7/40 pregnant, c/o fatigue and nausea") is not an emergency for its neighbours'.
+        and library.EMERGENCY in reading.neighbours[0][1].professions
         # Only where the rules saw no danger at all: a red flag they graded "soon" keeps the
         # grade the published list gives it, and an emergency is something new.
         and all(s.urgency == "routine" for s in by_profession.values())
