@@ -545,3 +545,34 @@ def test_pregnancy_nausea_is_not_an_emergency_by_its_neighbours():
     assert "emergency-care" not in _professions(
         "S: Pt 31 yo F, 8/40 pregnant, c/o tiredness and nausea. O: NAD. P: side-lying."
     )
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        # a neck injury outranks myelopathy when there was a blow
+        "Fell backwards off a ladder yesterday, hit the back of her head. Today both hands numb "
+        "and clumsy, can't do her buttons, legs wobbly.",
+        # low sodium after an endurance event
+        "Ran an ultra yesterday, drank about 9 litres of plain water, no salt. Vomited twice, "
+        "confused about the day.",
+        "Hiking this morning, felt a sting at the ankle and heard a rattle. Two puncture marks, "
+        "swelling up the shin.",
+    ],
+)
+def test_round_sixteens_third_pair_of_emergencies(notes):
+    assert _professions(notes).get("emergency-care") == "emergency"
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Last Thursday his R hand went numb and he couldn't get his words out for 10 mins, "
+        "then it all came back. Fine today.",
+        "Dry cough x5 wks that won't quit, soaks the sheets at night, chest aches when coughing.",
+        "Told me she was assaulted at a party last term, hasn't told anyone. Jumpy when someone "
+        "stands behind her.",
+    ],
+)
+def test_round_sixteens_third_pair_of_look_alikes_are_not_911(notes):
+    assert "emergency-care" not in _professions(notes)

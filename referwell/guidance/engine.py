@@ -212,7 +212,7 @@ _BARE_YEAR = re.compile(
     re.I,
 )
 _PAST_EPISODE = re.compile(
-    r"\blast (year|yr|fall|autumn|spring|summer|winter|christmas|xmas|month)\b"
+    r"\blast (year|yr|fall|autumn|spring|summer|winter|christmas|xmas|month|term|semester)\b"
     r"|\b\d+\s*(months?|mos?|mths?|years?|yrs?)\s+(ago|back)\b|\b(in|back in) (19|20)\d\d\b"
     r"|\bscare\b",
     re.I,
