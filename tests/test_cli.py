@@ -191,7 +191,7 @@ def test_suggest_needs_no_database_and_prints_the_documented_json(tmp_path):
     payload = json.loads(out)
     assert list(payload) == ["suggestions"]
     by = {s["profession"]: s for s in payload["suggestions"]}
-    assert set(by) == {"chiropractor", "psychotherapist"}
+    assert set(by) == {"chiropractor", "physical-therapist", "psychotherapist"}
     for s in payload["suggestions"]:
         assert list(s) == [
             "profession",

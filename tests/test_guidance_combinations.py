@@ -576,3 +576,82 @@ def test_round_sixteens_third_pair_of_emergencies(notes):
 )
 def test_round_sixteens_third_pair_of_look_alikes_are_not_911(notes):
     assert "emergency-care" not in _professions(notes)
+
+
+# --- Round seventeen: professions that do much the same work are named side by side ----------
+
+
+def test_a_stiff_neck_after_a_collision_names_a_chiropractor_and_a_physical_therapist():
+    got = {
+        s.profession: s
+        for s in suggest(
+            Intake(notes="Rear-ended at the lights 10 days ago, x-ray clear, neck stiff.")
+        ).suggestions
+    }
+    assert set(got) == {"chiropractor", "physical-therapist"}
+    beside = got["physical-therapist"]
+    assert beside.reasons[0].startswith("Beside a chiropractor, for the same complaint")
+    # The letter describes the client's problem, whoever it goes to.
+    assert beside.clinical == got["chiropractor"].clinical != ""
+    assert beside.ask == got["chiropractor"].ask != ""
+
+
+def test_hand_therapy_and_talking_therapy_have_two_professions_too():
+    wrist = {
+        s.profession
+        for s in suggest(
+            Intake(notes="Data entry all day, wrists ache and tingle by the afternoon.")
+        ).suggestions
+    }
+    assert {"occupational-therapist", "physical-therapist"} <= wrist
+    low = {
+        s.profession
+        for s in suggest(
+            Intake(notes="Anxious all the time since the restructure, can't switch off at night.")
+        ).suggestions
+    }
+    assert {"psychotherapist", "psychologist"} <= low
+
+
+def test_no_second_profession_beside_a_red_flag_a_marriage_or_one_already_seen():
+    flag = suggest(
+        Intake(
+            notes="Rear-ended yesterday, hit her head, vomited twice and keeps repeating herself."
+        )
+    )
+    assert flag.emergency and "physical-therapist" not in {s.profession for s in flag.suggestions}
+    marriage = {
+        s.profession
+        for s in suggest(
+            Intake(notes="Her marriage is in trouble, they fight every night.")
+        ).suggestions
+    }
+    assert "psychotherapist" in marriage and "psychologist" not in marriage
+    seen = {
+        s.profession
+        for s in suggest(
+            Intake(notes="Rear-ended 3 weeks ago, neck stiff. Her physio has her on exercises.")
+        ).suggestions
+    }
+    assert "physical-therapist" not in seen
+
+
+def test_alongside_names_a_profession_the_knowledge_base_has():
+    for prof in load().professions.values():
+        for other in prof.alongside:
+            assert other in load().professions and other != prof.slug
+
+
+def test_a_smoker_who_wants_to_quit_is_offered_the_physician_beside_hypnotherapy():
+    got = _professions("Pack a day for 25 years, wants to finally quit, asked if hypnosis works.")
+    assert {"primary-care-physician", "hypnotherapist"} <= set(got)
+
+
+def test_a_smoker_nobody_asked_to_quit_still_gets_the_physician_for_blood_in_a_cough():
+    result = suggest(
+        Intake(notes="58, smoker 40 yrs. cough 2 months, hoarse, coughed up a bit of blood once.")
+    )
+    assert [(s.profession, s.urgency) for s in result.suggestions] == [
+        ("primary-care-physician", "soon")
+    ]
+    assert [i.finding for i in result.ignored] == ["smoking"]

@@ -73,7 +73,10 @@ def test_family_history_is_not_the_clients_finding(notes):
     [
         ("Car accident 15 years ago, fully recovered.", []),
         ("Quit smoking in 2010.", []),
-        ("Hurt her back in a fall 10 years ago and it still flares up.", ["chiropractor"]),
+        (
+            "Hurt her back in a fall 10 years ago and it still flares up.",
+            ["chiropractor", "physical-therapist"],
+        ),
         ("Wants to quit smoking.", ["hypnotherapist"]),
     ],
 )

@@ -167,8 +167,9 @@ def test_api_suggest_from_notes(alice_api, chiros):
     response = post(alice_api, {"notes": "MVA two weeks ago, neck pain.", "zip_code": "53122"})
     assert response.status_code == 200, response.content
     body = response.json()
-    (s,) = body["suggestions"]
+    s, beside = body["suggestions"]
     assert s["profession"] == "chiropractor" and s["urgency"] == "routine"
+    assert beside["profession"] == "physical-therapist" and beside["urgency"] == "routine"
     assert [p["name"] for p in s["partners"]] == ["Dr. Near Trusted", "Dr. Far Prospect"]
     assert {c["name"] for c in s["partners"][0]["components"]} >= {"trust", "distance"}
     assert body["findings"][0]["finding"] == "car-accident"

@@ -831,6 +831,9 @@ def _about_the_relative(note: list[_Sentence], sent: _Sentence) -> bool:
     return False
 
 
+NOT_ASKED = "nothing says the client wants to change it"
+
+
 def _why_ignored(
     cf: CompiledFinding,
     sent: _Sentence,
@@ -847,7 +850,7 @@ def _why_ignored(
         return "the sentence says it is something else"
     # A smoker is only referred when they want to stop: the wish must be somewhere in the note.
     if cf.requires and not _required(cf, note):
-        return "nothing says the client wants to change it"
+        return NOT_ASKED
     if f.negatable and (
         _negated(words, ti, end, pattern)
         # "Numbness? No."
@@ -1300,6 +1303,7 @@ def suggest(intake: Intake) -> Result:
         if s is not None and s.urgency == "routine":
             del by_profession[slug]
             ignored.append(Ignored(slug, s.name, quote, "already in their care"))
+    _offer_alongside(by_profession, suppressed | set(in_care))
     suggestions = sorted(
         by_profession.values(),
         key=lambda s: (URGENCY_RANK[s.urgency], -len(s.reasons), s.position),
@@ -1315,6 +1319,39 @@ def suggest(intake: Intake) -> Result:
     for s in suggestions:
         s.timing, s.timing_reason = _timing(s, intake, small_one)
     return Result(suggestions, matches, ignored, kb.version)
+
+
+def _offer_alongside(by_profession: dict[str, Suggestion], left_out: set[str]) -> None:
+    """Name beside a routine suggestion the professions that do much the same work for it
+    (`alongside` in professions.json): a stiff neck after a collision is a chiropractor's or a
+    physical therapist's, and the client chooses. Not beside a red flag, not where the note
+    points to the one profession (`alongside = false`: a marriage in trouble), and not one the
+    client already sees, or that the note says did not help."""
+    kb = load()
+    for slug, s in list(by_profession.items()):
+        if s.urgency != "routine" or (
+            s.findings and not any(_finding(f).alongside for f in s.findings)
+        ):
+            continue
+        for other in kb.professions[slug].alongside:
+            if other in by_profession or other in left_out:
+                continue
+            prof = kb.professions[other]
+            by_profession[other] = Suggestion(
+                profession=other,
+                name=prof.name,
+                reasons=[
+                    f"Beside {_a(s.name)}, for the same complaint: {_lower_first(prof.summary)}"
+                ],
+                urgency="routine",
+                sensitive=prof.sensitive,
+                timing="",
+                timing_reason="",
+                non_invasive=prof.non_invasive,
+                position=s.position,
+                clinical=s.clinical,
+                ask=s.ask,
+            )
 
 
 # Words around a professional's name that say the client is in their care now.
@@ -1453,11 +1490,15 @@ def _read_by_meaning(
                         ),
                     )
                 )
+    # Professions only words read as not the client's, not now or not real point to. (A habit
+    # nobody asked to change is not among them: "smoker" beside a cough that brings up blood is
+    # still a note for the physician.)
     set_aside = {
         slug
         for i in ignored
         if i.finding in _findings_by_id()
         and i.why.startswith((*_CONTEXT_WHYS, "the practice offers it"))
+        and i.why != NOT_ASKED
         for slug in _finding(i.finding).professions
     }
     added = [
@@ -1577,7 +1618,7 @@ _CONTEXT_WHYS = (
     "a hypothetical",
     "in the past",
     "the sentence says it is something else",
-    "nothing says the client wants to change it",
+    NOT_ASKED,
 )
 _CLAUSE = re.compile(r"[,;:]|\s[-–—]\s|\bbut\b", re.IGNORECASE)
 _FINE_CLAUSE = re.compile(

@@ -43,6 +43,9 @@ class Profession(BaseModel):
     is_provider: bool = True
     non_invasive: bool = False
     sensitive: bool = False
+    # Professions that do much the same work for a routine complaint, named beside this one so
+    # the client can choose (a chiropractor or a physical therapist for a stiff neck).
+    alongside: list[str] = Field(default_factory=list)
 
     @field_validator("nucc")
     @classmethod
@@ -76,6 +79,9 @@ class Finding(BaseModel):
     # from work at a production line): it counts alone, not next to its explanation.
     secondary: bool = False
     niche_words: list[str] = Field(default_factory=list)
+    # False where its profession is the one that fits, not one of several that do much the same
+    # work (couples counselling is a counsellor's): professions.json's `alongside` stays away.
+    alongside: bool = True
 
     @model_validator(mode="after")
     def _red_flags_go_somewhere(self) -> Finding:
@@ -338,6 +344,10 @@ def load() -> KnowledgeBase:
                     words.update(slot.words)
                     stems.update(slot.prefixes)
         compiled.append(CompiledFinding(finding, patterns, excludes, requires))
+    for prof in professions.values():
+        for slug in prof.alongside:
+            if slug not in professions or slug == prof.slug:
+                raise KnowledgeBaseError(f"profession {prof.slug}: unknown alongside '{slug}'")
     flags_version, concepts, flags = _load_combinations(professions, seen)
     known = seen | {flag.id for flag in flags}
     for cf in compiled:
