@@ -655,3 +655,69 @@ def test_a_smoker_nobody_asked_to_quit_still_gets_the_physician_for_blood_in_a_c
         ("primary-care-physician", "soon")
     ]
     assert [i.finding for i in result.ignored] == ["smoking"]
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Shearer. Got bit on the ankle in the shed 40 min ago, reckons it was a brown. Now a "
+        "headache, feels crook, vision a bit blurry, sweaty.",
+        "Came off her horse this morning, landed on her head. Neck really sore to move, pins n "
+        "needles down both arms, hands feel weird and heavy.",
+        "Outdoor festival, 94°F. Hot, red, dry skin, stopped sweating, confused about where she "
+        "is, stumbling. Temp by forehead thermometer 104.6.",
+        "T1D on a pump, skipped lunch. Sweaty, shaky, talking nonsense, CGM alarming 46. Gave "
+        "juice, now very drowsy and can't hold the cup.",
+    ],
+)
+def test_round_seventeen_emergencies(notes):
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Asked him straight out about hurting himself - said no, 'wouldn't do that to the missus'.",
+        "Asked if she has thoughts of hurting herself, she said no. Low, not sleeping.",
+    ],
+)
+def test_a_question_about_suicide_answered_no_is_no_emergency(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+def test_asked_and_answered_yes_stays_an_emergency():
+    notes = "Asked about suicide, said yes, she has thought about it this week."
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+def test_a_headache_worse_on_coughing_or_waking_with_vomiting_is_for_the_physician_soon():
+    notes = (
+        "Headaches 4-5 wks, worst first thing in the morning, thrown up a couple of mornings, "
+        "worse coughing or bending. Never had headaches before."
+    )
+    assert _professions(notes) == {"primary-care-physician": "soon"}
+    # Waking with a headache and a grinding partner is the jaw's, not raised pressure.
+    grinding = "Jaw clicks, wakes with temple headaches, partner hears her grinding at night."
+    assert "primary-care-physician" not in _professions(grinding)
+
+
+def test_a_ballet_word_is_not_corrected_into_a_trauma_word():
+    notes = "Calves so sore after tech week (all those releves), getting better each day."
+    assert _professions(notes) == {}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Chronic LBP 1+ yr. Feels amazing for a day after massage and then it's back. Wants to "
+        "actually fix it.",
+        "Teacher, low back achy by 2 pm every day, wants to know what she can do besides massage.",
+        "Headaches start in the neck and go up over the head after long days at the computer.",
+    ],
+)
+def test_pain_that_returns_or_starts_in_the_neck_goes_to_a_physical_therapist(notes):
+    assert _professions(notes).get("physical-therapist") == "routine"
+
+
+def test_a_monthly_regular_coming_back_is_not_pain_coming_back():
+    assert _professions("Monthly maintenance, comes back every month. Shoulders tight.") == {}

@@ -551,7 +551,27 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
         literal = {w for slot in pattern.slots if slot is not None for w in slot.words}
         if any(w in NEGATION_CUES and w not in literal for w in words[start + 1 : end]):
             return True
-    return any(w in POST_NEGATIONS for w in words[end : end + 3]) or _denied_after(words, end)
+    return (
+        any(w in POST_NEGATIONS for w in words[end : end + 3])
+        or _denied_after(words, end)
+        or _answered_no(words, start, end)
+    )
+
+
+ASKED = frozenset("asked ask asking screened".split())
+SAID = frozenset("said says answered answers replied replies".split())
+
+
+def _answered_no(words: list[str], start: int, end: int) -> bool:
+    """A question about it answered no: "asked him straight out about hurting himself - said
+    no", "asked if she has thoughts of it, she said no"."""
+    if not any(w in ASKED for w in words[max(0, start - 8) : start]):
+        return False
+    tail = words[end : end + 6]
+    return any(
+        w in SAID and i + 1 < len(tail) and tail[i + 1] in FORM_ANSWERS_NO
+        for i, w in enumerate(tail)
+    )
 
 
 # "Asked re chest pain/SOB/dizziness - denies all": a list asked about, then denied as a whole.

@@ -143,7 +143,8 @@ class Speller:
         "likes enjoys enjoy vacation holiday holidays wedding birthday gardening garden "
         "bought moving moved house home job jobs boss coworker coworkers meeting meetings "
         "computer laptop screen phone driving drive drove commute travel traveled flight "
-        "rayed rays xray xrayed".split()
+        "rayed rays xray xrayed releve releves plie plies pointe barre tendu tendus jete "
+        "jetes degage fouette fouettes arabesque".split()
     )
 
     def __init__(
