@@ -597,43 +597,19 @@ def test_a_stiff_neck_after_a_collision_names_a_chiropractor_and_a_physical_ther
 
 
 def test_hand_therapy_and_talking_therapy_have_two_professions_too():
-    wrist = {
-        s.profession
-        for s in suggest(
-            Intake(notes="Data entry all day, wrists ache and tingle by the afternoon.")
-        ).suggestions
-    }
-    assert {"occupational-therapist", "physical-therapist"} <= wrist
-    low = {
-        s.profession
-        for s in suggest(
-            Intake(notes="Anxious all the time since the restructure, can't switch off at night.")
-        ).suggestions
-    }
-    assert {"psychotherapist", "psychologist"} <= low
+    wrist = _professions("Data entry all day, wrists ache and tingle by the afternoon.")
+    assert {"occupational-therapist", "physical-therapist"} <= set(wrist)
+    low = _professions("Anxious all the time since the restructure, can't switch off at night.")
+    assert {"psychotherapist", "psychologist"} <= set(low)
 
 
 def test_no_second_profession_beside_a_red_flag_a_marriage_or_one_already_seen():
-    flag = suggest(
-        Intake(
-            notes="Rear-ended yesterday, hit her head, vomited twice and keeps repeating herself."
-        )
-    )
-    assert flag.emergency and "physical-therapist" not in {s.profession for s in flag.suggestions}
-    marriage = {
-        s.profession
-        for s in suggest(
-            Intake(notes="Her marriage is in trouble, they fight every night.")
-        ).suggestions
-    }
+    flag = "Rear-ended yesterday, hit her head, vomited twice and keeps repeating herself."
+    assert _professions(flag) == {"emergency-care": "emergency"}
+    marriage = _professions("Her marriage is in trouble, they fight every night.")
     assert "psychotherapist" in marriage and "psychologist" not in marriage
-    seen = {
-        s.profession
-        for s in suggest(
-            Intake(notes="Rear-ended 3 weeks ago, neck stiff. Her physio has her on exercises.")
-        ).suggestions
-    }
-    assert "physical-therapist" not in seen
+    seen = "Rear-ended 3 weeks ago, neck stiff. Her physio has her on exercises."
+    assert "physical-therapist" not in _professions(seen)
 
 
 def test_alongside_names_a_profession_the_knowledge_base_has():
@@ -721,3 +697,11 @@ def test_pain_that_returns_or_starts_in_the_neck_goes_to_a_physical_therapist(no
 
 def test_a_monthly_regular_coming_back_is_not_pain_coming_back():
     assert _professions("Monthly maintenance, comes back every month. Shoulders tight.") == {}
+
+
+def test_a_mole_told_in_one_sentence_and_its_changes_in_the_next_is_seen_within_days():
+    notes = (
+        "Noticed a mole on her L scapula while working. Says it's gotten bigger since summer. "
+        "Uneven edges, two colours, bled onto her bra strap last week."
+    )
+    assert _professions(notes) == {"dermatologist": "soon", "primary-care-physician": "soon"}

@@ -1361,7 +1361,8 @@ def _offer_alongside(by_profession: dict[str, Suggestion], left_out: set[str]) -
                 profession=other,
                 name=prof.name,
                 reasons=[
-                    f"Beside {_a(s.name)}, for the same complaint: {_lower_first(prof.summary)}"
+                    f"Beside {_a(s.name)}, for the same complaint: {_a(prof.name)} does much "
+                    "the same work for it, and the client can choose"
                 ],
                 urgency="routine",
                 sensitive=prof.sensitive,
