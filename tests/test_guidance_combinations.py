@@ -705,3 +705,9 @@ def test_a_mole_told_in_one_sentence_and_its_changes_in_the_next_is_seen_within_
         "Uneven edges, two colours, bled onto her bra strap last week."
     )
     assert _professions(notes) == {"dermatologist": "soon", "primary-care-physician": "soon"}
+
+
+def test_a_bare_year_is_history_counted_from_the_day_of_the_session():
+    notes = "DVT R leg 2024 after a long flight, treated with blood thinners."
+    assert _professions(notes, today=dt.date(2026, 12, 7)) == {}
+    assert _professions(notes, today=dt.date(2025, 3, 1)) == {"primary-care-physician": "soon"}

@@ -575,7 +575,7 @@ def _answered_no(words: list[str], start: int, end: int) -> bool:
 
 
 # "Asked re chest pain/SOB/dizziness - denies all": a list asked about, then denied as a whole.
-DENIALS = frozenset("denies denied deny negative".split())
+DENIALS = LIST_NEGATIONS
 DENIED_WHOLE = frozenset("all any both them these those everything".split())
 DENIED_AFTER_WINDOW = 8
 
@@ -697,6 +697,7 @@ def _resolved(
     start: int = 0,
     cues: list[tuple[str, ...]] | None = None,
     end: int = 0,
+    today: dt.date | None = None,
 ) -> bool:
     if any(
         w in STILL_RELEVANT and (i == 0 or words[i - 1] not in NEGATION_CUES)
@@ -735,7 +736,8 @@ def _resolved(
         return True
     if acute:
         # "DVT R leg 2021 after a flight, treated": a year two or more back is history.
-        if any(int(y) <= dt.date.today().year - 2 for y in _BARE_YEAR.findall(sentence)):
+        year = (today or dt.date.today()).year
+        if any(int(y) <= year - 2 for y in _BARE_YEAR.findall(sentence)):
             return True
         m = _LONG_AGO.search(sentence)
         if m:
@@ -884,7 +886,7 @@ def _why_ignored(
     if f.negatable and _hypothetical(words, ti):
         return "a hypothetical (if it ever happens), not what the client has"
     if f.resolvable:
-        if _resolved(words, sent.sentence, f.acute, start=ti, end=end):
+        if _resolved(words, sent.sentence, f.acute, start=ti, end=end, today=intake.today):
             return "in the past, resolved"
         # "Had plantar fasciitis last year; it's gone now." — the next sentence may close it.
         if (
@@ -957,7 +959,9 @@ class _Hit:
     position: int
 
 
-def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_Hit]]:
+def _concept_hits(
+    sents: list[_Sentence], starts: list[int], today: dt.date | None = None
+) -> dict[str, list[_Hit]]:
     """Every concept of the red-flag catalogue the note affirms of the client, in order."""
     index = _index()
     hits: dict[str, list[_Hit]] = defaultdict(list)
@@ -986,7 +990,7 @@ def _concept_hits(sents: list[_Sentence], starts: list[int]) -> dict[str, list[_
                     # A red flag is about now: "as a teenager", "years ago" are history.
                     or (
                         cc.concept.resolvable
-                        and _resolved(words, sent.sentence, True, start=ti, end=end)
+                        and _resolved(words, sent.sentence, True, start=ti, end=end, today=today)
                         and not (cc.concept.transient and _RECENT.search(sent.sentence))
                     )
                     or _hypothetical(words, ti)
@@ -1049,11 +1053,11 @@ def _fires_in(flag: Combination, hits: dict[str, list[_Hit]]) -> list[_Hit]:
 
 
 def _red_flags(
-    sents: list[_Sentence], starts: list[int], kb: KnowledgeBase
+    sents: list[_Sentence], starts: list[int], kb: KnowledgeBase, today: dt.date | None = None
 ) -> list[tuple[Match, set[int]]]:
     """The combinations of the knowledge base that the note's concepts make (red flags, and
     complaints told as region + symptom + activity), each with its sentences."""
-    hits = _concept_hits(sents, starts)
+    hits = _concept_hits(sents, starts, today)
     if not hits:
         return []
     windows = _windows(hits)
@@ -1151,7 +1155,7 @@ def _scan(intake: Intake) -> tuple[list[Match], list[Ignored]]:
     # Red flags made of several findings, possibly in several sentences (data/combinations.toml);
     # one that asks for a physician soon adds nothing where a finding already says emergency.
     emergency_found = {found_in[m.finding] for m in matches.values() if m.urgency == "emergency"}
-    for match, in_sentences in _red_flags(sents, starts, load()):
+    for match, in_sentences in _red_flags(sents, starts, load(), intake.today):
         if (
             match.urgency == "soon"
             and in_sentences & emergency_found
