@@ -711,3 +711,55 @@ def test_a_bare_year_is_history_counted_from_the_day_of_the_session():
     notes = "DVT R leg 2024 after a long flight, treated with blood thinners."
     assert _professions(notes, today=dt.date(2026, 12, 7)) == {}
     assert _professions(notes, today=dt.date(2025, 3, 1)) == {"primary-care-physician": "soon"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Hurler, belt of a hurl on the front of the shin 3 hrs ago. Shin rock hard and shiny, "
+        "pain way more than looks right, roars when I move his toes. Nurofen not touching it.",
+        "Never got to the session - slipped on the ice by the doors. 84. Can't get up, L leg "
+        "looks shorter and her foot is turned out.",
+        "R foot ice cold and white since she woke up, very painful, can barely wiggle her toes. "
+        "Hx a-fib, stopped her blood thinner.",
+    ],
+)
+def test_round_seventeen_second_pair_emergencies(notes):
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Intake form: [ ] Chest pain  [ ] Shortness of breath  [ ] Dizziness  (none ticked). "
+        "Here to relax.",
+        "Husband died in Feb. Not eating much ('no point cooking for one'), stopped going to choir.",
+        "Mum is in the hospice. Can't stop thinking about mom dying, can't concentrate at work.",
+        "32/40. Hands more swollen than usual, rings tight. No headache, no vision changes.",
+    ],
+)
+def test_round_seventeen_second_pair_no_false_emergency(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+def test_a_ticked_box_still_counts():
+    assert _professions("Form: [x] Chest pain on exertion [ ] Diabetes.") == {
+        "emergency-care": "emergency"
+    }
+
+
+def test_swelling_in_pregnancy_is_the_obstetricians_today_and_911_with_a_headache():
+    assert _professions("31 wks pregnant. Face and hands puffy, rings don't fit. No headache.") == {
+        "obstetrician-gynecologist": "soon"
+    }
+    notes = "34 wks pregnant, face and hands puffy, pounding headache, seeing sparkly spots."
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+def test_drinking_socially_says_nothing_is_wrong():
+    assert _professions("Never smoked, drinks socially. Neck tight.") == {}
+
+
+def test_pain_down_the_back_of_the_leg_goes_to_a_physical_therapist():
+    notes = "LBP with ache down back of L thigh to knee x 2 wks. No numbness, bladder normal."
+    assert _professions(notes) == {"physical-therapist": "routine"}

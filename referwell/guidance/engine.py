@@ -521,8 +521,18 @@ _LISTING_VERBS = frozenset(
 )
 
 
+# "never got to the session, slipped on the ice": a negated deed ends at the comma too ("never
+# had chest pain, SOB" is a list: these verbs introduce what was had or felt).
+_DONE = frozenset("got went made came did ran took gave left".split())
+_LISTING_PAST = frozenset("had felt noticed reported experienced complained".split())
+
+
 def _negates_a_doing(words: list[str], i: int) -> bool:
     following = words[i + 1] if i + 1 < len(words) else ""
+    if following in _DONE:
+        return True
+    if len(following) > 4 and following.endswith("ed"):
+        return following not in _LISTING_PAST
     return len(following) > 4 and following.endswith("ing") and following not in _LISTING_VERBS
 
 
@@ -1648,7 +1658,10 @@ _CONTEXT_WHYS = (
 _CLAUSE = re.compile(r"[,;:]|\s[-–—]\s|\bbut\b", re.IGNORECASE)
 _FINE_CLAUSE = re.compile(
     r"^(?:[\w'/]+\s+){0,4}(?:is|are|was|were|feels?|feeling|looks?|seems?|now|all|been)?\s*"
-    r"(?:fine|ok|okay|good|great|normal|no problems?|no issues?|no complaints?|full rom)[.!]*$",
+    r"(?:fine|ok|okay|good|great|normal|no problems?|no issues?|no complaints?|full rom)[.!]*$"
+    # A social history that says nothing is wrong: "drinks socially", "etoh occasionally".
+    r"|^(?:drinks?|drinking|alcohol|etoh|wine|beer)\s+(?:socially|occasionally|rarely|"
+    r"moderately|in moderation)[.!]*$",
     re.IGNORECASE,
 )
 

@@ -11,7 +11,8 @@ from rapidfuzz.process import extractOne
 
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?=\s|$)|\n|(?<=[a-z])\.(?=[A-Z])")
 # A dash between spaces ("hurt it at the gym - wants exercises") parts clauses like a comma.
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|,|(?<=\s)[-–—]+(?=\s)")
+# A box left empty on a form ("[ ] Chest pain", "☐ Diabetes") answers no to what follows it.
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|,|(?<=\s)[-–—]+(?=\s)|\[\s*\]|☐")
 # Clinical shorthand written with a slash: r/o DVT, h/o MI, s/p TKA, c/o LBP, 30/40, 3/52.
 _SLASH_FORMS = {
     ("r", "o"): ("ruledout",),
@@ -55,6 +56,8 @@ def tokenize(sentence: str, offset: int = 0) -> list[Token]:
         word = m.group()
         if word[0] in "-–—":
             word = ","
+        elif word[0] in "[☐":
+            word = "no"
         # "chest's" is "chest", "dad's" is "dad"; "doesn't" stays "doesnt".
         word = word[:-2] if word.endswith("'s") else word.replace("'", "")
         token = Token(word, offset + m.start(), offset + m.end())
