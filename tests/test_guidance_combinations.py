@@ -612,12 +612,6 @@ def test_no_second_profession_beside_a_red_flag_a_marriage_or_one_already_seen()
     assert "physical-therapist" not in _professions(seen)
 
 
-def test_alongside_names_a_profession_the_knowledge_base_has():
-    for prof in load().professions.values():
-        for other in prof.alongside:
-            assert other in load().professions and other != prof.slug
-
-
 def test_a_smoker_who_wants_to_quit_is_offered_the_physician_beside_hypnotherapy():
     got = _professions("Pack a day for 25 years, wants to finally quit, asked if hypnosis works.")
     assert {"primary-care-physician", "hypnotherapist"} <= set(got)
@@ -763,3 +757,52 @@ def test_drinking_socially_says_nothing_is_wrong():
 def test_pain_down_the_back_of_the_leg_goes_to_a_physical_therapist():
     notes = "LBP with ache down back of L thigh to knee x 2 wks. No numbness, bladder normal."
     assert _professions(notes) == {"physical-therapist": "routine"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Denies left sided weakness, facial droop or slurred speech.",
+        "No altered sensation, saddle numbness or bladder changes. LBP 2 wks.",
+        "Sprained ankle last week, still sore a bit on the outside of the ankle. Gets headaches "
+        "from desk work.",
+        "Tight calves, worked a bit on the left leg. Sweating a lot in the hot room.",
+        "Pregnant, 24 wks. Blood pressure normal at her 20 week scan.",
+        "Fell off a ladder 3 weeks ago, bruised hip. Legs feel heavy after standing all day.",
+        "Raynaud's: fingers go white and numb in the cold, can barely feel them till they warm up.",
+        "Physio hasn't helped, says there's no point in going anymore.",
+        "Deadlifting way more than she should, back tight, thigh tight.",
+    ],
+)
+def test_everyday_words_near_the_new_flags_are_no_emergency(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        # A question about having seen someone, or a "no" that goes on, is not a denial.
+        "Asked if she has seen anyone about the saddle numbness, says no.",
+        "Asked about the numbness in her saddle area, says no change since yesterday.",
+        "Pregnant 34 wks, bp 165/112 at the midwife today.",
+        "Kicked in the shin 3 hrs ago, shin tight and shiny. Nurofen not touching it.",
+        "Thinking about her own death a lot lately.",
+        # "not touched by paracetamol": the negated deed ends at its comma.
+        "34 wks G1. Pounding HA x2 days not touched by paracetamol, seeing sparkly zigzags.",
+    ],
+)
+def test_the_new_flags_still_fire_when_meant(notes):
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+def test_a_headache_worst_on_waking_with_vomiting_is_soon_and_a_back_worse_bending_is_not():
+    waking = "Headaches for 3 weeks, worse in the morning, vomited twice this week."
+    assert _professions(waking) == {"primary-care-physician": "soon"}
+    back = "Occasional tension headaches. Low back pain worse bending to pick up her toddler."
+    assert "primary-care-physician" not in _professions(back)
+
+
+def test_a_box_after_its_item_does_not_answer_for_the_next_one():
+    assert _professions("Diabetes [ ] Chest pain on exertion [x]") == {
+        "emergency-care": "emergency"
+    }

@@ -521,19 +521,21 @@ _LISTING_VERBS = frozenset(
 )
 
 
-# "never got to the session, slipped on the ice": a negated deed ends at the comma too ("never
-# had chest pain, SOB" is a list: these verbs introduce what was had or felt).
-_DONE = frozenset("got went made came did ran took gave left".split())
+# "never got to the session, slipped on the ice", "not touched by paracetamol, seeing zigzags":
+# a deed that did not happen ends at the comma too. Not after "no" or "denies", which open a
+# list ("no altered sensation, saddle numbness"; "denies left-sided weakness, facial droop"),
+# nor after a verb that introduces what was had or felt ("never had chest pain, SOB").
+_DONE = frozenset("got went made came did ran took gave".split())
 _LISTING_PAST = frozenset("had felt noticed reported experienced complained".split())
 
 
 def _negates_a_doing(words: list[str], i: int) -> bool:
     following = words[i + 1] if i + 1 < len(words) else ""
-    if following in _DONE:
-        return True
-    if len(following) > 4 and following.endswith("ed"):
-        return following not in _LISTING_PAST
-    return len(following) > 4 and following.endswith("ing") and following not in _LISTING_VERBS
+    if following.endswith("ing"):
+        return len(following) > 4 and following not in _LISTING_VERBS
+    if words[i] in LIST_NEGATIONS or words[i] == "no" or following in _LISTING_PAST:
+        return False
+    return following in _DONE or (len(following) > 4 and following.endswith("ed"))
 
 
 def _answers_no(words: list[str]) -> bool:
@@ -570,17 +572,25 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
 
 ASKED = frozenset("asked ask asking screened".split())
 SAID = frozenset("said says answered answers replied replies".split())
+# A question about whether someone has seen to it is not a question about the thing itself
+# ("asked if she has seen anyone about the saddle numbness, says no").
+ASKED_ABOUT_CARE = frozenset("seen see seeing anyone anybody doctor gp checked told".split())
+# "says no change", "no worse", "no one": a "no" that begins another statement.
+NO_THAT_GOES_ON = frozenset(
+    "change changes worse better different one idea longer more improvement difference".split()
+)
 
 
 def _answered_no(words: list[str], start: int, end: int) -> bool:
     """A question about it answered no: "asked him straight out about hurting himself - said
     no", "asked if she has thoughts of it, she said no"."""
-    if not any(w in ASKED for w in words[max(0, start - 8) : start]):
+    question = words[max(0, start - 8) : start]
+    if not any(w in ASKED for w in question) or any(w in ASKED_ABOUT_CARE for w in question):
         return False
-    tail = words[end : end + 6]
+    tail = words[end : end + 6] + [","]
     return any(
-        w in SAID and i + 1 < len(tail) and tail[i + 1] in FORM_ANSWERS_NO
-        for i, w in enumerate(tail)
+        w in SAID and tail[i + 1] in FORM_ANSWERS_NO and tail[i + 2] not in NO_THAT_GOES_ON
+        for i, w in enumerate(tail[:-2])
     )
 
 
@@ -1360,7 +1370,8 @@ def _offer_alongside(by_profession: dict[str, Suggestion], left_out: set[str]) -
     (`alongside` in professions.json): a stiff neck after a collision is a chiropractor's or a
     physical therapist's, and the client chooses. Not beside a red flag, not where the note
     points to the one profession (`alongside = false`: a marriage in trouble), and not one the
-    client already sees, or that the note says did not help."""
+    client already sees, or that the note says did not help. (A suggestion with findings of
+    both kinds, a marriage in trouble and a grief, has the second profession.)"""
     kb = load()
     for slug, s in list(by_profession.items()):
         if s.urgency != "routine" or (

@@ -12,6 +12,9 @@ from rapidfuzz.process import extractOne
 _SENTENCE_END = re.compile(r"[.!?;\n]+(?=\s|$)|\n|(?<=[a-z])\.(?=[A-Z])")
 # A dash between spaces ("hurt it at the gym - wants exercises") parts clauses like a comma.
 # A box left empty on a form ("[ ] Chest pain", "☐ Diabetes") answers no to what follows it.
+# Boxes that come before their items: the line (or its part after a heading's colon) opens
+# with one ("[ ] Chest pain [ ] Diabetes", "Intake form: ☐ Chest pain").
+_BOX_FIRST = re.compile(r"\s*(?:[^\[☐☑☒:]*:\s*)?(?:\[\s*[xX✓✔]?\s*\]|[☐☑☒])")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|,|(?<=\s)[-–—]+(?=\s)|\[\s*\]|☐")
 # Clinical shorthand written with a slash: r/o DVT, h/o MI, s/p TKA, c/o LBP, 30/40, 3/52.
 _SLASH_FORMS = {
@@ -57,6 +60,10 @@ def tokenize(sentence: str, offset: int = 0) -> list[Token]:
         if word[0] in "-–—":
             word = ","
         elif word[0] in "[☐":
+            # Only where the boxes come before their items ("[ ] Chest pain [ ] Diabetes"):
+            # after them ("Chest pain [ ]") the box belongs to what came before.
+            if not _BOX_FIRST.match(sentence):
+                continue
             word = "no"
         # "chest's" is "chest", "dad's" is "dad"; "doesn't" stays "doesnt".
         word = word[:-2] if word.endswith("'s") else word.replace("'", "")
