@@ -134,6 +134,7 @@ RESOLVED = [
     ("like", "myself", "again"), ("like", "herself", "again"), ("like", "himself", "again"),
     ("back", "to", "herself"), ("back", "to", "himself"), ("finished", "counselling"),
     ("finished", "counseling"), ("finished", "therapy"), ("sorted", "out", "now"),
+    ("is", "gone"), ("are", "gone"),
 ]  # fmt: skip
 # Said in the next sentence, these close what the previous one opened.
 STRONG_RESOLVED = [
@@ -538,10 +539,23 @@ def _negates_a_doing(words: list[str], i: int) -> bool:
     return following in _DONE or (len(following) > 4 and following.endswith("ed"))
 
 
+# "Explained: saddle numbness, bladder changes = go to ED. She has none of these." The sentence
+# after a list answers for the whole of it.
+_NONE_OF_THESE = re.compile(
+    r"^(?:(?:she|he|they|client|cl|pt|patient|i)\s+)?(?:has|have|had|reports|reported|denies|denied|"
+    r"confirms|confirmed)?\s*(?:none|no|neither)\s+of\s+(?:these|them|those|this|that|the above)\b"
+    r"|^(?:(?:she|he|they|client|cl|pt|patient)\s+)?(?:denies|denied)\s+(?:all|any|each)\s+"
+    r"(?:of\s+)?(?:these|them|those|the above)\b"
+)
+
+
 def _answers_no(words: list[str]) -> bool:
-    """A sentence that only answers no: "No.", "- 'no'", "None"."""
+    """A sentence that only answers no: "No.", "- 'no'", "None"; or one that says the client has
+    none of what the sentence before listed ("She has none of these")."""
     said = {w for w in words if w != ","}
-    return bool(said) and said <= FORM_ANSWERS_NO
+    return (bool(said) and said <= FORM_ANSWERS_NO) or bool(
+        _NONE_OF_THESE.match(" ".join(w for w in words if w != ","))
+    )
 
 
 def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = None) -> bool:
@@ -550,6 +564,10 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
     # A phrase that opens with its own negation ("couldn't find his words") starts a new scope.
     own = words[start] in NEGATION_CUES | DOUBLE_NEGATIVE
     if not own and _in_scope(words, NEGATION_CUES, start, window=NEGATION_WINDOW):
+        return True
+    # "nothing hurts", "nothing sore": "nothing" denies the word right after it only ("nothing
+    # helps the pain" is pain).
+    if start > 0 and words[start - 1] in {"nothing", "nowhere"}:
         return True
     if _in_scope(words, LIST_NEGATIONS, start, window=LIST_NEGATION_WINDOW):
         return True
@@ -645,9 +663,13 @@ def _objects_masked(words: list[str]) -> list[str]:
             continue
         prev1 = words[i - 1] if i >= 1 else ""
         prev2 = words[i - 2] if i >= 2 else ""
+        prev3 = words[i - 3] if i >= 3 else ""
         if (
             # "picked up her toddler": whom the client lifted
             (prev1 in DETERMINERS and prev2 in OBJECT_VERBS)
+            # "me and my husband have been trying", "my husband and I": the client is one of them
+            or (prev1 in DETERMINERS and prev2 == "and" and prev3 in _CLIENT_TOO)
+            or (prev1 in DETERMINERS and words[i + 1 : i + 3] in (["and", "i"], ["and", "me"]))
             # "brought in by daughter", "came with her son": who came along
             or prev1 in {"by", "with"}
             or (prev1 in DETERMINERS and prev2 in {"by", "with"})
@@ -664,6 +686,7 @@ def _objects_masked(words: list[str]) -> list[str]:
 
 
 DETERMINERS = frozenset({"her", "his", "my", "the", "their", "a"})
+_CLIENT_TOO = frozenset({"me", "i", "she", "he"})
 
 
 def _other_pronoun_after_relative(words: list[str], start: int) -> bool:
@@ -1547,6 +1570,11 @@ def _read_by_meaning(
         and i.why != NOT_ASKED
         for slug in _finding(i.finding).professions
     }
+    # What a red flag holds back ("no massage of the limb" until a bone that may be broken has
+    # been X-rayed) the closest notes do not bring back.
+    held_back = {
+        slug for m in matches if m.urgency != "routine" for slug in _finding(m.finding).suppresses
+    }
     added = [
         slug
         for slug, share in sorted(reading.shares.items(), key=lambda kv: -kv[1])
@@ -1555,6 +1583,7 @@ def _read_by_meaning(
         and slug not in set_aside
         and slug in kb.professions
         and slug != library.EMERGENCY
+        and slug not in held_back
     ]
     if not by_profession and not added:
         # The closest notes disagree with the rules but agree on nothing else either: the
