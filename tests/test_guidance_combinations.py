@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from referwell.guidance import engine
 from referwell.guidance.engine import Intake, suggest
 from referwell.guidance.kb import Combination, load
 from referwell.guidance.selectors import todays_session
@@ -806,3 +807,106 @@ def test_a_box_after_its_item_does_not_answer_for_the_next_one():
     assert _professions("Diabetes [ ] Chest pain on exertion [x]") == {
         "emergency-care": "emergency"
     }
+
+
+# --- Round eighteen -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Low back bad since Friday, legs heavy, numb sort of where you sit on a bike seat.",
+        "Back pain since the weekend. Couldn't tell if she needed to pee and didn't make it to the "
+        "bathroom in time this morning.",
+    ],
+)
+def test_cauda_equina_told_in_everyday_words(notes):
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Asked what to watch for with her back. Explained: saddle numbness, bladder changes, "
+        "weak legs = go to ED. She has none of these.",
+        "Went over stroke signs with him: face droop, arm weakness, slurred speech. Has none of "
+        "them.",
+    ],
+)
+def test_warning_signs_explained_and_answered_none_are_no_emergency(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+def test_a_list_of_warning_signs_the_client_has_is_still_an_emergency():
+    notes = "Numb in the saddle area since this morning and can't pee. She has none of her usual pain."
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+def test_a_passive_wish_not_to_wake_up_with_no_plan_goes_to_a_therapist_and_the_physician():
+    notes = (
+        "Said it would be easier if she just didn't wake up some mornings. Asked directly: no "
+        "plan, no intent, her dog keeps her going."
+    )
+    assert _professions(notes) == {
+        "psychotherapist": "soon",
+        "primary-care-physician": "soon",
+    }
+
+
+def test_night_sweats_with_weight_loss_and_a_cough_of_weeks_go_to_the_physician():
+    sweats = "Back stiff. Lost 20 lbs since summer, wasn't trying, wakes up soaked most nights."
+    assert _professions(sweats) == {"primary-care-physician": "soon"}
+    cough = "Dry cough for about six weeks that will not go away. Shoulders tight."
+    assert "primary-care-physician" in _professions(cough)
+
+
+def test_pain_with_sex_is_for_the_gynecologist():
+    assert "obstetrician-gynecologist" in _professions("Since the birth sex has been painful.")
+
+
+def test_signs_of_an_eating_disorder_bring_the_physician_beside_the_psychologist():
+    notes = "Very thin, ribs showing, skips most meals and runs twice a day, dizzy sitting up."
+    found = _professions(notes)
+    assert found["psychologist"] == found["primary-care-physician"] == "soon"
+
+
+def test_a_twisted_ankle_that_cannot_take_weight_is_an_x_ray_not_a_broken_hip():
+    notes = "Fell down two steps yesterday, twisted her R ankle, couldn't put any weight on it."
+    assert _professions(notes) == {"primary-care-physician": "soon"}
+
+
+def test_an_ankle_tender_off_the_bone_is_no_fracture():
+    notes = "Rolled L ankle Sunday, swollen, tender in front of the ankle bone but not on the bone."
+    assert "primary-care-physician" not in _professions(notes)
+
+
+def test_a_history_of_cancer_with_night_pain_holds_back_hands_on_treatment():
+    notes = "Hx breast ca 2019. R thigh ache, constant, worse at night, now limping."
+    assert _professions(notes) == {"primary-care-physician": "soon"}
+
+
+def test_me_and_my_husband_trying_for_a_baby_is_the_clients_own_wish():
+    notes = "Me and my husband have been trying to get pregnant for 14 months, I'm 37."
+    assert "fertility-specialist" in _professions(notes)
+    assert "fertility-specialist" not in _professions("Her sister has been trying for a baby.")
+
+
+def _concepts(notes: str) -> set[str]:
+    sents = engine._sentences(Intake(notes=notes), engine._index())
+    return set(engine._concept_hits(sents, [0] * len(sents)))
+
+
+def test_nothing_hurts_denies_the_pain_and_nothing_helps_does_not():
+    assert "pain" not in _concepts("Golfer, knees tight after the tournament, nothing hurts.")
+    assert "pain" in _concepts("Golfer, knee hurts on the downswing, nothing helps it.")
+
+
+def test_a_hot_stone_session_asked_for_and_not_offered_goes_to_a_colleague():
+    notes = "Loves the work but asks for hot stone. Not something I offer; a colleague does."
+    assert "massage-therapist" in _professions(notes)
+    assert "massage-therapist" not in _professions("Loves the hot stones, usual session.")
+
+
+def test_a_hip_replacement_told_as_a_total_hip_gets_rehabilitation():
+    notes = "s/p R total hip 6 wks, stopped PT, still weak and limping, wants to golf."
+    assert "physical-therapist" in _professions(notes)
