@@ -549,12 +549,21 @@ _NONE_OF_THESE = re.compile(
 )
 
 
-def _answers_no(words: list[str]) -> bool:
+def _answers_no(words: list[str], question: _Sentence | None = None) -> bool:
     """A sentence that only answers no: "No.", "- 'no'", "None"; or one that says the client has
-    none of what the sentence before listed ("She has none of these")."""
+    none of what the sentence before listed ("She has none of these"); or, after a question
+    ("Self-harm?"), one that opens with its no ("'no, nothing like that'")."""
     said = {w for w in words if w != ","}
-    return (bool(said) and said <= FORM_ANSWERS_NO) or bool(
-        _NONE_OF_THESE.match(" ".join(w for w in words if w != ","))
+    if bool(said) and said <= FORM_ANSWERS_NO:
+        return True
+    if _NONE_OF_THESE.match(" ".join(w for w in words if w != ",")):
+        return True
+    return (
+        question is not None
+        and bool(question.tokens)
+        and question.text[question.tokens[-1].end :].lstrip(" '\"’”)").startswith("?")
+        and bool(words)
+        and words[0] in FORM_ANSWERS_NO | {"never"}
     )
 
 
@@ -564,6 +573,9 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
     # A phrase that opens with its own negation ("couldn't find his words") starts a new scope.
     own = words[start] in NEGATION_CUES | DOUBLE_NEGATIVE
     if not own and _in_scope(words, NEGATION_CUES, start, window=NEGATION_WINDOW):
+        return True
+    # "chest pain [ ] numbness [ ] - all unchecked": the form line says no to each of them.
+    if _has_sequence(words, ALL_UNTICKED) >= 0:
         return True
     # "nothing hurts", "nothing sore": "nothing" denies the word right after it only ("nothing
     # helps the pain" is pain).
@@ -687,6 +699,11 @@ def _objects_masked(words: list[str]) -> list[str]:
 
 DETERMINERS = frozenset({"her", "his", "my", "the", "their", "a"})
 _CLIENT_TOO = frozenset({"me", "i", "she", "he"})
+ALL_UNTICKED = [
+    ("all", "unchecked"), ("all", "unticked"), ("all", "blank"), ("none", "checked"),
+    ("none", "ticked"), ("nothing", "checked"), ("nothing", "ticked"), ("all", "left", "blank"),
+    ("no", "boxes", "checked"), ("no", "boxes", "ticked"),
+]
 
 
 def _other_pronoun_after_relative(words: list[str], start: int) -> bool:
@@ -919,7 +936,7 @@ def _why_ignored(
     if f.negatable and (
         _negated(words, ti, end, pattern)
         # "Numbness? No."
-        or (following is not None and _answers_no(following.words))
+        or (following is not None and _answers_no(following.words, sent))
     ):
         return "negated"
     if f.experiencer and (_someone_else(words, ti) or _about_the_relative(note, sent)):
@@ -992,6 +1009,17 @@ def _hypothetical(words: list[str], start: int) -> bool:
     return at >= 0 or ("if" in window and "ever" in window)
 
 
+# "fell asleep", "fell pregnant", "fell ill": no fall.
+_FELL = frozenset("fell fall falls falling fallen".split())
+_NOT_A_FALL = frozenset("asleep ill pregnant behind apart through short sick".split())
+
+
+def _fell_asleep(words: list[str], end: int) -> bool:
+    return (
+        end < len(words) and words[end - 1] in _FELL and words[end] in _NOT_A_FALL
+    ) or words[end - 1 : end + 2] in (["fell", "in", "love"], ["falling", "in", "love"])
+
+
 @dataclass(frozen=True)
 class _Hit:
     """A red-flag concept found about the client, now."""
@@ -1013,7 +1041,7 @@ def _concept_hits(
         following = (
             sents[si + 1] if si + 1 < len(sents) and sents[si + 1].field == sent.field else None
         )
-        answered_no = following is not None and _answers_no(following.words)
+        answered_no = following is not None and _answers_no(following.words, sent)
         for ti, word in enumerate(words):
             for cc, pattern in index.concept_candidates(word):
                 cid = cc.concept.id
@@ -1039,6 +1067,7 @@ def _concept_hits(
                     or _hypothetical(words, ti)
                     # "floaters for years, no change": not new, so no red flag.
                     or (cc.concept.new and _LONGSTANDING.search(sent.sentence))
+                    or _fell_asleep(words, end)
                 ):
                     continue
                 quote = sent.text[sent.tokens[ti].start : sent.tokens[end - 1].end]
@@ -1538,13 +1567,29 @@ def _read_by_meaning(
         )
         return
     rules_said = dict(by_profession)
+    # "Maintenance session, nothing new": where the rules found nothing and the therapist says
+    # all is well, the closest notes add nothing either.
+    if not rules_said and _ALL_WELL.search(text):
+        return
+    drop = {
+        slug
+        for slug, s in by_profession.items()
+        if reading.routine_shares
+        and s.urgency == "routine"
+        and reading.routine_shares.get(slug, 0.0) < library.KEEP
+        and not _sentence_reads_so(slug, text, matches)
+    }
+    # The physician a finding names beside another profession ("the physician beside
+    # hypnotherapy": the medicines that most help a smoker quit) is the safe part of it: while
+    # the other stays, so does the physician.
+    kept_whole = {
+        slug
+        for slug in drop & {PHYSICIAN}
+        for finding in by_profession[slug].findings
+        if any(p in by_profession and p not in drop for p in _finding(finding).professions)
+    }
     for slug, s in list(by_profession.items()):
-        if (
-            reading.routine_shares
-            and s.urgency == "routine"
-            and reading.routine_shares.get(slug, 0.0) < library.KEEP
-            and not _sentence_reads_so(slug, text, matches)
-        ):
+        if slug in drop - kept_whole:
             del by_profession[slug]
             for finding in dict.fromkeys(s.findings):
                 ignored.append(
@@ -1615,6 +1660,13 @@ def _read_by_meaning(
 
 
 _SET_ASIDE_BY_MEANING = "the example notes most like this one"
+PHYSICIAN = "primary-care-physician"
+_ALL_WELL = re.compile(
+    r"\b(maintenance|maintainance|nothing new|nothing else|no new|"
+    r"no (issues|concerns|complaints|changes|problems)|that'?s it|nothing to (do|refer)|"
+    r"feels? (good|great)\s*(\.|,|$)|doing (well|great)\s*(\.|,|$)|(he|she)'?s good)\b",
+    re.IGNORECASE,
+)
 
 
 def _denies_a_plan(text: str) -> bool:
