@@ -20,7 +20,7 @@ OUT = ROOT / "referwell" / "guidance" / "data" / "examples.jsonl"
 SOURCES = [
     "cases",
     "holdout",
-    *(f"blind{n}" for n in range(3, 48)),
+    *(f"blind{n}" for n in range(3, 50)),
     *(
         f"library/{name}"
         for name in (

@@ -838,7 +838,9 @@ def test_warning_signs_explained_and_answered_none_are_no_emergency(notes):
 
 
 def test_a_list_of_warning_signs_the_client_has_is_still_an_emergency():
-    notes = "Numb in the saddle area since this morning and can't pee. She has none of her usual pain."
+    notes = (
+        "Numb in the saddle area since this morning and can't pee. She has none of her usual pain."
+    )
     assert _professions(notes) == {"emergency-care": "emergency"}
 
 
@@ -910,3 +912,83 @@ def test_a_hot_stone_session_asked_for_and_not_offered_goes_to_a_colleague():
 def test_a_hip_replacement_told_as_a_total_hip_gets_rehabilitation():
     notes = "s/p R total hip 6 wks, stopped PT, still weak and limping, wants to golf."
     assert "physical-therapist" in _professions(notes)
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Friends brought him in for a hangover massage; I couldn't wake him properly, snoring.",
+        "Lips bluish, barely breathing, took something at the club last night.",
+        "R foot and lower leg gone cold, white and mottled since about 10am, can barely feel "
+        "me touching his toes.",
+        "Hip replaced 2 wks ago. Since this morning sharp pain in her side when she breathes "
+        "in, and breathless on the stairs.",
+    ],
+)
+def test_round_eighteens_second_pair_of_emergencies(notes):
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        # Said no in the sentence after the question.
+        "Self-harm? 'no, nothing like that.' Low for months, no appetite.",
+        # A form line of empty boxes, all marked unchecked.
+        "Form: chest pain [ ] numbness [ ] fainting [ ] - all unchecked. Shoulders tight.",
+        # Fainting on standing up, better lying down: orthostatic, the physician soon.
+        "Heart pounds when she stands up, nearly fainted twice, better lying down. 34F.",
+        # "Wishes she wouldn't wake up" is a passive wish, not a client who cannot be woken.
+        "Some mornings she wishes she just wouldn't wake up. No plan, no intent.",
+        "Fell asleep within five minutes and snored, stopped breathing then gasped. Always "
+        "tired, dozes off in meetings.",
+    ],
+)
+def test_round_eighteens_second_pair_no_false_emergency(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+def test_fainting_on_standing_goes_to_the_physician_soon():
+    notes = "Heart pounds when she stands up, nearly fainted twice, better lying down. 34F."
+    assert _professions(notes) == {"primary-care-physician": "soon"}
+
+
+def test_signs_of_depression_bring_the_physician_beside_a_therapist():
+    notes = "Hasn't felt like herself in months, lost interest in everything, sleeping till noon."
+    found = _professions(notes)
+    assert {"psychotherapist", "primary-care-physician"} <= set(found)
+
+
+def test_self_harm_without_a_plan_goes_to_a_therapist_and_the_physician():
+    notes = "Saw fresh cuts on her forearms, says she does it to cope. No plan, no intent."
+    found = _professions(notes)
+    assert {"psychotherapist", "primary-care-physician"} <= set(found)
+    assert "emergency-care" not in found
+
+
+def test_an_older_client_unsteady_on_her_feet_sees_a_physical_therapist():
+    notes = "82F, wobbly on her feet, walks holding the furniture around the house."
+    assert "physical-therapist" in _professions(notes)
+
+
+def test_a_smokers_physician_stays_beside_hypnotherapy():
+    notes = "Smokes 20 a day, wants to stop, tried the patches, asked about a hypnotist."
+    found = _professions(notes)
+    assert {"hypnotherapist", "primary-care-physician"} <= set(found)
+
+
+def test_a_client_asking_for_a_good_chiropractor_is_given_one_and_a_relative_is_not():
+    assert "chiropractor" in _professions("Neck stiff. Asked if I know a good chiropractor.")
+    husband = "Her husband has back trouble and she asked if a chiropractor would help him."
+    assert "chiropractor" not in _professions(husband)
+
+
+def test_fell_asleep_is_no_fall():
+    assert "fell-now" not in _concepts("Fell asleep on the table within five minutes.")
+    assert "fell-now" in _concepts("Fell on the ice yesterday.")
+
+
+def test_waters_a_day_are_no_drinking_problem():
+    assert "primary-care-physician" not in _professions(
+        "Tension headaches at the end of the day. Drinks maybe 2 waters a day."
+    )

@@ -43,6 +43,7 @@ DEFAULT_MODALITIES = (
 )
 RETURNING_CLIENT = 2
 MIN_WORDS_TO_READ = 3  # words of more than three letters the meaning reader needs
+MIN_WORDS_FOR_AN_EMERGENCY = 6  # ...and to call an emergency on likeness alone
 FIRST_VISIT = 1
 
 NEGATION_CUES = frozenset(
@@ -700,9 +701,16 @@ def _objects_masked(words: list[str]) -> list[str]:
 DETERMINERS = frozenset({"her", "his", "my", "the", "their", "a"})
 _CLIENT_TOO = frozenset({"me", "i", "she", "he"})
 ALL_UNTICKED = [
-    ("all", "unchecked"), ("all", "unticked"), ("all", "blank"), ("none", "checked"),
-    ("none", "ticked"), ("nothing", "checked"), ("nothing", "ticked"), ("all", "left", "blank"),
-    ("no", "boxes", "checked"), ("no", "boxes", "ticked"),
+    ("all", "unchecked"),
+    ("all", "unticked"),
+    ("all", "blank"),
+    ("none", "checked"),
+    ("none", "ticked"),
+    ("nothing", "checked"),
+    ("nothing", "ticked"),
+    ("all", "left", "blank"),
+    ("no", "boxes", "checked"),
+    ("no", "boxes", "ticked"),
 ]
 
 
@@ -1015,9 +1023,9 @@ _NOT_A_FALL = frozenset("asleep ill pregnant behind apart through short sick".sp
 
 
 def _fell_asleep(words: list[str], end: int) -> bool:
-    return (
-        end < len(words) and words[end - 1] in _FELL and words[end] in _NOT_A_FALL
-    ) or words[end - 1 : end + 2] in (["fell", "in", "love"], ["falling", "in", "love"])
+    return (end < len(words) and words[end - 1] in _FELL and words[end] in _NOT_A_FALL) or words[
+        end - 1 : end + 2
+    ] in (["fell", "in", "love"], ["falling", "in", "love"])
 
 
 @dataclass(frozen=True)
@@ -1537,6 +1545,9 @@ def _read_by_meaning(
         # The closest note decides a tie of likenesses: a note almost the same as a routine one
         # ("7/40 pregnant, c/o fatigue and nausea") is not an emergency for its neighbours'.
         and library.EMERGENCY in reading.neighbours[0][1].professions
+        # A few words ("since the birth, sex has been painful") are too little to call 911 on
+        # their likeness alone.
+        and len(words) >= MIN_WORDS_FOR_AN_EMERGENCY
         # Only where the rules saw no danger at all: a red flag they graded "soon" keeps the
         # grade the published list gives it, and an emergency is something new.
         and all(s.urgency == "routine" for s in by_profession.values())
