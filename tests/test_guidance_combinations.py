@@ -917,7 +917,8 @@ def test_a_hip_replacement_told_as_a_total_hip_gets_rehabilitation():
 @pytest.mark.parametrize(
     "notes",
     [
-        "Friends brought him in for a hangover massage; I couldn't wake him properly, snoring.",
+        "Friends brought him in for a hangover massage; couldn't wake him properly, he took "
+        "something at the club.",
         "Lips bluish, barely breathing, took something at the club last night.",
         "R foot and lower leg gone cold, white and mottled since about 10am, can barely feel "
         "me touching his toes.",
@@ -992,3 +993,61 @@ def test_waters_a_day_are_no_drinking_problem():
     assert "primary-care-physician" not in _professions(
         "Tension headaches at the end of the day. Drinks maybe 2 waters a day."
     )
+
+
+# A review of round eighteen's rules: everyday wording that must not call 911, and emergencies
+# that the new denials must not hide.
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Sudden slurred speech and her face drooping on the left during the session. None of "
+        "this is normal for her.",
+        "Crushing chest pain spreading to left arm and sweating. Neither of those has happened "
+        "before.",
+        "Worst headache of her life, came on suddenly on the table - a bleed? No previous "
+        "history of headaches.",
+        "Sudden weakness down her right side and slurred speech, stroke? Never had anything like "
+        "this before.",
+        "Crushing chest pain and sweating for 20 minutes, heart attack? No one with her.",
+        "The headache is gone but she now has slurred speech and her face is drooping on one side.",
+        "Numbness in the saddle area since yesterday, the feeling down there is gone.",
+        "Worst headache of her life came on suddenly and she went all blank for a minute.",
+        "Passed out at home when she stood up, heart racing since her covid, better lying down.",
+        "84F fell in the garden this morning, leg shorter and turned out.",
+        "27F. Sharp pain low in her tummy on the right, pain at the tip of her shoulder, nearly "
+        "fainted. Period 2 weeks late.",
+    ],
+)
+def test_the_new_denials_hide_no_emergency(notes):
+    assert _professions(notes) == {"emergency-care": "emergency"}
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "Client fell asleep on the table and we couldn't wake her at the end for a minute, very "
+        "relaxed.",
+        "Teen client, mum says she can't wake her before noon on weekends, knee pain.",
+        "Stomach gurgling all through the massage. Skin mottled on her thighs in the cold.",
+        "Practising resonance breathing at 6 breaths a minute. Skin mottled on legs, cold room.",
+        "Raynaud's: her hand went white then blue during the session when the room was cold.",
+        "Hand cold and white and numb from holding the ice pack today, can hardly feel her "
+        "fingers.",
+        "Gets numb on the bike seat after 3 hours, hip flexors tight.",
+        "Low back pain from lifting. Nearly didn't make it in time for her appointment, traffic.",
+        "Back ache after gardening. She couldn't tell if she needs to go to physio or just rest.",
+        "Runner, 2 days post marathon, sharp pain on deep breath in ribs, breathless on stairs.",
+        "Replaced her running shoes. Sharp pain breathing in after a fall onto her ribs, out of "
+        "breath.",
+        "Fell asleep snoring on the table, couldn't wake her at the end, very relaxed.",
+    ],
+)
+def test_everyday_words_near_round_eighteens_flags_are_no_emergency(notes):
+    assert "emergency-care" not in _professions(notes)
+
+
+def test_a_form_answer_before_the_next_question_is_a_no():
+    notes = "Any changes? N  Pregnant? N/A  Any new injuries? N. Usual tight traps."
+    assert "obstetrician-gynecologist" not in _professions(notes)

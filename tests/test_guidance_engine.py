@@ -77,7 +77,8 @@ def test_family_history_is_not_the_clients_finding(notes):
             "Hurt her back in a fall 10 years ago and it still flares up.",
             ["chiropractor", "physical-therapist"],
         ),
-        ("Wants to quit smoking.", ["hypnotherapist"]),
+        # The physician beside hypnotherapy: the medicines that most help a smoker quit.
+        ("Wants to quit smoking.", ["primary-care-physician", "hypnotherapist"]),
     ],
 )
 def test_past_and_resolved_versus_still_present(notes, expected):

@@ -120,7 +120,10 @@ RESOLVED = [
     ("better", "now"), ("gone", "now"), ("long", "ago"), ("childhood",), ("in", "remission"),
     ("no", "lasting"), ("no", "residual"), ("fine", "ever", "since"), ("behind", "her"),
     ("behind", "him"), ("rehabbed",), ("rehabilitated",), ("made", "peace"), ("at", "peace"),
-    ("come", "to", "terms"), ("turned", "out"), ("turns", "out"), ("nothing", "since"),
+    ("come", "to", "terms"), ("nothing", "since"),
+    # "turned out to be reflux", not a leg "turned out"
+    ("turned", "out", "to"), ("turns", "out", "to"), ("turned", "out", "it"),
+    ("turned", "out", "fine"), ("turned", "out", "ok"), ("turned", "out", "nothing"),
     ("no", "issues", "now"), ("no", "problems", "now"), ("gone", "completely"),
     ("full", "recovery"), ("totally", "gone"), ("all", "gone"), ("gone", "after"),
     ("cleared", "her"), ("cleared", "him"), ("cleared", "for"), ("doing", "great"),
@@ -135,7 +138,6 @@ RESOLVED = [
     ("like", "myself", "again"), ("like", "herself", "again"), ("like", "himself", "again"),
     ("back", "to", "herself"), ("back", "to", "himself"), ("finished", "counselling"),
     ("finished", "counseling"), ("finished", "therapy"), ("sorted", "out", "now"),
-    ("is", "gone"), ("are", "gone"),
 ]  # fmt: skip
 # Said in the next sentence, these close what the previous one opened.
 STRONG_RESOLVED = [
@@ -543,10 +545,11 @@ def _negates_a_doing(words: list[str], i: int) -> bool:
 # "Explained: saddle numbness, bladder changes = go to ED. She has none of these." The sentence
 # after a list answers for the whole of it.
 _NONE_OF_THESE = re.compile(
-    r"^(?:(?:she|he|they|client|cl|pt|patient|i)\s+)?(?:has|have|had|reports|reported|denies|denied|"
-    r"confirms|confirmed)?\s*(?:none|no|neither)\s+of\s+(?:these|them|those|this|that|the above)\b"
+    r"^(?:(?:she|he|they|client|cl|pt|patient|i)\s+)?(?:has|have|had|reports|reported|denies|denied)"
+    r"\s+(?:none|neither)\s+of\s+(?:these|them|those|the above)(?:\s+(?:today|now))?"
+    r"(?:\s+(?:just|only)\b.*)?$"
     r"|^(?:(?:she|he|they|client|cl|pt|patient)\s+)?(?:denies|denied)\s+(?:all|any|each)\s+"
-    r"(?:of\s+)?(?:these|them|those|the above)\b"
+    r"(?:of\s+)?(?:these|them|those|the above)(?:\s+(?:today|now))?$"
 )
 
 
@@ -557,14 +560,24 @@ def _answers_no(words: list[str], question: _Sentence | None = None) -> bool:
     said = {w for w in words if w != ","}
     if bool(said) and said <= FORM_ANSWERS_NO:
         return True
+    # "She has none of these" (and nothing more: "none of this is normal for her" is no denial).
     if _NONE_OF_THESE.match(" ".join(w for w in words if w != ",")):
         return True
+    # "Self-harm? 'no, nothing like that'": a bare no, or a no and a comma ("no one", "no
+    # previous headaches", "never had this" answer nothing); on a form, the answer before the
+    # next question.
     return (
         question is not None
         and bool(question.tokens)
         and question.text[question.tokens[-1].end :].lstrip(" '\"’”)").startswith("?")
         and bool(words)
-        and words[0] in FORM_ANSWERS_NO | {"never"}
+        and words[0] in {"no", "nope", "nil", "none", "negative", "n"}
+        and (
+            len(words) == 1
+            or words[1] == ","
+            # a form's answer before its next question: "Pregnant? N/A  Any new injuries? N"
+            or (words[0] in {"n", "none", "nil"} and words[1] != "of")
+        )
     )
 
 
@@ -575,12 +588,12 @@ def _negated(words: list[str], start: int, end: int, pattern: Pattern | None = N
     own = words[start] in NEGATION_CUES | DOUBLE_NEGATIVE
     if not own and _in_scope(words, NEGATION_CUES, start, window=NEGATION_WINDOW):
         return True
-    # "chest pain [ ] numbness [ ] - all unchecked": the form line says no to each of them.
-    if _has_sequence(words, ALL_UNTICKED) >= 0:
+    # "chest pain [ ] numbness [ ] - all unchecked": the form line says no to what comes before.
+    if _has_sequence(words[end:], ALL_UNTICKED) >= 0:
         return True
     # "nothing hurts", "nothing sore": "nothing" denies the word right after it only ("nothing
     # helps the pain" is pain).
-    if start > 0 and words[start - 1] in {"nothing", "nowhere"}:
+    if start > 0 and words[start - 1] == "nothing":
         return True
     if _in_scope(words, LIST_NEGATIONS, start, window=LIST_NEGATION_WINDOW):
         return True
@@ -703,12 +716,10 @@ _CLIENT_TOO = frozenset({"me", "i", "she", "he"})
 ALL_UNTICKED = [
     ("all", "unchecked"),
     ("all", "unticked"),
-    ("all", "blank"),
     ("none", "checked"),
     ("none", "ticked"),
     ("nothing", "checked"),
     ("nothing", "ticked"),
-    ("all", "left", "blank"),
     ("no", "boxes", "checked"),
     ("no", "boxes", "ticked"),
 ]
@@ -1019,7 +1030,7 @@ def _hypothetical(words: list[str], start: int) -> bool:
 
 # "fell asleep", "fell pregnant", "fell ill": no fall.
 _FELL = frozenset("fell fall falls falling fallen".split())
-_NOT_A_FALL = frozenset("asleep ill pregnant behind apart through short sick".split())
+_NOT_A_FALL = frozenset("asleep ill pregnant apart short sick".split())
 
 
 def _fell_asleep(words: list[str], end: int) -> bool:
@@ -1673,9 +1684,10 @@ def _read_by_meaning(
 _SET_ASIDE_BY_MEANING = "the example notes most like this one"
 PHYSICIAN = "primary-care-physician"
 _ALL_WELL = re.compile(
-    r"\b(maintenance|maintainance|nothing new|nothing else|no new|"
-    r"no (issues|concerns|complaints|changes|problems)|that'?s it|nothing to (do|refer)|"
-    r"feels? (good|great)\s*(\.|,|$)|doing (well|great)\s*(\.|,|$)|(he|she)'?s good)\b",
+    r"\b(?:maintenance|maintainance)\b(?! (?:worker|man|crew|staff|job|engineer))"
+    r"|\b(?:nothing new|nothing else|no new|no (?:issues|concerns|complaints|changes|problems)"
+    r"|that'?s it|nothing to (?:do|refer)|(?:he|she)'?s good)\b"
+    r"|\b(?:feels? (?:good|great)|doing (?:well|great))(?=\s*(?:[.,;!]|$))",
     re.IGNORECASE,
 )
 
