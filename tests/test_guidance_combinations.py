@@ -1051,3 +1051,12 @@ def test_everyday_words_near_round_eighteens_flags_are_no_emergency(notes):
 def test_a_form_answer_before_the_next_question_is_a_no():
     notes = "Any changes? N  Pregnant? N/A  Any new injuries? N. Usual tight traps."
     assert "obstetrician-gynecologist" not in _professions(notes)
+
+
+def test_heavy_bleeding_with_faintness_is_911_not_fainting_on_standing():
+    notes = (
+        "6 days after the birth. Bleeding got heavy this morning, soaking a pad every hour, "
+        "dizzy and faint when she stands up."
+    )
+    assert _professions(notes) == {"emergency-care": "emergency"}
+    assert "emergency-care" not in _professions("Heavy periods for years, GP aware, tired.")
