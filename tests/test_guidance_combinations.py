@@ -1060,3 +1060,21 @@ def test_heavy_bleeding_with_faintness_is_911_not_fainting_on_standing():
     )
     assert _professions(notes) == {"emergency-care": "emergency"}
     assert "emergency-care" not in _professions("Heavy periods for years, GP aware, tired.")
+
+
+def test_a_list_after_denies_runs_on_past_a_word_in_ing():
+    notes = (
+        "LBP after shovelling snow. Denies radiating pain, numbness/tingling, bowel/bladder "
+        "changes, fever, night pain."
+    )
+    assert "emergency-care" not in _professions(notes)
+    # A negated doing still ends at its comma: the pain after it counts.
+    assert "pain" in _concepts("Not radiating, pain in the low back.")
+
+
+def test_a_crushed_forearm_with_pain_worse_than_it_looks_is_compartment_syndrome():
+    notes = (
+        "Forearm crushed between two containers this afternoon. Now swollen, tight and shiny, "
+        "pain way worse than it looks, straightening his fingers is agony."
+    )
+    assert _professions(notes) == {"emergency-care": "emergency"}

@@ -535,9 +535,12 @@ _LISTING_PAST = frozenset("had felt noticed reported experienced complained".spl
 
 def _negates_a_doing(words: list[str], i: int) -> bool:
     following = words[i + 1] if i + 1 < len(words) else ""
+    # A list after "no" or "denies" runs on: "denies radiating pain, numbness, bowel changes".
+    if words[i] in LIST_NEGATIONS or words[i] == "no":
+        return False
     if following.endswith("ing"):
         return len(following) > 4 and following not in _LISTING_VERBS
-    if words[i] in LIST_NEGATIONS or words[i] == "no" or following in _LISTING_PAST:
+    if following in _LISTING_PAST:
         return False
     return following in _DONE or (len(following) > 4 and following.endswith("ed"))
 
